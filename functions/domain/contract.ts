@@ -1,0 +1,204 @@
+/**
+ * The data contract between the state machine's steps. Every Lambda step takes one of the `*Event`
+ * types below as its payload (built by the state machine's `Parameters`) and returns the matching
+ * `*Result`. The state machine definition in `infra/state-machine.ts` is the other half of this file:
+ * change both together.
+ *
+ * Timestamps are epoch milliseconds with sub-millisecond precision
+ * (`performance.timeOrigin + performance.now()`), because they cross Lambda invocations.
+ */
+
+/** Benchmark settings after validation, with every default applied. */
+export interface BenchmarkSettings {
+  /** As given: `ami-…`, `/aws/service/…` (an SSM parameter path) or `resolve:ssm:/…`. */
+  image: string;
+  instanceType: string;
+  runs: number;
+  discardFirst: boolean;
+  /** Plain text, passed base64-encoded to RunInstances. */
+  userData?: string;
+  port: number;
+  probeIntervalMs: number;
+  runningTimeoutSeconds: number;
+  openTimeoutSeconds: number;
+  /** How many runs go on at once (Map MaxConcurrency). 1 = one after another. */
+  concurrency: number;
+  label?: string;
+}
+
+/** Identity of one benchmark (one execution). */
+export interface BenchmarkRef {
+  /** Short, unique, derived from the execution id; the DynamoDB partition of the benchmark. */
+  benchmarkId: string;
+  executionId: string;
+  /** ISO 8601 start time of the execution. */
+  startedAt: string;
+}
+
+/** The image that was actually benchmarked, recorded with every run. */
+export interface ResolvedImage {
+  amiId: string;
+  name: string;
+  architecture: string; // x86_64 | arm64 | i386 | x86_64_mac | arm64_mac
+  bootMode?: string; // legacy-bios | uefi | uefi-preferred
+  /** The SSM parameter the AMI id came from, when the image was given as one. */
+  sourceParameter?: string;
+  description?: string;
+  creationDate?: string;
+}
+
+// ---- ValidateInput -------------------------------------------------------------------------
+export interface ValidateInputEvent {
+  input: unknown; // the raw execution input ($)
+  executionId: string; // $$.Execution.Id
+  startTime: string; // $$.Execution.StartTime
+}
+export interface ValidateInputResult {
+  benchmark: BenchmarkRef;
+  settings: BenchmarkSettings;
+  /** One item per run, the Map's items. */
+  runs: RunItem[];
+}
+
+/** One Map item. The client token exists before the launch, so a failed launch can still be cleaned up. */
+export interface RunItem {
+  runIndex: number;
+  /** RunInstances ClientToken: derived from the execution and the run index, at most 64 ASCII chars. */
+  clientToken: string;
+}
+
+// ---- ResolveImage --------------------------------------------------------------------------
+export interface ResolveImageEvent {
+  settings: BenchmarkSettings;
+}
+export type ResolveImageResult = ResolvedImage;
+
+// ---- per run (Map iteration) ----------------------------------------------------------------
+/** What every step inside one Map iteration receives. */
+export interface RunContext {
+  benchmark: BenchmarkRef;
+  settings: BenchmarkSettings;
+  image: ResolvedImage;
+  run: RunItem;
+}
+
+/** The whole state of one Map iteration as it accumulates; terminate and record take all of it. */
+export interface RunState extends RunContext {
+  launch?: LaunchInstanceResult;
+  observation?: ObservationResult;
+  /** Set when launch or observation failed for this run. */
+  failure?: CaughtError;
+  termination?: TerminateInstanceResult;
+  /** Set when terminating failed after all retries (the sweeper is then the last line of defence). */
+  terminationFailure?: CaughtError;
+}
+
+export type LaunchInstanceEvent = RunState;
+export interface LaunchInstanceResult {
+  instanceId: string;
+  privateIp: string;
+  clientToken: string;
+  /** Just before the RunInstances request was sent. */
+  launchRequestedAt: number;
+  /** When its response arrived. */
+  launchRespondedAt: number;
+}
+
+export interface PollStateEvent {
+  instanceId: string;
+  launchRespondedAt: number;
+  runningTimeoutSeconds: number;
+}
+export interface PollStateResult {
+  /** First DescribeInstances response with state running and a private IP. */
+  runningAt: number;
+  privateIp: string;
+  describeCalls: number;
+  throttledCalls: number;
+  notFoundCalls: number;
+}
+
+export interface ProbePortEvent {
+  privateIp: string;
+  port: number;
+  probeIntervalMs: number;
+  /** Probing stops at launchRespondedAt + (runningTimeoutSeconds + openTimeoutSeconds) s. */
+  launchRespondedAt: number;
+  runningTimeoutSeconds: number;
+  openTimeoutSeconds: number;
+}
+export interface ProbePortResult {
+  status: "open" | "timeout";
+  probeStartedAt: number;
+  /** Arrival time of the first RST (ECONNREFUSED), if any was seen. */
+  firstClosedAt?: number;
+  /** Arrival time of the first SYN/ACK (successful connect), if any. */
+  firstOpenAt?: number;
+  probeEndedAt: number;
+  attempts: number;
+  /** Attempts abandoned after 1 s without an answer. */
+  unanswered: number;
+  refused: number;
+  connected: number;
+  /** Attempts that failed otherwise (EHOSTUNREACH, …): counted, never classified as closed/open. */
+  otherErrors: number;
+}
+
+/** Output of the Parallel state: [poll, probe] in branch order. */
+export type ObservationResult = [PollStateResult, ProbePortResult];
+
+/** A Step Functions Catch output (`Cause` is JSON from Lambda, plain text from the local runner). */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+/** TerminateInstance takes the whole RunState: `launch.instanceId` when the launch returned, else
+ * instances are found by `run.clientToken`. */
+export type TerminateInstanceEvent = RunState;
+export interface TerminateInstanceResult {
+  terminatedInstanceIds: string[];
+}
+
+export type RecordRunEvent = RunState;
+export type RunStatus = "succeeded" | "failed" | "timeout";
+export interface RecordRunResult {
+  runIndex: number;
+  status: RunStatus;
+}
+
+export interface SummariseEvent {
+  benchmark: BenchmarkRef;
+  settings: BenchmarkSettings;
+  image: ResolvedImage;
+}
+export type BenchmarkStatus = "succeeded" | "failed";
+export interface SummariseResult {
+  status: BenchmarkStatus;
+  runs: number;
+  countedRuns: number;
+  succeededRuns: number;
+  failedRuns: number;
+  timedOutRuns: number;
+  /** Median seconds of the counted successful runs; absent when none succeeded. */
+  medians?: IntervalSeconds;
+}
+
+/** The four ec2-boot-bench intervals plus total (running to port open), in seconds. */
+export interface IntervalSeconds {
+  runInstancesApi: number;
+  pendingToRunning: number;
+  runningToPortClosed: number;
+  portClosedToOpen: number;
+  total: number;
+}
+
+/** Error names a step throws (Step Functions sees them as the `Error` of a failure). */
+export const ErrorNames = {
+  invalidInput: "BootBench.InvalidInput",
+  imageNotFound: "BootBench.ImageNotFound",
+  incompatibleInstanceType: "BootBench.IncompatibleInstanceType",
+  runningTimeout: "BootBench.RunningTimeout",
+  instanceTerminated: "BootBench.InstanceTerminated",
+  noSuccessfulRuns: "BootBench.NoSuccessfulRuns",
+} as const;

@@ -1,0 +1,45 @@
+import { ErrorNames } from "./contract.js";
+
+/**
+ * A failure with a name Step Functions can route on. Lambda's Node.js runtime reports a thrown
+ * error's `name` as its `errorType`, which becomes the state's `Error`.
+ */
+export class BootBenchError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export class InvalidInputError extends BootBenchError {
+  /** One line per problem, each naming the field, e.g. `runs: must be at most 100`. */
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(ErrorNames.invalidInput, problems.join("; "));
+    this.problems = problems;
+  }
+}
+
+export class ImageNotFoundError extends BootBenchError {
+  constructor(message: string) {
+    super(ErrorNames.imageNotFound, message);
+  }
+}
+
+export class IncompatibleInstanceTypeError extends BootBenchError {
+  constructor(message: string) {
+    super(ErrorNames.incompatibleInstanceType, message);
+  }
+}
+
+export class RunningTimeoutError extends BootBenchError {
+  constructor(message: string) {
+    super(ErrorNames.runningTimeout, message);
+  }
+}
+
+export class InstanceTerminatedError extends BootBenchError {
+  constructor(message: string) {
+    super(ErrorNames.instanceTerminated, message);
+  }
+}
