@@ -201,4 +201,6 @@ export const ErrorNames = {
   runningTimeout: "BootBench.RunningTimeout",
   instanceTerminated: "BootBench.InstanceTerminated",
   noSuccessfulRuns: "BootBench.NoSuccessfulRuns",
+  /** Summarise found fewer run items than the benchmark has runs: a Map iteration never recorded. */
+  runsMissing: "BootBench.RunsMissing",
 } as const;

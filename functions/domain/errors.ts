@@ -43,3 +43,12 @@ export class InstanceTerminatedError extends BootBenchError {
     super(ErrorNames.instanceTerminated, message);
   }
 }
+
+export class RunsMissingError extends BootBenchError {
+  /** Run indexes with no run item. */
+  readonly missingRunIndexes: readonly number[];
+  constructor(missingRunIndexes: readonly number[], message: string) {
+    super(ErrorNames.runsMissing, message);
+    this.missingRunIndexes = missingRunIndexes;
+  }
+}

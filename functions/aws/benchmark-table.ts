@@ -1,0 +1,126 @@
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { benchmarkPk, RUN_SK_PREFIX, type RunRecord, type SummaryRecord } from "../domain/run-record.js";
+
+/**
+ * Access to the benchmark table: the only module that knows DynamoDB's attribute-value encoding.
+ * Records are plain objects in the domain; absent optional fields are left out of items.
+ */
+
+export type Item = Record<string, AttributeValue>;
+export interface ItemKey {
+  pk: string;
+  sk: string;
+}
+
+export const marshallItem = (record: object): Item =>
+  marshall(record, { removeUndefinedValues: true, convertClassInstanceToMap: false });
+export const unmarshallItem = (item: Item): Record<string, unknown> => unmarshall(item);
+
+const keyOf = ({ pk, sk }: ItemKey): Item => ({ pk: { S: pk }, sk: { S: sk } });
+
+// A run item read back decides a step's result, so a foreign or half-written item must not pass as one.
+function asRunRecord(record: Record<string, unknown>): RunRecord {
+  const { pk, sk, runIndex, status, counted } = record;
+  const valid =
+    typeof pk === "string" &&
+    typeof sk === "string" &&
+    sk.startsWith(RUN_SK_PREFIX) &&
+    typeof runIndex === "number" &&
+    Number.isInteger(runIndex) &&
+    typeof counted === "boolean" &&
+    (status === "succeeded" || status === "failed" || status === "timeout");
+  if (!valid) throw new Error(`item ${String(pk)} / ${String(sk)} is not a run item`);
+  return record as unknown as RunRecord;
+}
+
+const isConditionalCheckFailed = (error: unknown): boolean =>
+  error instanceof Error && error.name === "ConditionalCheckFailedException";
+
+// ---- operations ------------------------------------------------------------------------------
+export async function getItem(
+  client: DynamoDBClient,
+  tableName: string,
+  key: ItemKey,
+): Promise<Record<string, unknown> | undefined> {
+  const output = await client.send(
+    new GetItemCommand({ TableName: tableName, Key: keyOf(key), ConsistentRead: true }),
+  );
+  return output.Item ? unmarshallItem(output.Item) : undefined;
+}
+
+export interface PutRunOnceResult {
+  /** False when an item for the run already existed (a retried step): `stored` is that item. */
+  written: boolean;
+  stored: RunRecord;
+}
+
+/**
+ * Writes a run item unless one exists. A retried or redriven RecordRun must not overwrite the first
+ * record with what a later, different state would say, so the first write wins and a repeat returns it.
+ */
+export async function putRunOnce(
+  client: DynamoDBClient,
+  tableName: string,
+  record: RunRecord,
+): Promise<PutRunOnceResult> {
+  try {
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: marshallItem(record),
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    return { written: true, stored: record };
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+  const existing = await getItem(client, tableName, record);
+  // The condition failed, so the item existed a moment ago; items are never deleted by this service.
+  if (!existing) throw new Error(`run item ${record.pk} / ${record.sk} exists but could not be read`);
+  return { written: false, stored: asRunRecord(existing) };
+}
+
+/** Every run item of a benchmark, in run order, following pagination to the end. */
+export async function queryRuns(
+  client: DynamoDBClient,
+  tableName: string,
+  benchmarkId: string,
+): Promise<RunRecord[]> {
+  const runs: RunRecord[] = [];
+  let exclusiveStartKey: Item | undefined;
+  do {
+    const output = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :runPrefix)",
+        ExpressionAttributeValues: {
+          ":pk": { S: benchmarkPk(benchmarkId) },
+          ":runPrefix": { S: RUN_SK_PREFIX },
+        },
+        ConsistentRead: true,
+        ExclusiveStartKey: exclusiveStartKey,
+      }),
+    );
+    for (const item of output.Items ?? []) runs.push(asRunRecord(unmarshallItem(item)));
+    const lastKey = output.LastEvaluatedKey;
+    exclusiveStartKey = lastKey && Object.keys(lastKey).length > 0 ? lastKey : undefined;
+  } while (exclusiveStartKey !== undefined);
+  return runs;
+}
+
+/** Writes the summary item, replacing any earlier one (it is computed deterministically from the runs). */
+export async function putSummary(
+  client: DynamoDBClient,
+  tableName: string,
+  record: SummaryRecord,
+): Promise<void> {
+  await client.send(new PutItemCommand({ TableName: tableName, Item: marshallItem(record) }));
+}

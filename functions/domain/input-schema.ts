@@ -1,0 +1,154 @@
+import { z } from "zod";
+import type { BenchmarkSettings } from "./contract.js";
+import { InvalidInputError } from "./errors.js";
+
+/** RunInstances rejects UserData longer than 16 KB once base64-encoded. */
+export const USER_DATA_MAX_BASE64_BYTES = 16 * 1024;
+
+/**
+ * The probe Lambda waits for running and then for open in one invocation, and Lambda stops an
+ * invocation at 900 s; 60 s stay in reserve for its cold start, its last connect attempts and returning.
+ */
+export const PROBE_LAMBDA_TIMEOUT_SECONDS = 900;
+export const MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS = 840;
+
+const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+// SSM parameter names allow letters, digits and `_ . -`, with `/` separating hierarchy levels.
+const SSM_PATH = /^\/[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/;
+const SSM_PATH_MAX_LENGTH = 1011;
+const RESOLVE_SSM_PREFIX = "resolve:ssm:";
+// Family with optional dash-suffixes (`c7i-flex`, `u7in-32tb`, `mac2-m2pro`), a dot, then the size
+// with optional dash-suffixes (`metal-48xl`).
+const INSTANCE_TYPE = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const INSTANCE_TYPE_MAX_LENGTH = 64;
+// Control, format, unassigned and lone-surrogate code points break terminals and table output.
+const PRINTABLE = /^[^\p{C}\p{Zl}\p{Zp}]+$/u;
+
+const isSsmPath = (path: string): boolean => path.length <= SSM_PATH_MAX_LENGTH && SSM_PATH.test(path);
+
+export const isValidImageReference = (image: string): boolean =>
+  AMI_ID.test(image) ||
+  isSsmPath(image) ||
+  (image.startsWith(RESOLVE_SSM_PREFIX) && isSsmPath(image.slice(RESOLVE_SSM_PREFIX.length)));
+
+/** Length of the base64 encoding of a string's UTF-8 bytes: what RunInstances measures. */
+export const base64Length = (text: string): number => 4 * Math.ceil(Buffer.byteLength(text, "utf8") / 3);
+
+const integerIn = (min: number, max: number) => {
+  const error = `must be an integer from ${min} to ${max}`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+};
+
+const imageError =
+  "must be an AMI id (ami- and 8 or 17 hex digits), an SSM parameter path (/…) or resolve:ssm:/…, " +
+  "with only letters, digits, _ . - and / in the path";
+const instanceTypeError = "must be an EC2 instance type such as c7i.large or m7g.metal-48xl";
+const labelError = "must be 1 to 128 printable characters";
+
+export const benchmarkInputSchema = z.strictObject({
+  image: z.string({ error: imageError }).refine(isValidImageReference, { error: imageError }),
+  instanceType: z
+    .string({ error: instanceTypeError })
+    .max(INSTANCE_TYPE_MAX_LENGTH, { error: instanceTypeError })
+    .regex(INSTANCE_TYPE, { error: instanceTypeError }),
+  runs: integerIn(1, 100).default(10),
+  discardFirst: z.boolean({ error: "must be true or false" }).default(true),
+  userData: z
+    .string({ error: "must be a string (plain text; it is base64-encoded for RunInstances)" })
+    .refine((text) => base64Length(text) <= USER_DATA_MAX_BASE64_BYTES, {
+      error: (issue) =>
+        `must be at most 16 KB (${USER_DATA_MAX_BASE64_BYTES} bytes) once base64-encoded, ` +
+        `RunInstances' UserData limit; it is ${base64Length(issue.input as string)} bytes encoded`,
+    })
+    .optional(),
+  port: integerIn(1, 65535).default(22),
+  probeIntervalMs: integerIn(5, 1000).default(10),
+  // Short timeouts are legitimate on the local cloud, where boots are scaled down.
+  runningTimeoutSeconds: integerIn(1, 600).default(120),
+  openTimeoutSeconds: integerIn(1, MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS).default(600),
+  concurrency: integerIn(1, 10).default(1),
+  label: z
+    .string({ error: labelError })
+    .min(1, { error: labelError })
+    .max(128, { error: labelError })
+    .regex(PRINTABLE, { error: labelError })
+    .optional(),
+});
+
+/** What a caller may pass (before defaults): for the CLI, schedules and sample events. */
+export type BenchmarkInput = z.input<typeof benchmarkInputSchema>;
+
+type Field = keyof typeof benchmarkInputSchema.shape;
+const REQUIRED_FIELDS: ReadonlySet<string> = new Set<Field>(["image", "instanceType"]);
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+const describeValue = (value: unknown): string => {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") {
+    // Echo enough to recognise the value, never a whole user-data script.
+    return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}…` : JSON.stringify(value);
+  }
+  if (typeof value === "object") return "an object";
+  return String(value);
+};
+
+const problemFor = (issue: z.core.$ZodIssue, input: Record<string, unknown>): string[] => {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `${key}: is not a known field`);
+  }
+  const field = String(issue.path[0] ?? "input");
+  const value = input[field];
+  if (value === undefined && REQUIRED_FIELDS.has(field)) return [`${field}: is required`];
+  // The size message already says how big it is; echoing the script would not help.
+  if (field === "userData" && issue.code === "custom") return [`${field}: ${issue.message}`];
+  return [`${field}: ${issue.message} (got ${describeValue(value)})`];
+};
+
+/** Field value after its own validation and default, or undefined when the field itself is invalid. */
+const validField = <K extends Field>(key: K, input: Record<string, unknown>) => {
+  const result = benchmarkInputSchema.shape[key].safeParse(input[key]);
+  return result.success ? (result.data as z.output<(typeof benchmarkInputSchema.shape)[K]>) : undefined;
+};
+
+// Checked on each field's own parsed value so that they are reported together with field problems.
+const crossFieldProblems = (input: Record<string, unknown>): string[] => {
+  const problems: string[] = [];
+  const runs = validField("runs", input);
+  const discardFirst = validField("discardFirst", input);
+  if (runs === 1 && discardFirst === true) {
+    problems.push(
+      "runs: must be at least 2 when discardFirst is true (the first run is discarded, so nothing would " +
+        "be counted); set discardFirst to false to count a single run",
+    );
+  }
+  const running = validField("runningTimeoutSeconds", input);
+  const open = validField("openTimeoutSeconds", input);
+  if (running !== undefined && open !== undefined && running + open > MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS) {
+    problems.push(
+      `openTimeoutSeconds: runningTimeoutSeconds + openTimeoutSeconds must be at most ` +
+        `${MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS} (the probe Lambda stops at ${PROBE_LAMBDA_TIMEOUT_SECONDS} s); ` +
+        `got ${running} + ${open} = ${running + open}`,
+    );
+  }
+  return problems;
+};
+
+/**
+ * Validates a raw execution input and applies the defaults.
+ * @throws InvalidInputError listing every problem, each prefixed with the field it concerns.
+ */
+export function parseBenchmarkInput(raw: unknown): BenchmarkSettings {
+  if (!isPlainObject(raw)) {
+    throw new InvalidInputError([`input: must be a JSON object, got ${describeValue(raw)}`]);
+  }
+  const result = benchmarkInputSchema.safeParse(raw);
+  const problems = result.success ? [] : result.error.issues.flatMap((issue) => problemFor(issue, raw));
+  problems.push(...crossFieldProblems(raw));
+  if (!result.success || problems.length > 0) {
+    throw new InvalidInputError([...new Set(problems)]);
+  }
+  return result.data;
+}

@@ -1,0 +1,345 @@
+import {
+  type BenchmarkRef,
+  type BenchmarkSettings,
+  type BenchmarkStatus,
+  type CaughtError,
+  ErrorNames,
+  type IntervalSeconds,
+  type ResolvedImage,
+  type RunState,
+  type RunStatus,
+  type SummariseResult,
+} from "./contract.js";
+import { type IntervalStatistics, summariseIntervals } from "./statistics.js";
+import { type ClampedTimestamps, deriveTimeline, type Timeline } from "./timeline.js";
+
+// ---- keys (docs/architecture.md, "DynamoDB table") -------------------------------------------
+export const RUN_SK_PREFIX = "RUN#";
+export const SUMMARY_SK = "SUMMARY";
+export const RECENT_PK = "BENCHMARK";
+export const FAILED_RUN_PK = "FAILED_RUN";
+
+export const benchmarkPk = (benchmarkId: string): string => `BENCHMARK#${benchmarkId}`;
+/** Zero-padded so that runs sort by index within the partition. */
+export const runSk = (runIndex: number): string => `${RUN_SK_PREFIX}${String(runIndex).padStart(4, "0")}`;
+
+// ---- records ---------------------------------------------------------------------------------
+export interface ErrorInfo {
+  name: string;
+  message: string;
+}
+
+/** Raw observations, as reported by the steps that made them; none is adjusted. */
+export interface RunTimestamps {
+  launchRequestedAt?: number;
+  launchRespondedAt?: number;
+  runningAt?: number;
+  probeStartedAt?: number;
+  firstClosedAt?: number;
+  firstOpenAt?: number;
+  probeEndedAt?: number;
+}
+
+export interface PollCounters {
+  describeCalls: number;
+  throttledCalls: number;
+  notFoundCalls: number;
+}
+
+export interface ProbeCounters {
+  status: "open" | "timeout";
+  attempts: number;
+  unanswered: number;
+  refused: number;
+  connected: number;
+  otherErrors: number;
+}
+
+export interface ClampingFlags {
+  closedSeen: boolean;
+  closedRaisedToRunning: boolean;
+  openRaisedToClosed: boolean;
+}
+
+export interface RunRecord {
+  pk: string;
+  sk: string;
+  itemType: "run";
+  benchmarkId: string;
+  executionId: string;
+  /** The benchmark's start (ISO 8601): the sort key of the FailedRuns index. */
+  startedAt: string;
+  runIndex: number;
+  /** False for the discarded first run. */
+  counted: boolean;
+  status: RunStatus;
+  timedOutWaitingFor?: "running" | "port-open";
+  error?: ErrorInfo;
+  /** Present only when status is not succeeded, which is what puts the run into FailedRuns. */
+  failedPk?: typeof FAILED_RUN_PK;
+  clientToken: string;
+  instanceId?: string;
+  privateIp?: string;
+  /** Under `image`, never top-level `amiId`/`sourceParameter`, so runs stay out of ByAmi/BySource. */
+  image: ResolvedImage;
+  instanceType: string;
+  label?: string;
+  port: number;
+  timestamps: RunTimestamps;
+  /** Succeeded runs only: the boundaries the intervals were measured between. */
+  clamped?: ClampedTimestamps;
+  clamping?: ClampingFlags;
+  /** Succeeded runs only. */
+  intervals?: IntervalSeconds;
+  poll?: PollCounters;
+  probe?: ProbeCounters;
+  terminated: boolean;
+  terminatedInstanceIds?: string[];
+  terminationError?: ErrorInfo;
+}
+
+export interface SummaryRecord {
+  pk: string;
+  sk: typeof SUMMARY_SK;
+  itemType: "summary";
+  /** Partition key of the Recent index. */
+  recentPk: typeof RECENT_PK;
+  /** Partition key of the ByAmi index. */
+  amiId: string;
+  /** Partition key of the BySource index; absent (never empty) when the image was an AMI id. */
+  sourceParameter?: string;
+  benchmarkId: string;
+  executionId: string;
+  startedAt: string;
+  status: BenchmarkStatus;
+  image: ResolvedImage;
+  instanceType: string;
+  label?: string;
+  settings: BenchmarkSettings;
+  runs: number;
+  countedRuns: number;
+  /** Succeeded, failed and timed-out counts are over all runs, the discarded one included. */
+  succeededRuns: number;
+  failedRuns: number;
+  timedOutRuns: number;
+  /** The runs the statistics are computed from. */
+  countedSucceededRuns: number;
+  /**
+   * Medians of the counted successful runs. `total` is the sum of the two port medians, the way
+   * published ec2-boot-bench tables give it (their totals are exactly closed + open); the median of
+   * the per-run totals is `statistics.total.median`.
+   */
+  medians?: IntervalSeconds;
+  statistics?: IntervalStatistics;
+}
+
+// ---- classification ------------------------------------------------------------------------
+/** Recorded (never thrown) when the state machine handed over a run with neither a result nor a failure. */
+export const INCOMPLETE_RUN_ERROR = "BootBench.IncompleteRun";
+// Lambda's Cause can be 32 KB of message and stack; the message is what a reader needs.
+const MAX_ERROR_MESSAGE_LENGTH = 4096;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * The human-readable message of a Step Functions Catch `Cause`. From a Lambda task in AWS it is the
+ * JSON error Lambda reports (`{"errorType","errorMessage","trace"}`); the local runner and Step
+ * Functions' own errors (`States.Timeout`, …) give plain text.
+ */
+export function causeMessage(cause: string | undefined): string {
+  if (cause === undefined || cause.trim() === "") return "(no cause given)";
+  let message = cause;
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    if (isRecord(parsed) && typeof parsed.errorMessage === "string") message = parsed.errorMessage;
+  } catch {
+    // Not JSON: the text is the message.
+  }
+  return message.length > MAX_ERROR_MESSAGE_LENGTH
+    ? `${message.slice(0, MAX_ERROR_MESSAGE_LENGTH)}…`
+    : message;
+}
+
+export const errorInfoFrom = (caught: CaughtError): ErrorInfo => ({
+  name: caught.Error,
+  message: causeMessage(caught.Cause),
+});
+
+export interface RunOutcome {
+  status: RunStatus;
+  timedOutWaitingFor?: "running" | "port-open";
+  error?: ErrorInfo;
+  /** Succeeded runs only. */
+  timeline?: Timeline;
+}
+
+const incomplete = (message: string): RunOutcome => ({
+  status: "failed",
+  error: { name: INCOMPLETE_RUN_ERROR, message },
+});
+
+/**
+ * Succeeded when the probe saw the port open within openTimeoutSeconds of running; timeout when
+ * running or open never came in time (an outcome, never a fake interval); failed otherwise.
+ */
+export function classifyRun(state: RunState): RunOutcome {
+  const { failure, launch, observation, settings } = state;
+  if (failure) {
+    if (failure.Error === ErrorNames.runningTimeout) {
+      return { status: "timeout", timedOutWaitingFor: "running" };
+    }
+    return { status: "failed", error: errorInfoFrom(failure) };
+  }
+  if (!launch) return incomplete("no launch result and no failure were recorded for this run");
+  if (!observation) return incomplete("no observation and no failure were recorded for this run");
+  const [poll, probe] = observation;
+  if (probe.status !== "open") return { status: "timeout", timedOutWaitingFor: "port-open" };
+  const timeline = deriveTimeline({
+    launchRequestedAt: launch.launchRequestedAt,
+    launchRespondedAt: launch.launchRespondedAt,
+    runningAt: poll.runningAt,
+    firstClosedAt: probe.firstClosedAt,
+    firstOpenAt: probe.firstOpenAt,
+  });
+  if (!timeline) return incomplete("the probe reported the port open without a time it was first open");
+  // The probe's own deadline runs from the launch response, so after an early `running` it can still
+  // see an open that is later than the benchmark allows.
+  if (timeline.timestamps.portOpenAt - poll.runningAt > settings.openTimeoutSeconds * 1000) {
+    return { status: "timeout", timedOutWaitingFor: "port-open" };
+  }
+  return { status: "succeeded", timeline };
+}
+
+export const isCounted = (settings: BenchmarkSettings, runIndex: number): boolean =>
+  !(settings.discardFirst && runIndex === 0);
+
+// ---- builders ------------------------------------------------------------------------------
+/** The run item of one Map iteration, from everything the iteration accumulated. */
+export function buildRunRecord(state: RunState): RunRecord {
+  const { benchmark, settings, image, run, launch, observation, termination, terminationFailure } = state;
+  const outcome = classifyRun(state);
+  const [poll, probe] = observation ?? [];
+  const record: RunRecord = {
+    pk: benchmarkPk(benchmark.benchmarkId),
+    sk: runSk(run.runIndex),
+    itemType: "run",
+    benchmarkId: benchmark.benchmarkId,
+    executionId: benchmark.executionId,
+    startedAt: benchmark.startedAt,
+    runIndex: run.runIndex,
+    counted: isCounted(settings, run.runIndex),
+    status: outcome.status,
+    clientToken: launch?.clientToken ?? run.clientToken,
+    image,
+    instanceType: settings.instanceType,
+    port: settings.port,
+    timestamps: {
+      launchRequestedAt: launch?.launchRequestedAt,
+      launchRespondedAt: launch?.launchRespondedAt,
+      runningAt: poll?.runningAt,
+      probeStartedAt: probe?.probeStartedAt,
+      firstClosedAt: probe?.firstClosedAt,
+      firstOpenAt: probe?.firstOpenAt,
+      probeEndedAt: probe?.probeEndedAt,
+    },
+    terminated: termination !== undefined,
+  };
+  if (outcome.timedOutWaitingFor) record.timedOutWaitingFor = outcome.timedOutWaitingFor;
+  if (outcome.error) record.error = outcome.error;
+  if (outcome.status !== "succeeded") record.failedPk = FAILED_RUN_PK;
+  const instanceId = launch?.instanceId;
+  if (instanceId) record.instanceId = instanceId;
+  const privateIp = launch?.privateIp ?? poll?.privateIp;
+  if (privateIp) record.privateIp = privateIp;
+  if (settings.label !== undefined) record.label = settings.label;
+  if (outcome.timeline) {
+    const { timestamps, closedSeen, closedRaisedToRunning, openRaisedToClosed, intervals } = outcome.timeline;
+    record.clamped = timestamps;
+    record.clamping = { closedSeen, closedRaisedToRunning, openRaisedToClosed };
+    record.intervals = intervals;
+  }
+  if (poll) {
+    const { describeCalls, throttledCalls, notFoundCalls } = poll;
+    record.poll = { describeCalls, throttledCalls, notFoundCalls };
+  }
+  if (probe) {
+    const { status, attempts, unanswered, refused, connected, otherErrors } = probe;
+    record.probe = { status, attempts, unanswered, refused, connected, otherErrors };
+  }
+  if (termination) record.terminatedInstanceIds = termination.terminatedInstanceIds;
+  if (terminationFailure) record.terminationError = errorInfoFrom(terminationFailure);
+  record.timestamps = withoutUndefined(record.timestamps);
+  return record;
+}
+
+// Absent observations stay absent in the item instead of being written as nulls.
+const withoutUndefined = <T extends object>(value: T): T =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+
+export interface SummaryContext {
+  benchmark: BenchmarkRef;
+  settings: BenchmarkSettings;
+  image: ResolvedImage;
+}
+
+const countWhere = <T>(items: readonly T[], predicate: (item: T) => boolean): number =>
+  items.reduce((n, item) => (predicate(item) ? n + 1 : n), 0);
+
+/**
+ * The benchmark's summary item. Deterministic in its inputs, so a retried summarise overwrites it with
+ * the same content. Succeeded when at least one counted run succeeded.
+ */
+export function buildSummaryRecord(context: SummaryContext, runs: readonly RunRecord[]): SummaryRecord {
+  const { benchmark, settings, image } = context;
+  const statistics = summariseIntervals(runs);
+  const countedSucceededRuns = countWhere(runs, (run) => run.counted && run.status === "succeeded");
+  const record: SummaryRecord = {
+    pk: benchmarkPk(benchmark.benchmarkId),
+    sk: SUMMARY_SK,
+    itemType: "summary",
+    recentPk: RECENT_PK,
+    amiId: image.amiId,
+    benchmarkId: benchmark.benchmarkId,
+    executionId: benchmark.executionId,
+    startedAt: benchmark.startedAt,
+    status: countedSucceededRuns > 0 ? "succeeded" : "failed",
+    image,
+    instanceType: settings.instanceType,
+    settings,
+    runs: runs.length,
+    countedRuns: countWhere(runs, (run) => run.counted),
+    succeededRuns: countWhere(runs, (run) => run.status === "succeeded"),
+    failedRuns: countWhere(runs, (run) => run.status === "failed"),
+    timedOutRuns: countWhere(runs, (run) => run.status === "timeout"),
+    countedSucceededRuns,
+  };
+  // An empty string is not a valid GSI key value: DynamoDB would reject the whole item.
+  if (image.sourceParameter) record.sourceParameter = image.sourceParameter;
+  if (settings.label !== undefined) record.label = settings.label;
+  if (statistics) {
+    record.statistics = statistics;
+    record.medians = {
+      runInstancesApi: statistics.runInstancesApi.median,
+      pendingToRunning: statistics.pendingToRunning.median,
+      runningToPortClosed: statistics.runningToPortClosed.median,
+      portClosedToOpen: statistics.portClosedToOpen.median,
+      total: statistics.runningToPortClosed.median + statistics.portClosedToOpen.median,
+    };
+  }
+  return record;
+}
+
+/** What the Summarise step returns to the state machine. */
+export function summariseResultFrom(summary: SummaryRecord): SummariseResult {
+  const result: SummariseResult = {
+    status: summary.status,
+    runs: summary.runs,
+    countedRuns: summary.countedRuns,
+    succeededRuns: summary.succeededRuns,
+    failedRuns: summary.failedRuns,
+    timedOutRuns: summary.timedOutRuns,
+  };
+  if (summary.medians) result.medians = summary.medians;
+  return result;
+}

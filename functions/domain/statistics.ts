@@ -1,0 +1,112 @@
+import type { IntervalSeconds, RunStatus } from "./contract.js";
+
+/** Distribution of one interval over a benchmark's counted successful runs, in seconds. */
+export interface SampleStatistics {
+  count: number;
+  median: number;
+  min: number;
+  max: number;
+  mean: number;
+  /** 90th percentile by the nearest-rank method. */
+  p90: number;
+  /** Median absolute deviation from the median, unscaled. */
+  mad: number;
+}
+
+export type IntervalStatistics = Record<keyof IntervalSeconds, SampleStatistics>;
+
+// A statistic of nothing has no value; returning NaN or 0 would end up in a published table.
+const requireValues = (values: readonly number[]): void => {
+  if (values.length === 0) throw new RangeError("statistics of an empty sample are undefined");
+};
+
+const sortedCopy = (values: readonly number[]): number[] => {
+  requireValues(values);
+  return [...values].sort((a, b) => a - b);
+};
+
+// Callers have checked the array is non-empty and the index within it.
+const at = (sorted: readonly number[], index: number): number => sorted[index] as number;
+
+/** Middle value; for an even count, the mean of the two middle values. Throws on an empty array. */
+export function median(values: readonly number[]): number {
+  const sorted = sortedCopy(values);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? at(sorted, mid) : (at(sorted, mid - 1) + at(sorted, mid)) / 2;
+}
+
+export function min(values: readonly number[]): number {
+  return at(sortedCopy(values), 0);
+}
+
+export function max(values: readonly number[]): number {
+  const sorted = sortedCopy(values);
+  return at(sorted, sorted.length - 1);
+}
+
+export function mean(values: readonly number[]): number {
+  requireValues(values);
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
+/**
+ * Nearest-rank percentile: the smallest value with at least p% of the values at or below it, so it is
+ * always an observed boot, never an interpolation between two. With the usual 9 counted runs, p90 is
+ * the slowest run.
+ */
+export function percentile(values: readonly number[], p: number): number {
+  if (!(p > 0 && p <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
+  const sorted = sortedCopy(values);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return at(sorted, rank - 1);
+}
+
+/**
+ * Median of the absolute deviations from the median. Unscaled (no 1.4826 factor): it is reported as a
+ * spread in seconds, not as an estimate of a normal distribution's standard deviation.
+ */
+export function medianAbsoluteDeviation(values: readonly number[]): number {
+  const centre = median(values);
+  return median(values.map((value) => Math.abs(value - centre)));
+}
+
+/** All statistics of one sample, or undefined for an empty one. */
+export function describeSample(values: readonly number[]): SampleStatistics | undefined {
+  if (values.length === 0) return undefined;
+  return {
+    count: values.length,
+    median: median(values),
+    min: min(values),
+    max: max(values),
+    mean: mean(values),
+    p90: percentile(values, 90),
+    mad: medianAbsoluteDeviation(values),
+  };
+}
+
+/** The parts of a run record the statistics need. */
+export interface RunSample {
+  counted: boolean;
+  status: RunStatus;
+  intervals?: IntervalSeconds;
+}
+
+/**
+ * Statistics per interval over the counted successful runs only (the discarded first run and runs that
+ * failed or timed out contribute nothing), or undefined when there are none.
+ */
+export function summariseIntervals(runs: readonly RunSample[]): IntervalStatistics | undefined {
+  const samples = runs.flatMap((run) =>
+    run.counted && run.status === "succeeded" && run.intervals ? [run.intervals] : [],
+  );
+  if (samples.length === 0) return undefined;
+  const forInterval = (name: keyof IntervalSeconds): SampleStatistics =>
+    describeSample(samples.map((intervals) => intervals[name])) as SampleStatistics;
+  return {
+    runInstancesApi: forInterval("runInstancesApi"),
+    pendingToRunning: forInterval("pendingToRunning"),
+    runningToPortClosed: forInterval("runningToPortClosed"),
+    portClosedToOpen: forInterval("portClosedToOpen"),
+    total: forInterval("total"),
+  };
+}

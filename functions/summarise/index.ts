@@ -1,0 +1,12 @@
+import middy from "@middy/core";
+import { dynamoDbClient } from "../aws/dynamodb-client.js";
+import type { SummariseEvent, SummariseResult } from "../domain/contract.js";
+import { requireEnv } from "../shared/env.js";
+import { summarise } from "./summarise.js";
+
+const tableName = requireEnv("TABLE_NAME");
+
+export const lambdaHandler = (event: SummariseEvent): Promise<SummariseResult> =>
+  summarise(event, { client: dynamoDbClient, tableName });
+
+export const handler = middy<SummariseEvent, SummariseResult>().handler(lambdaHandler);
