@@ -1,0 +1,17 @@
+import middy from "@middy/core";
+import { createEc2Client } from "../aws/ec2-client.js";
+import type { LaunchInstanceEvent, LaunchInstanceResult } from "../domain/contract.js";
+import { epochMs } from "../shared/clock.js";
+import { requireEnv } from "../shared/env.js";
+import { type LaunchConfig, launchInstance, parseSubnetIds } from "./launch-instance.js";
+
+const config: LaunchConfig = {
+  subnetIds: parseSubnetIds(requireEnv("SUBNET_IDS")),
+  securityGroupId: requireEnv("INSTANCE_SECURITY_GROUP_ID"),
+  stackTag: requireEnv("STACK_TAG"),
+};
+
+export const lambdaHandler = (event: LaunchInstanceEvent): Promise<LaunchInstanceResult> =>
+  launchInstance(event, { createEc2Client, clock: epochMs, config });
+
+export const handler = middy<LaunchInstanceEvent, LaunchInstanceResult>().handler(lambdaHandler);

@@ -1,0 +1,253 @@
+import {
+  DescribeInstancesCommand,
+  type DescribeInstancesCommandOutput,
+  type EC2Client,
+  type Instance,
+} from "@aws-sdk/client-ec2";
+import type { PollStateEvent, PollStateResult } from "../domain/contract.js";
+import { InstanceTerminatedError, RunningTimeoutError } from "../domain/errors.js";
+import type { Clock, Sleep } from "../shared/clock.js";
+
+export interface PollConfig {
+  /** Spacing of request starts while nothing is throttled. ec2-boot-bench uses 50 ms; that rate is the
+   * whole account's DescribeInstances refill (20/s), so half of it leaves room for concurrent runs. */
+  pollIntervalMs: number;
+  /** Requests awaiting an answer at once; a slow API must not pile up connections. */
+  maxInFlight: number;
+  /** Upper bound of the spacing after repeated throttling. */
+  maxPollIntervalMs: number;
+  /** The spacing is multiplied by this on throttling… */
+  backoffFactor: number;
+  /** …and the request rate grows back by this many requests per second with every unthrottled answer. */
+  recoveryRatePerAnswer: number;
+  /** A non-transient error (AuthFailure, …) that is the only answer for this long is thrown. */
+  fatalErrorWindowMs: number;
+}
+
+export const DEFAULT_POLL_CONFIG: Readonly<PollConfig> = {
+  pollIntervalMs: 100,
+  maxInFlight: 4,
+  maxPollIntervalMs: 2_000,
+  backoffFactor: 2,
+  recoveryRatePerAnswer: 1,
+  fatalErrorWindowMs: 10_000,
+};
+
+export interface PollStateDeps {
+  ec2: EC2Client;
+  clock: Clock;
+  sleep: Sleep;
+  config?: Partial<PollConfig>;
+}
+
+/** States an instance reaches only after (or instead of) running: it will never answer the probe. */
+const GONE_STATES: ReadonlySet<string> = new Set(["shutting-down", "terminated", "stopping", "stopped"]);
+
+/** Errors that more requests will not cure; everything else (5xx, resets, timeouts) is ridden out. */
+const PERMANENT_ERRORS: ReadonlySet<string> = new Set([
+  "AuthFailure",
+  "UnauthorizedOperation",
+  "InvalidInstanceID.Malformed",
+  "OptInRequired",
+  "Blocked",
+  "SignatureDoesNotMatch",
+  "InvalidClientTokenId",
+  "MissingAuthenticationToken",
+]);
+
+const errorName = (error: unknown): string => (error instanceof Error ? error.name : "Error");
+const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Request spacing with AIMD on the request rate: halve the rate on throttling, add a little back with
+ * every unthrottled answer. Throttles of requests sent before the latest backoff were caused by the
+ * old rate, so they do not compound it (with four in flight, one burst would otherwise mean ×16).
+ */
+class AdaptiveInterval {
+  intervalMs: number;
+  private lastBackoffAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly config: PollConfig) {
+    this.intervalMs = config.pollIntervalMs;
+  }
+
+  onThrottled(issuedAt: number, receivedAt: number): void {
+    if (issuedAt < this.lastBackoffAt) return;
+    this.intervalMs = Math.min(this.config.maxPollIntervalMs, this.intervalMs * this.config.backoffFactor);
+    this.lastBackoffAt = receivedAt;
+  }
+
+  onAnswered(): void {
+    const rate = 1_000 / this.intervalMs + this.config.recoveryRatePerAnswer;
+    this.intervalMs = Math.max(this.config.pollIntervalMs, 1_000 / rate);
+  }
+}
+
+type Outcome = { kind: "running"; runningAt: number; privateIp: string } | { kind: "failed"; error: unknown };
+
+/**
+ * Waits for the instance to be `running` with a private IP, and reports when the first response saying
+ * so was received, as ec2-boot-bench does. Requests start on a fixed beat without waiting for earlier
+ * ones to answer, because one slow response must not delay the moment running is seen; responses may
+ * therefore arrive out of order, and the first to arrive that says running wins.
+ *
+ * `InvalidInstanceID.NotFound` right after launch only means "not visible yet" and other errors are
+ * usually passing, so both are counted and polling goes on; the deadline bounds it all.
+ */
+export async function pollState(event: PollStateEvent, deps: PollStateDeps): Promise<PollStateResult> {
+  const config: PollConfig = { ...DEFAULT_POLL_CONFIG, ...deps.config };
+  const { instanceId, runningTimeoutSeconds } = event;
+  const { clock } = deps;
+  const deadline = event.launchRespondedAt + runningTimeoutSeconds * 1_000;
+  const pace = new AdaptiveInterval(config);
+
+  let describeCalls = 0;
+  let throttledCalls = 0;
+  let notFoundCalls = 0;
+  let otherErrors = 0;
+  let inFlight = 0;
+  let lastIssuedAt = clock();
+  let nextIssueAt = lastIssuedAt;
+  let outcome: Outcome | undefined;
+  let lastState: string | undefined;
+  let lastError: string | undefined;
+  let permanentRun: { name: string; since: number } | undefined;
+  let wake: () => void = () => {};
+
+  const onAnswer = (response: DescribeInstancesCommandOutput, receivedAt: number): void => {
+    pace.onAnswered();
+    permanentRun = undefined;
+    const instance: Instance | undefined = (response.Reservations ?? [])
+      .flatMap((reservation) => reservation.Instances ?? [])
+      .find((candidate) => candidate.InstanceId === instanceId);
+    if (instance === undefined) {
+      // An empty answer is the same eventual consistency as InvalidInstanceID.NotFound.
+      notFoundCalls += 1;
+      return;
+    }
+    const state = instance.State?.Name ?? "unknown";
+    const privateIp = instance.PrivateIpAddress;
+    if (state === "running" && privateIp !== undefined && privateIp !== "") {
+      outcome = { kind: "running", runningAt: receivedAt, privateIp };
+    } else if (GONE_STATES.has(state)) {
+      outcome = { kind: "failed", error: goneError(instanceId, state, instance) };
+    } else {
+      // Running without an address yet is not running for the contract: the probe could not reach it.
+      lastState = state === "running" ? "running without a private IP" : state;
+    }
+  };
+
+  const onError = (error: unknown, issuedAt: number, receivedAt: number): void => {
+    const name = errorName(error);
+    if (name === "RequestLimitExceeded") {
+      throttledCalls += 1;
+      permanentRun = undefined;
+      pace.onThrottled(issuedAt, receivedAt);
+      nextIssueAt = Math.max(nextIssueAt, lastIssuedAt + pace.intervalMs);
+      return;
+    }
+    pace.onAnswered();
+    if (name === "InvalidInstanceID.NotFound") {
+      notFoundCalls += 1;
+      permanentRun = undefined;
+      return;
+    }
+    otherErrors += 1;
+    lastError = `${name}: ${errorMessage(error)}`;
+    if (!PERMANENT_ERRORS.has(name)) {
+      permanentRun = undefined;
+    } else if (permanentRun?.name !== name) {
+      permanentRun = { name, since: receivedAt };
+    } else if (receivedAt - permanentRun.since >= config.fatalErrorWindowMs) {
+      outcome = { kind: "failed", error };
+    }
+  };
+
+  const issue = (issuedAt: number): void => {
+    describeCalls += 1;
+    inFlight += 1;
+    lastIssuedAt = issuedAt;
+    deps.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })).then(
+      (response) => {
+        const receivedAt = clock();
+        settle(() => onAnswer(response, receivedAt));
+      },
+      (error: unknown) => {
+        const receivedAt = clock();
+        settle(() => onError(error, issuedAt, receivedAt));
+      },
+    );
+  };
+
+  // Answers that arrive after the outcome is known are dropped: the first decisive one counts.
+  const settle = (handle: () => void): void => {
+    inFlight -= 1;
+    if (outcome === undefined) {
+      try {
+        handle();
+      } catch (error) {
+        outcome = { kind: "failed", error };
+      }
+    }
+    wake();
+  };
+
+  while (outcome === undefined) {
+    const now = clock();
+    if (now >= deadline) {
+      outcome = {
+        kind: "failed",
+        error: new RunningTimeoutError(
+          `instance ${instanceId} not running after ${runningTimeoutSeconds} s (${lastSeen()})`,
+        ),
+      };
+      break;
+    }
+    if (now >= nextIssueAt && inFlight < config.maxInFlight) {
+      issue(now);
+      nextIssueAt = now + pace.intervalMs;
+    }
+    // With every slot taken the next request waits for an answer (which wakes the loop) rather than
+    // the beat; the beat still bounds the sleep so the deadline is checked.
+    const wakeAt = inFlight < config.maxInFlight ? nextIssueAt : now + pace.intervalMs;
+    const answered = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    // Rounded up: a sub-millisecond sleep would spin on a timer that fires at once.
+    const sleepMs = Math.max(1, Math.ceil(Math.min(wakeAt, deadline) - now));
+    await Promise.race([deps.sleep(sleepMs), answered]);
+  }
+
+  if (outcome.kind === "failed") throw outcome.error;
+  return {
+    runningAt: outcome.runningAt,
+    privateIp: outcome.privateIp,
+    describeCalls,
+    throttledCalls,
+    notFoundCalls,
+  };
+
+  function lastSeen(): string {
+    if (lastState !== undefined) return `last state ${lastState}`;
+    const parts = [`no state seen in ${describeCalls} calls`, `${notFoundCalls} not found`];
+    if (throttledCalls > 0) parts.push(`${throttledCalls} throttled`);
+    if (otherErrors > 0) parts.push(`${otherErrors} other errors, last ${lastError}`);
+    return parts.join(", ");
+  }
+}
+
+function goneError(instanceId: string, state: string, instance: Instance): InstanceTerminatedError {
+  const code = instance.StateReason?.Code;
+  const message = instance.StateReason?.Message;
+  // EC2 usually repeats the code at the start of the message ("Server.InternalError: Internal error on
+  // launch"); say it once.
+  const reason =
+    code === undefined
+      ? (message ?? "no state reason given")
+      : message === undefined || message === ""
+        ? code
+        : message.startsWith(code)
+          ? message
+          : `${code}: ${message}`;
+  return new InstanceTerminatedError(`instance ${instanceId} went to ${state} before running: ${reason}`);
+}

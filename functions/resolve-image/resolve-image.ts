@@ -1,0 +1,169 @@
+import {
+  DescribeImagesCommand,
+  DescribeInstanceTypesCommand,
+  type EC2Client,
+  type Image,
+  type InstanceTypeInfo,
+} from "@aws-sdk/client-ec2";
+import { GetParameterCommand, type SSMClient } from "@aws-sdk/client-ssm";
+import type { ResolvedImage, ResolveImageEvent } from "../domain/contract.js";
+import { ImageNotFoundError, IncompatibleInstanceTypeError } from "../domain/errors.js";
+
+export interface ResolveImageDeps {
+  ec2: EC2Client;
+  ssm: SSMClient;
+}
+
+const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+const RESOLVE_SSM_PREFIX = "resolve:ssm:";
+
+const PARAMETER_MISSING = new Set(["ParameterNotFound", "ParameterVersionNotFound"]);
+const IMAGE_MISSING = new Set([
+  "InvalidAMIID.NotFound",
+  "InvalidAMIID.Malformed",
+  "InvalidAMIID.Unavailable",
+]);
+
+const awsErrorName = (error: unknown): string | undefined =>
+  error instanceof Error ? error.name : undefined;
+
+/** Where the AMI id comes from: the id itself, or the SSM parameter that holds it. */
+export type ImageReference = { amiId: string } | { parameter: string };
+
+export function parseImageReference(image: string): ImageReference {
+  if (image.startsWith(RESOLVE_SSM_PREFIX)) return { parameter: image.slice(RESOLVE_SSM_PREFIX.length) };
+  if (image.startsWith("/")) return { parameter: image };
+  if (AMI_ID.test(image)) return { amiId: image };
+  // ValidateInput already rejects anything else; this guards direct invocations.
+  throw new ImageNotFoundError(
+    `image ${image} is neither an AMI id, an SSM parameter path nor resolve:ssm:/…`,
+  );
+}
+
+/**
+ * Pins the benchmark to one concrete AMI before any instance starts. RunInstances could resolve an SSM
+ * parameter itself, but then the id, name, architecture and boot mode would go unrecorded, and a weekly
+ * parameter that changes mid-benchmark would mix two images in one median.
+ *
+ * Also rejects an instance type that cannot boot the image, so the benchmark fails once with a clear
+ * message instead of once per run with RunInstances' `InvalidParameterValue`.
+ */
+export async function resolveImage(event: ResolveImageEvent, deps: ResolveImageDeps): Promise<ResolvedImage> {
+  const { image, instanceType } = event.settings;
+  const reference = parseImageReference(image);
+  const sourceParameter = "parameter" in reference ? reference.parameter : undefined;
+  const amiId = "amiId" in reference ? reference.amiId : await readAmiId(deps.ssm, reference.parameter);
+
+  const described = await describeImage(deps.ec2, amiId, sourceParameter);
+  const resolved = toResolvedImage(described, amiId, sourceParameter);
+  const typeInfo = await describeInstanceType(deps.ec2, instanceType);
+  checkCompatible(resolved, instanceType, typeInfo);
+  return resolved;
+}
+
+async function readAmiId(ssm: SSMClient, parameter: string): Promise<string> {
+  let value: string | undefined;
+  try {
+    const response = await ssm.send(new GetParameterCommand({ Name: parameter }));
+    value = response.Parameter?.Value;
+  } catch (error) {
+    if (PARAMETER_MISSING.has(awsErrorName(error) ?? "")) {
+      throw new ImageNotFoundError(`SSM parameter ${parameter} does not exist in this region`);
+    }
+    throw error;
+  }
+  const amiId = value?.trim();
+  if (amiId === undefined || !AMI_ID.test(amiId)) {
+    throw new ImageNotFoundError(
+      `SSM parameter ${parameter} holds ${JSON.stringify(value ?? "")}, not an AMI id`,
+    );
+  }
+  return amiId;
+}
+
+const describedFrom = (amiId: string, sourceParameter: string | undefined): string =>
+  sourceParameter === undefined ? `image ${amiId}` : `image ${amiId} (from ${sourceParameter})`;
+
+const imageMissing = (amiId: string, sourceParameter: string | undefined): ImageNotFoundError =>
+  new ImageNotFoundError(
+    `${describedFrom(amiId, sourceParameter)} does not exist or is not visible to this account`,
+  );
+
+async function describeImage(
+  ec2: EC2Client,
+  amiId: string,
+  sourceParameter: string | undefined,
+): Promise<Image> {
+  let images: Image[] | undefined;
+  try {
+    images = (await ec2.send(new DescribeImagesCommand({ ImageIds: [amiId] }))).Images;
+  } catch (error) {
+    if (IMAGE_MISSING.has(awsErrorName(error) ?? "")) {
+      throw imageMissing(amiId, sourceParameter);
+    }
+    throw error;
+  }
+  const described = images?.find((candidate) => candidate.ImageId === amiId);
+  if (described === undefined) {
+    throw imageMissing(amiId, sourceParameter);
+  }
+  if (described.State !== "available") {
+    throw new ImageNotFoundError(
+      `${describedFrom(amiId, sourceParameter)} is ${described.State ?? "in an unknown state"}, not available`,
+    );
+  }
+  return described;
+}
+
+function toResolvedImage(image: Image, amiId: string, sourceParameter: string | undefined): ResolvedImage {
+  const resolved: ResolvedImage = {
+    amiId,
+    name: image.Name ?? amiId,
+    architecture: image.Architecture ?? "unknown",
+  };
+  // Recorded as AWS reports it: an absent BootMode means the instance type's default (legacy BIOS on
+  // most x86 types), and guessing would hide that the image never declared one.
+  if (image.BootMode !== undefined) resolved.bootMode = image.BootMode;
+  if (sourceParameter !== undefined) resolved.sourceParameter = sourceParameter;
+  if (image.Description !== undefined) resolved.description = image.Description;
+  if (image.CreationDate !== undefined) resolved.creationDate = image.CreationDate;
+  return resolved;
+}
+
+async function describeInstanceType(ec2: EC2Client, instanceType: string): Promise<InstanceTypeInfo> {
+  const doesNotExist = () =>
+    new IncompatibleInstanceTypeError(`instanceType ${instanceType} does not exist in this region`);
+  let types: InstanceTypeInfo[] | undefined;
+  try {
+    const response = await ec2.send(
+      // The SDK types the list as the enum of types it knows; a newer type is still a valid request.
+      new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] }),
+    );
+    types = response.InstanceTypes;
+  } catch (error) {
+    if (awsErrorName(error) === "InvalidInstanceType") throw doesNotExist();
+    throw error;
+  }
+  const info = types?.find((candidate) => candidate.InstanceType === instanceType);
+  if (info === undefined) throw doesNotExist();
+  return info;
+}
+
+function checkCompatible(image: ResolvedImage, instanceType: string, info: InstanceTypeInfo): void {
+  const architectures: string[] = info.ProcessorInfo?.SupportedArchitectures ?? [];
+  if (!architectures.includes(image.architecture)) {
+    throw new IncompatibleInstanceTypeError(
+      `image ${image.amiId} is ${image.architecture} but instance type ${instanceType} supports ` +
+        `${architectures.length > 0 ? architectures.join(", ") : "no known architecture"}`,
+    );
+  }
+  // `uefi-preferred` and an absent boot mode boot either way; only a pinned mode can be unsupported.
+  // An absent SupportedBootModes says nothing, so it rejects nothing.
+  const bootModes: string[] = info.SupportedBootModes ?? [];
+  const pinned = image.bootMode === "uefi" || image.bootMode === "legacy-bios" ? image.bootMode : undefined;
+  if (pinned !== undefined && bootModes.length > 0 && !bootModes.includes(pinned)) {
+    throw new IncompatibleInstanceTypeError(
+      `image ${image.amiId} boots with ${pinned} but instance type ${instanceType} supports ${bootModes.join(", ")}`,
+    );
+  }
+}
