@@ -1,0 +1,832 @@
+/**
+ * The EC2 Query protocol (API version 2016-11-15) for the actions boot-bench uses: form-encoded
+ * requests in, XML out in the `http://ec2.amazonaws.com/doc/2016-11-15/` namespace, errors as
+ * `<Response><Errors><Error>…` with EC2's codes and HTTP statuses. Element names follow the AWS SDK v3
+ * deserialisers (`xmlName` traits of the EC2 model), so the unchanged SDK parses every field.
+ */
+import { createHash } from "node:crypto";
+import type { CatalogueImage } from "../catalogue.js";
+import type { LocalCloud } from "../cloud.js";
+import { INSTANCE_TYPES, type InstanceTypeInfo } from "./instance-types.js";
+import {
+  type Instance,
+  type InstanceStateName,
+  type LaunchSpec,
+  newReservationId,
+  STATE_CODES,
+  type Tag,
+} from "./instances.js";
+import { type Filter, matchesFilters, parseFilters, type QueryParams } from "./query.js";
+import { itemSet, leaf, node, scalarSet } from "./xml.js";
+
+export const EC2_API_VERSION = "2016-11-15";
+const XMLNS = `http://ec2.amazonaws.com/doc/${EC2_API_VERSION}/`;
+
+export class Ec2Error extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+export interface HttpReply {
+  status: number;
+  contentType: string;
+  body: string;
+  /** Runs just before the response is written (RunInstances starts its instances' boot clock here). */
+  beforeSend?: () => void;
+}
+
+export function ec2ErrorXml(code: string, message: string, requestId: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${node(
+    "Response",
+    node("Errors", node("Error", leaf("Code", code), leaf("Message", message))),
+    leaf("RequestID", requestId),
+  )}`;
+}
+
+function responseXml(action: string, requestId: string, ...children: string[]): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${XMLNS}">${leaf("requestId", requestId)}${children.join("")}</${action}Response>`;
+}
+
+interface ActionContext {
+  cloud: LocalCloud;
+  q: QueryParams;
+  requestId: string;
+  requestedAt: number;
+}
+type ActionResult = { body: string; beforeSend?: () => void };
+type Action = (ctx: ActionContext) => ActionResult | Promise<ActionResult>;
+
+const ACTIONS: Readonly<Record<string, Action>> = {
+  RunInstances: runInstances,
+  DescribeInstances: describeInstances,
+  TerminateInstances: terminateInstances,
+  DescribeImages: describeImages,
+  DescribeInstanceTypes: describeInstanceTypes,
+};
+
+/** Handles one EC2 request (the form already parsed); never throws. */
+export async function handleEc2Request(
+  cloud: LocalCloud,
+  q: QueryParams,
+  requestId: string,
+  requestedAt: number,
+): Promise<HttpReply> {
+  const actionName = q.string("Action") ?? "";
+  const recordAs = ACTIONS[actionName] ? actionName : `ec2:${actionName || "(none)"}`;
+  try {
+    const action = ACTIONS[actionName];
+    if (!action) {
+      throw actionName
+        ? new Ec2Error("InvalidAction", `The action ${actionName} is not valid for this web service.`)
+        : new Ec2Error("MissingAction", "The request must contain the parameter Action.");
+    }
+    if (!cloud.faults.admit(actionName)) {
+      throw new Ec2Error(
+        "RequestLimitExceeded",
+        `Request limit exceeded. Account ${cloud.accountId} has been throttled on ec2:${actionName} because it exceeded its request rate limit.`,
+        503,
+      );
+    }
+    if (q.string("DryRun") === "true") {
+      throw new Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412);
+    }
+    const result = await action({ cloud, q, requestId, requestedAt });
+    cloud.record(recordAs);
+    return { status: 200, contentType: "text/xml;charset=UTF-8", ...result };
+  } catch (error) {
+    const e =
+      error instanceof Ec2Error
+        ? error
+        : new Ec2Error("InternalError", `An internal error has occurred: ${(error as Error).message}`, 500);
+    cloud.record(recordAs, e.code);
+    return {
+      status: e.status,
+      contentType: "text/xml;charset=UTF-8",
+      body: ec2ErrorXml(e.code, e.message, requestId),
+    };
+  }
+}
+
+// ---- shared ------------------------------------------------------------------------------------
+
+const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
+const IMAGE_ID = /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/;
+
+function integer(q: QueryParams, key: string): number | undefined {
+  const raw = q.string(key);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) {
+    throw new Ec2Error("InvalidParameterValue", `Invalid value '${raw}' for ${key}. It must be an integer.`);
+  }
+  return value;
+}
+
+function acceptMaxResults(q: QueryParams, min: number, max: number): void {
+  const maxResults = integer(q, "MaxResults");
+  if (maxResults !== undefined && (maxResults < min || maxResults > max)) {
+    throw new Ec2Error(
+      "InvalidParameterValue",
+      `Value ( ${maxResults} ) for parameter maxResults is invalid. Expecting a value between ${min} and ${max}.`,
+    );
+  }
+}
+
+function checkFilterNames(filters: readonly Filter[], known: ReadonlySet<string>, tagFilters: boolean): void {
+  for (const f of filters) {
+    if (known.has(f.name) || (tagFilters && f.name.startsWith("tag:"))) continue;
+    throw new Ec2Error("InvalidParameterValue", `The filter '${f.name}' is invalid`);
+  }
+}
+
+const quoted = (ids: readonly string[]) => ids.join(", ");
+
+/** Whether the instance is visible yet (the NotFound window fault emulates eventual consistency). */
+function visible(cloud: LocalCloud, instance: Instance): boolean {
+  const window = cloud.faults.notFoundWindowMs;
+  if (window <= 0) return true;
+  const since = instance.truth.launchedAt;
+  return !Number.isNaN(since) && cloud.fleet.now() - since >= window;
+}
+
+function lookUpInstances(cloud: LocalCloud, ids: readonly string[]): Instance[] {
+  const malformed = ids.filter((id) => !INSTANCE_ID.test(id));
+  if (malformed.length > 0)
+    throw new Ec2Error("InvalidInstanceID.Malformed", `Invalid id: "${malformed[0]}"`);
+  const found: Instance[] = [];
+  const missing: string[] = [];
+  for (const id of new Set(ids)) {
+    const instance = cloud.fleet.get(id);
+    if (instance && visible(cloud, instance)) found.push(instance);
+    else missing.push(id);
+  }
+  if (missing.length === 1) {
+    throw new Ec2Error("InvalidInstanceID.NotFound", `The instance ID '${missing[0]}' does not exist`);
+  }
+  if (missing.length > 1) {
+    throw new Ec2Error("InvalidInstanceID.NotFound", `The instance IDs '${quoted(missing)}' do not exist`);
+  }
+  return found;
+}
+
+const shortHash = (text: string, length: number) =>
+  createHash("sha256").update(text).digest("hex").slice(0, length);
+const DEFAULT_SUBNET = `subnet-${shortHash("default-subnet", 17)}`;
+const DEFAULT_SECURITY_GROUP = `sg-${shortHash("default-security-group", 17)}`;
+const vpcOf = (subnetId: string) => `vpc-${shortHash(`vpc/${subnetId}`, 17)}`;
+
+function stateXml(name: string, state: InstanceStateName): string {
+  return node(name, leaf("code", STATE_CODES[state]), leaf("name", state));
+}
+
+function tagSet(tags: readonly Tag[]): string {
+  return itemSet("tagSet", tags, (t) => leaf("key", t.key) + leaf("value", t.value));
+}
+
+function instanceXml(i: Instance): string {
+  const { spec } = i;
+  const ip = i.privateIp;
+  const subnetId = spec.subnetId ?? DEFAULT_SUBNET;
+  const groups = spec.securityGroupIds.length > 0 ? spec.securityGroupIds : [DEFAULT_SECURITY_GROUP];
+  return [
+    leaf("instanceId", i.id),
+    leaf("imageId", spec.image.imageId),
+    stateXml("instanceState", i.state),
+    leaf("privateDnsName", ip && `ip-${ip.replaceAll(".", "-")}.ec2.internal`),
+    leaf("reason", i.stateTransitionReason || undefined),
+    leaf("amiLaunchIndex", spec.amiLaunchIndex),
+    leaf("instanceType", spec.instanceType.instanceType),
+    leaf("launchTime", i.launchTime),
+    node(
+      "placement",
+      leaf("availabilityZone", spec.availabilityZone),
+      leaf("groupName", ""),
+      leaf("tenancy", "default"),
+    ),
+    node("monitoring", leaf("state", "disabled")),
+    i.state === "terminated" ? "" : leaf("subnetId", subnetId) + leaf("vpcId", vpcOf(subnetId)),
+    leaf("privateIpAddress", ip),
+    leaf("sourceDestCheck", true),
+    itemSet("groupSet", groups, (g) => leaf("groupId", g)),
+    i.stateReason
+      ? node("stateReason", leaf("code", i.stateReason.code), leaf("message", i.stateReason.message))
+      : "",
+    leaf("architecture", spec.image.architecture),
+    leaf("rootDeviceType", "ebs"),
+    leaf("rootDeviceName", spec.image.rootDeviceName),
+    leaf("virtualizationType", "hvm"),
+    leaf("clientToken", spec.clientToken ?? ""),
+    tagSet(spec.tags),
+    leaf("hypervisor", "xen"),
+    leaf("ebsOptimized", false),
+    leaf("enaSupport", true),
+    node(
+      "metadataOptions",
+      leaf("state", i.state === "pending" ? "pending" : "applied"),
+      leaf("httpTokens", spec.metadataOptions.httpTokens),
+      leaf("httpPutResponseHopLimit", spec.metadataOptions.httpPutResponseHopLimit),
+      leaf("httpEndpoint", spec.metadataOptions.httpEndpoint),
+    ),
+    leaf("bootMode", spec.image.bootMode),
+    leaf("currentInstanceBootMode", i.bootMode),
+    leaf("platformDetails", spec.image.platformDetails),
+    leaf("usageOperation", "RunInstances"),
+  ].join("");
+}
+
+function reservationXml(cloud: LocalCloud, reservationId: string, instances: readonly Instance[]): string {
+  return [
+    leaf("reservationId", reservationId),
+    leaf("ownerId", cloud.accountId),
+    "<groupSet/>",
+    itemSet("instancesSet", instances, instanceXml),
+  ].join("");
+}
+
+// ---- RunInstances ------------------------------------------------------------------------------
+
+const SHUTDOWN_BEHAVIOURS = new Set(["stop", "terminate"]);
+const TAGGABLE_AT_LAUNCH = new Set([
+  "instance",
+  "volume",
+  "network-interface",
+  "spot-instances-request",
+  "elastic-gpu",
+]);
+const MAX_INSTANCES_PER_CALL = 20;
+/** Parameters that do not take part in the idempotency comparison. */
+const NOT_FINGERPRINTED = new Set(["Action", "Version", "ClientToken", "DryRun"]);
+
+function resolveImageId(cloud: LocalCloud, raw: string | undefined): CatalogueImage {
+  if (raw === undefined || raw === "") {
+    throw new Ec2Error("MissingParameter", "The request must contain the parameter ImageId");
+  }
+  let imageId = raw;
+  if (raw.startsWith("resolve:ssm:")) {
+    const [name = "", version] = raw.slice("resolve:ssm:".length).split(":");
+    const parameter = cloud.catalogue.parameter(name);
+    const value = version
+      ? parameter?.versions.find((v) => String(v.version) === version)?.value
+      : parameter?.versions.at(-1)?.value;
+    if (value === undefined) {
+      throw new Ec2Error(
+        "InvalidParameterValue",
+        `Unable to resolve the SSM parameter ${raw}: parameter not found.`,
+      );
+    }
+    imageId = value;
+  }
+  if (!IMAGE_ID.test(imageId)) {
+    throw new Ec2Error("InvalidAMIID.Malformed", `Invalid id: "${imageId}" (expecting "ami-...")`);
+  }
+  const image = cloud.catalogue.image(imageId);
+  if (!image) throw new Ec2Error("InvalidAMIID.NotFound", `The image id '[${imageId}]' does not exist`);
+  return image;
+}
+
+function parseTags(q: QueryParams): Tag[] {
+  const tags: Tag[] = [];
+  for (const spec of q.structs("TagSpecification")) {
+    const resourceType = spec.string("ResourceType") ?? "";
+    if (!TAGGABLE_AT_LAUNCH.has(resourceType)) {
+      throw new Ec2Error(
+        "InvalidParameterValue",
+        `'${resourceType}' is not a valid taggable resource type for this operation.`,
+      );
+    }
+    const specTags = spec
+      .structs("Tag")
+      .map((t) => ({ key: t.string("Key") ?? "", value: t.string("Value") ?? "" }));
+    for (const t of specTags) {
+      if (t.key === "" || t.key.length > 128 || t.value.length > 256) {
+        throw new Ec2Error("InvalidParameterValue", `Tag key or value of '${t.key}' is empty or too long.`);
+      }
+      if (t.key.toLowerCase().startsWith("aws:")) {
+        throw new Ec2Error(
+          "InvalidParameterValue",
+          "Tag keys starting with 'aws:' are reserved for internal use",
+        );
+      }
+    }
+    if (new Set(specTags.map((t) => t.key)).size !== specTags.length) {
+      throw new Ec2Error("InvalidParameterValue", "Duplicate tag key in TagSpecification");
+    }
+    if (resourceType === "instance") tags.push(...specTags);
+  }
+  return tags;
+}
+
+interface RunRequest {
+  image: CatalogueImage;
+  instanceType: InstanceTypeInfo;
+  count: number;
+  launch: Omit<LaunchSpec, "image" | "instanceType" | "reservationId" | "amiLaunchIndex">;
+}
+
+function parseRunRequest(ctx: ActionContext): RunRequest {
+  const { cloud, q } = ctx;
+  const minCount = integer(q, "MinCount");
+  const maxCount = integer(q, "MaxCount");
+  if (minCount === undefined)
+    throw new Ec2Error("MissingParameter", "The request must contain the parameter MinCount");
+  if (maxCount === undefined)
+    throw new Ec2Error("MissingParameter", "The request must contain the parameter MaxCount");
+  if (minCount < 1 || maxCount < minCount) {
+    throw new Ec2Error("InvalidParameterValue", `Invalid MinCount/MaxCount: ${minCount}/${maxCount}`);
+  }
+  const image = resolveImageId(cloud, q.string("ImageId"));
+  const typeName = q.string("InstanceType");
+  if (typeName === undefined)
+    throw new Ec2Error("MissingParameter", "The request must contain the parameter InstanceType");
+  const instanceType = INSTANCE_TYPES.get(typeName);
+  if (!instanceType)
+    throw new Ec2Error("InvalidParameterValue", `Invalid value '${typeName}' for InstanceType.`);
+  if (instanceType.architecture !== image.architecture) {
+    throw new Ec2Error(
+      "InvalidParameterValue",
+      `The architecture '${instanceType.architecture}' of the specified instance type does not match the architecture '${image.architecture}' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.`,
+    );
+  }
+  if (image.bootMode === "uefi" && !instanceType.supportedBootModes.includes("uefi")) {
+    throw new Ec2Error(
+      "UnsupportedOperation",
+      `The instance type '${typeName}' does not support the boot mode 'uefi' of the specified AMI.`,
+    );
+  }
+  if (minCount > MAX_INSTANCES_PER_CALL) {
+    throw new Ec2Error(
+      "InstanceLimitExceeded",
+      `You have requested more instances (${minCount}) than your current instance limit of ${MAX_INSTANCES_PER_CALL} allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`,
+    );
+  }
+  const clientToken = q.string("ClientToken");
+  if (clientToken !== undefined && (clientToken.length > 64 || !/^[\x20-\x7e]*$/.test(clientToken))) {
+    throw new Ec2Error(
+      "InvalidParameterValue",
+      `Value (${clientToken}) for parameter clientToken is invalid. It must be at most 64 ASCII characters.`,
+    );
+  }
+  const shutdownBehavior = q.string("InstanceInitiatedShutdownBehavior") ?? "stop";
+  if (!SHUTDOWN_BEHAVIOURS.has(shutdownBehavior)) {
+    throw new Ec2Error(
+      "InvalidParameterValue",
+      `Value (${shutdownBehavior}) for parameter instanceInitiatedShutdownBehavior is invalid.`,
+    );
+  }
+  const userData = q.string("UserData");
+  if (userData !== undefined && Buffer.from(userData, "base64").length > 16384) {
+    throw new Ec2Error("InvalidParameterValue", "User data is limited to 16384 bytes");
+  }
+  const metadata = q.struct("MetadataOptions");
+  const httpTokens = metadata.string("HttpTokens") ?? "optional";
+  const httpEndpoint = metadata.string("HttpEndpoint") ?? "enabled";
+  const hopLimit = integer(metadata, "HttpPutResponseHopLimit") ?? 1;
+  if (!["optional", "required"].includes(httpTokens)) {
+    throw new Ec2Error("InvalidParameterValue", `The HttpTokens value '${httpTokens}' is not valid.`);
+  }
+  if (!["enabled", "disabled"].includes(httpEndpoint)) {
+    throw new Ec2Error("InvalidParameterValue", `The HttpEndpoint value '${httpEndpoint}' is not valid.`);
+  }
+  if (hopLimit < 1 || hopLimit > 64) {
+    throw new Ec2Error("InvalidParameterValue", "The HttpPutResponseHopLimit must be between 1 and 64.");
+  }
+  const subnetId = q.string("SubnetId");
+  return {
+    image,
+    instanceType,
+    count: Math.min(maxCount, MAX_INSTANCES_PER_CALL),
+    launch: {
+      ownerId: cloud.accountId,
+      ...(clientToken !== undefined && { clientToken }),
+      ...(subnetId !== undefined && { subnetId }),
+      securityGroupIds: q.list("SecurityGroupId"),
+      ...(userData !== undefined && { userData }),
+      shutdownBehavior: shutdownBehavior as "stop" | "terminate",
+      metadataOptions: { httpTokens, httpEndpoint, httpPutResponseHopLimit: hopLimit },
+      tags: parseTags(q),
+      availabilityZone: `${cloud.region}a`,
+      requestedAt: ctx.requestedAt,
+    },
+  };
+}
+
+function fingerprintOf(q: QueryParams): string {
+  const entries = q
+    .keys()
+    .filter((k) => !NOT_FINGERPRINTED.has(k))
+    .map((k) => [k, q.string(k)])
+    .sort(([a = ""], [b = ""]) => a.localeCompare(b));
+  return JSON.stringify(entries);
+}
+
+/** Never keeps the process alive on its own (close() awaits launches in progress anyway). */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+async function launch(ctx: ActionContext, request: RunRequest): Promise<Instance[]> {
+  const { cloud } = ctx;
+  const apiLatency = sleep(cloud.runInstancesMs);
+  const { image, instanceType } = request;
+  if (
+    cloud.faults.hits("insufficientCapacity", {
+      instanceType: instanceType.instanceType,
+      imageId: image.imageId,
+    })
+  ) {
+    await apiLatency;
+    const zone = `${cloud.region}a`;
+    throw new Ec2Error(
+      "InsufficientInstanceCapacity",
+      `We currently do not have sufficient ${instanceType.instanceType} capacity in the Availability Zone you requested (${zone}). Our system will be working on provisioning additional capacity. You can currently get ${instanceType.instanceType} capacity by not specifying an Availability Zone in your request or choosing ${cloud.region}b, ${cloud.region}c.`,
+      500,
+    );
+  }
+  const reservationId = newReservationId();
+  const created: Instance[] = [];
+  try {
+    for (let amiLaunchIndex = 0; amiLaunchIndex < request.count; amiLaunchIndex++) {
+      created.push(
+        await cloud.fleet.create({ ...request.launch, image, instanceType, reservationId, amiLaunchIndex }),
+      );
+    }
+  } catch (error) {
+    await Promise.all(created.map((i) => cloud.fleet.discard(i)));
+    throw error;
+  }
+  await apiLatency;
+  return created;
+}
+
+async function runInstances(ctx: ActionContext): Promise<ActionResult> {
+  const { cloud, q, requestId } = ctx;
+  if (cloud.closed) throw new Ec2Error("Unavailable", "The local cloud is shutting down.", 503);
+  const clientToken = q.string("ClientToken");
+  const fingerprint = fingerprintOf(q);
+  const previous = clientToken === undefined ? undefined : cloud.launchesByToken.get(clientToken);
+  let result: Promise<Instance[]>;
+  if (previous) {
+    if (previous.fingerprint !== fingerprint) {
+      throw new Ec2Error(
+        "IdempotentParameterMismatch",
+        "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).",
+      );
+    }
+    result = previous.result;
+  } else {
+    const request = parseRunRequest(ctx);
+    result = launch(ctx, request);
+    cloud.inFlight.add(result);
+    void result.then(
+      () => cloud.inFlight.delete(result),
+      () => cloud.inFlight.delete(result),
+    );
+    if (clientToken !== undefined) {
+      cloud.launchesByToken.set(clientToken, { fingerprint, result });
+      // A failed launch leaves nothing behind: the same token may try again.
+      result.catch(() => cloud.launchesByToken.delete(clientToken));
+    }
+  }
+  const instances = await result;
+  const first = instances[0];
+  if (!first) throw new Ec2Error("InternalError", "no instance was launched", 500);
+  return {
+    body: responseXml("RunInstances", requestId, reservationXml(cloud, first.spec.reservationId, instances)),
+    beforeSend: () => {
+      for (const i of instances) i.start();
+    },
+  };
+}
+
+// ---- DescribeInstances -------------------------------------------------------------------------
+
+const INSTANCE_FILTERS = new Set([
+  "instance-id",
+  "client-token",
+  "instance-state-name",
+  "instance-state-code",
+  "image-id",
+  "instance-type",
+  "private-ip-address",
+  "reservation-id",
+  "subnet-id",
+  "vpc-id",
+  "availability-zone",
+  "architecture",
+  "owner-id",
+  "tag-key",
+  "tag-value",
+]);
+
+function instanceFilterValues(cloud: LocalCloud, i: Instance, name: string): string[] {
+  const { spec } = i;
+  const subnetId = spec.subnetId ?? DEFAULT_SUBNET;
+  switch (name) {
+    case "instance-id":
+      return [i.id];
+    case "client-token":
+      return spec.clientToken === undefined ? [] : [spec.clientToken];
+    case "instance-state-name":
+      return [i.state];
+    case "instance-state-code":
+      return [String(STATE_CODES[i.state])];
+    case "image-id":
+      return [spec.image.imageId];
+    case "instance-type":
+      return [spec.instanceType.instanceType];
+    case "private-ip-address":
+      return i.privateIp === undefined ? [] : [i.privateIp];
+    case "reservation-id":
+      return [spec.reservationId];
+    case "subnet-id":
+      return [subnetId];
+    case "vpc-id":
+      return [vpcOf(subnetId)];
+    case "availability-zone":
+      return [spec.availabilityZone];
+    case "architecture":
+      return [spec.image.architecture];
+    case "owner-id":
+      return [cloud.accountId];
+    case "tag-key":
+      return spec.tags.map((t) => t.key);
+    case "tag-value":
+      return spec.tags.map((t) => t.value);
+    default:
+      return name.startsWith("tag:")
+        ? spec.tags.filter((t) => t.key === name.slice(4)).map((t) => t.value)
+        : [];
+  }
+}
+
+function describeInstances({ cloud, q, requestId }: ActionContext): ActionResult {
+  const ids = q.list("InstanceId");
+  const filters = parseFilters(q);
+  checkFilterNames(filters, INSTANCE_FILTERS, true);
+  if (ids.length > 0 && q.string("MaxResults") !== undefined) {
+    throw new Ec2Error(
+      "InvalidParameterCombination",
+      "The parameter instancesSet cannot be used with the parameter maxResults",
+    );
+  }
+  acceptMaxResults(q, 5, 1000);
+  const selected =
+    ids.length > 0 ? lookUpInstances(cloud, ids) : cloud.fleet.all().filter((i) => visible(cloud, i));
+  const matching = selected.filter((i) =>
+    matchesFilters(filters, (name) => instanceFilterValues(cloud, i, name)),
+  );
+  const reservations = new Map<string, Instance[]>();
+  for (const i of matching) {
+    const list = reservations.get(i.spec.reservationId) ?? [];
+    list.push(i);
+    reservations.set(i.spec.reservationId, list);
+  }
+  const reservationSet = [...reservations].map(([id, instances]) => reservationXml(cloud, id, instances));
+  return {
+    body: responseXml(
+      "DescribeInstances",
+      requestId,
+      itemSet("reservationSet", reservationSet, (r) => r, true),
+    ),
+  };
+}
+
+// ---- TerminateInstances ------------------------------------------------------------------------
+
+function terminateInstances({ cloud, q, requestId }: ActionContext): ActionResult {
+  const ids = q.list("InstanceId");
+  if (ids.length === 0)
+    throw new Ec2Error("MissingParameter", "The request must contain the parameter InstanceId");
+  const instances = lookUpInstances(cloud, ids);
+  const changes = instances.map((i) => {
+    const previous = i.terminate(cloud.shutdownMs);
+    return node(
+      "item",
+      leaf("instanceId", i.id),
+      stateXml("currentState", i.state),
+      stateXml("previousState", previous),
+    );
+  });
+  return { body: responseXml("TerminateInstances", requestId, node("instancesSet", ...changes)) };
+}
+
+// ---- DescribeImages ----------------------------------------------------------------------------
+
+const IMAGE_FILTERS = new Set([
+  "image-id",
+  "name",
+  "description",
+  "architecture",
+  "owner-id",
+  "owner-alias",
+  "state",
+  "is-public",
+  "image-type",
+  "root-device-type",
+  "root-device-name",
+  "virtualization-type",
+  "hypervisor",
+  "platform-details",
+  "boot-mode",
+  "tag-key",
+  "tag-value",
+]);
+
+function imageFilterValues(image: CatalogueImage, name: string): string[] {
+  switch (name) {
+    case "image-id":
+      return [image.imageId];
+    case "name":
+      return [image.name];
+    case "description":
+      return [image.description];
+    case "architecture":
+      return [image.architecture];
+    case "owner-id":
+      return [image.ownerId];
+    case "owner-alias":
+      return image.ownerAlias ? [image.ownerAlias] : [];
+    case "state":
+      return ["available"];
+    case "is-public":
+      return ["true"];
+    case "image-type":
+      return ["machine"];
+    case "root-device-type":
+      return ["ebs"];
+    case "root-device-name":
+      return [image.rootDeviceName];
+    case "virtualization-type":
+      return ["hvm"];
+    case "hypervisor":
+      return ["xen"];
+    case "platform-details":
+      return [image.platformDetails];
+    case "boot-mode":
+      return image.bootMode ? [image.bootMode] : [];
+    default:
+      return [];
+  }
+}
+
+function imageXml(image: CatalogueImage): string {
+  return [
+    leaf("imageId", image.imageId),
+    leaf("imageLocation", `${image.ownerAlias ?? image.ownerId}/${image.name}`),
+    leaf("imageState", "available"),
+    leaf("imageOwnerId", image.ownerId),
+    leaf("creationDate", image.creationDate),
+    leaf("isPublic", true),
+    leaf("architecture", image.architecture),
+    leaf("imageType", "machine"),
+    leaf("name", image.name),
+    leaf("description", image.description),
+    leaf("imageOwnerAlias", image.ownerAlias),
+    leaf("rootDeviceType", "ebs"),
+    leaf("rootDeviceName", image.rootDeviceName),
+    node(
+      "blockDeviceMapping",
+      node(
+        "item",
+        leaf("deviceName", image.rootDeviceName),
+        node(
+          "ebs",
+          leaf("snapshotId", `snap-${image.imageId.slice(4)}`),
+          leaf("volumeSize", image.name.startsWith("FreeBSD") ? 6 : 8),
+          leaf("deleteOnTermination", true),
+          leaf("volumeType", "gp3"),
+          leaf("encrypted", false),
+        ),
+      ),
+    ),
+    leaf("virtualizationType", "hvm"),
+    leaf("hypervisor", "xen"),
+    leaf("enaSupport", true),
+    leaf("sriovNetSupport", "simple"),
+    leaf("bootMode", image.bootMode),
+    leaf("platformDetails", image.platformDetails),
+    leaf("usageOperation", "RunInstances"),
+  ].join("");
+}
+
+function describeImages({ cloud, q, requestId }: ActionContext): ActionResult {
+  const ids = q.list("ImageId");
+  const owners = q.list("Owner");
+  const filters = parseFilters(q);
+  checkFilterNames(filters, IMAGE_FILTERS, true);
+  acceptMaxResults(q, 5, 1000);
+  const malformed = ids.find((id) => !IMAGE_ID.test(id));
+  if (malformed !== undefined)
+    throw new Ec2Error("InvalidAMIID.Malformed", `Invalid id: "${malformed}" (expecting "ami-...")`);
+  const missing = ids.filter((id) => !cloud.catalogue.image(id));
+  if (missing.length === 1)
+    throw new Ec2Error("InvalidAMIID.NotFound", `The image id '[${missing[0]}]' does not exist`);
+  if (missing.length > 1)
+    throw new Ec2Error("InvalidAMIID.NotFound", `The image ids '[${quoted(missing)}]' do not exist`);
+  const ownedBy = (image: CatalogueImage, owner: string) =>
+    owner === "self"
+      ? image.ownerId === cloud.accountId
+      : owner === image.ownerId || owner === image.ownerAlias;
+  const images = (
+    ids.length > 0 ? ids.flatMap((id) => cloud.catalogue.image(id) ?? []) : cloud.catalogue.images()
+  )
+    .filter((image) => owners.length === 0 || owners.some((owner) => ownedBy(image, owner)))
+    .filter((image) => matchesFilters(filters, (name) => imageFilterValues(image, name)));
+  return { body: responseXml("DescribeImages", requestId, itemSet("imagesSet", images, imageXml, true)) };
+}
+
+// ---- DescribeInstanceTypes ---------------------------------------------------------------------
+
+const INSTANCE_TYPE_FILTERS = new Set([
+  "instance-type",
+  "processor-info.supported-architecture",
+  "supported-boot-mode",
+  "current-generation",
+  "burstable-performance-supported",
+  "hypervisor",
+  "vcpu-info.default-vcpus",
+  "memory-info.size-in-mib",
+]);
+
+function instanceTypeFilterValues(t: InstanceTypeInfo, name: string): string[] {
+  switch (name) {
+    case "instance-type":
+      return [t.instanceType];
+    case "processor-info.supported-architecture":
+      return [t.architecture];
+    case "supported-boot-mode":
+      return [...t.supportedBootModes];
+    case "current-generation":
+      return ["true"];
+    case "burstable-performance-supported":
+      return [String(t.burstable)];
+    case "hypervisor":
+      return [t.hypervisor];
+    case "vcpu-info.default-vcpus":
+      return [String(t.vcpus)];
+    case "memory-info.size-in-mib":
+      return [String(t.memoryMiB)];
+    default:
+      return [];
+  }
+}
+
+function instanceTypeXml(t: InstanceTypeInfo): string {
+  const threads = t.vcpus > 1 && t.architecture === "x86_64" ? 2 : 1;
+  return [
+    leaf("instanceType", t.instanceType),
+    leaf("currentGeneration", true),
+    leaf("freeTierEligible", t.instanceType === "t2.micro" || t.instanceType === "t3.micro"),
+    scalarSet("supportedUsageClasses", ["on-demand", "spot"]),
+    scalarSet("supportedRootDeviceTypes", ["ebs"]),
+    scalarSet("supportedVirtualizationTypes", ["hvm"]),
+    leaf("bareMetal", false),
+    leaf("hypervisor", t.hypervisor),
+    node(
+      "processorInfo",
+      scalarSet("supportedArchitectures", [t.architecture]),
+      leaf("manufacturer", t.manufacturer),
+    ),
+    node(
+      "vCpuInfo",
+      leaf("defaultVCpus", t.vcpus),
+      leaf("defaultCores", t.vcpus / threads),
+      leaf("defaultThreadsPerCore", threads),
+    ),
+    node("memoryInfo", leaf("sizeInMiB", t.memoryMiB)),
+    leaf("instanceStorageSupported", false),
+    leaf("hibernationSupported", t.architecture === "x86_64"),
+    leaf("burstablePerformanceSupported", t.burstable),
+    leaf("dedicatedHostsSupported", !t.burstable),
+    leaf("autoRecoverySupported", true),
+    scalarSet("supportedBootModes", t.supportedBootModes),
+  ].join("");
+}
+
+function describeInstanceTypes({ q, requestId }: ActionContext): ActionResult {
+  const names = q.list("InstanceType");
+  const filters = parseFilters(q);
+  checkFilterNames(filters, INSTANCE_TYPE_FILTERS, false);
+  acceptMaxResults(q, 5, 100);
+  const unknown = names.filter((n) => !INSTANCE_TYPES.has(n));
+  if (unknown.length > 0) {
+    throw new Ec2Error(
+      "InvalidInstanceType",
+      `The following supplied instance types do not exist: [${quoted(unknown)}]`,
+    );
+  }
+  const types = (
+    names.length > 0 ? names.flatMap((n) => INSTANCE_TYPES.get(n) ?? []) : [...INSTANCE_TYPES.values()]
+  ).filter((t) => matchesFilters(filters, (name) => instanceTypeFilterValues(t, name)));
+  return {
+    body: responseXml(
+      "DescribeInstanceTypes",
+      requestId,
+      itemSet("instanceTypeSet", types, instanceTypeXml, true),
+    ),
+  };
+}

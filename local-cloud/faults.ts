@@ -1,0 +1,161 @@
+/**
+ * Faults the local cloud can inject, set when it starts (`startLocalAws({ faults })`) and changed at
+ * runtime (`cloud.faults.set({...})`). Each one mirrors something EC2 really does (DESIGN section 4).
+ */
+
+/** EC2's throttling classes: each has its own token bucket per account and region. */
+export type ApiClass = "describe" | "runInstances" | "terminateInstances" | "mutating";
+
+export interface TokenBucketSpec {
+  /** Bucket size: how many calls can be made at once. */
+  burst: number;
+  /** Tokens added per second. */
+  refillPerSecond: number;
+}
+
+/** EC2's documented default request-rate buckets. */
+export const EC2_TOKEN_BUCKETS: Readonly<Record<ApiClass, TokenBucketSpec>> = {
+  describe: { burst: 100, refillPerSecond: 20 },
+  runInstances: { burst: 5, refillPerSecond: 2 },
+  terminateInstances: { burst: 100, refillPerSecond: 5 },
+  mutating: { burst: 50, refillPerSecond: 5 },
+};
+
+export function apiClassOf(action: string): ApiClass {
+  if (action === "RunInstances") return "runInstances";
+  if (action === "TerminateInstances") return "terminateInstances";
+  if (action.startsWith("Describe") || action.startsWith("Get") || action.startsWith("List"))
+    return "describe";
+  return "mutating";
+}
+
+/**
+ * Which launches a per-launch fault hits. `true`: every launch. An object: launches of the listed
+ * instance types and/or images (any launch when neither is given), only the next `count` of them when
+ * `count` is given. Idempotent replays of a launch (same ClientToken) are not new launches.
+ */
+export type LaunchSelector =
+  | boolean
+  | { count?: number; instanceTypes?: readonly string[]; imageIds?: readonly string[] };
+
+export interface FaultSettings {
+  /** EC2 throttling (`RequestLimitExceeded`, HTTP 503): `true` for EC2's real buckets, or custom ones. */
+  throttling?: boolean | Partial<Record<ApiClass, TokenBucketSpec>>;
+  /**
+   * Eventual consistency: for this long after an instance's launch, DescribeInstances and
+   * TerminateInstances naming it answer `InvalidInstanceID.NotFound`, and filters do not see it.
+   */
+  notFoundWindowMs?: number;
+  /** RunInstances fails with `InsufficientInstanceCapacity`. */
+  insufficientCapacity?: LaunchSelector;
+  /** The instance goes pending → terminated with StateReason `Server.InternalError`. */
+  internalErrorOnLaunch?: LaunchSelector;
+  /** The instance's network never comes up: its port never answers. */
+  networkNeverUp?: LaunchSelector;
+  /** sshd never starts: the port answers RST forever. */
+  portNeverOpens?: LaunchSelector;
+}
+
+export type LaunchFault =
+  | "insufficientCapacity"
+  | "internalErrorOnLaunch"
+  | "networkNeverUp"
+  | "portNeverOpens";
+
+class TokenBucket {
+  #tokens: number;
+  #at: number;
+  constructor(
+    readonly spec: TokenBucketSpec,
+    private readonly now: () => number,
+  ) {
+    this.#tokens = spec.burst;
+    this.#at = now();
+  }
+  take(): boolean {
+    const now = this.now();
+    this.#tokens = Math.min(
+      this.spec.burst,
+      this.#tokens + ((now - this.#at) / 1000) * this.spec.refillPerSecond,
+    );
+    this.#at = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}
+
+export interface LaunchDescription {
+  instanceType: string;
+  imageId: string;
+}
+
+export class Faults {
+  #settings: FaultSettings = {};
+  #buckets: Map<ApiClass, TokenBucket> | undefined;
+  readonly #now: () => number;
+
+  constructor(initial: FaultSettings = {}, now: () => number = () => performance.now()) {
+    this.#now = now;
+    this.set(initial);
+  }
+
+  /**
+   * Changes the named faults and leaves the others as they are; a fault given as `undefined` or
+   * `false` is switched off. Setting `throttling` starts from full buckets.
+   */
+  set(settings: FaultSettings): void {
+    for (const [key, value] of Object.entries(settings) as [keyof FaultSettings, unknown][]) {
+      if (value === undefined || value === false) delete this.#settings[key];
+      else Object.assign(this.#settings, { [key]: structuredClone(value) });
+    }
+    if ("throttling" in settings) {
+      const throttling = this.#settings.throttling;
+      this.#buckets = throttling
+        ? new Map(
+            (Object.keys(EC2_TOKEN_BUCKETS) as ApiClass[]).map((cls) => [
+              cls,
+              new TokenBucket(
+                (throttling === true ? undefined : throttling[cls]) ?? EC2_TOKEN_BUCKETS[cls],
+                this.#now,
+              ),
+            ]),
+          )
+        : undefined;
+    }
+  }
+
+  /** Switches every fault off. */
+  clear(): void {
+    this.#settings = {};
+    this.#buckets = undefined;
+  }
+
+  /** The faults in force (per-launch counts show what is left). */
+  get(): FaultSettings {
+    return structuredClone(this.#settings);
+  }
+
+  get notFoundWindowMs(): number {
+    return this.#settings.notFoundWindowMs ?? 0;
+  }
+
+  /** Takes a token from the action's bucket; false means the call is throttled. */
+  admit(action: string): boolean {
+    return this.#buckets?.get(apiClassOf(action))?.take() ?? true;
+  }
+
+  /** Whether the fault hits this launch; a hit uses up one of its `count`. */
+  hits(fault: LaunchFault, launch: LaunchDescription): boolean {
+    const selector = this.#settings[fault];
+    if (!selector) return false;
+    if (selector === true) return true;
+    if (selector.instanceTypes && !selector.instanceTypes.includes(launch.instanceType)) return false;
+    if (selector.imageIds && !selector.imageIds.includes(launch.imageId)) return false;
+    if (selector.count === undefined) return true;
+    if (selector.count <= 0) return false;
+    selector.count -= 1;
+    if (selector.count === 0) delete this.#settings[fault];
+    return true;
+  }
+}
