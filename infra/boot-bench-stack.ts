@@ -1,0 +1,412 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import {
+  MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS,
+  PROBE_LAMBDA_TIMEOUT_SECONDS,
+} from "../functions/domain/input-schema.js";
+import { BenchmarkFunction, type BenchmarkFunctionProps } from "./constructs/benchmark-function.js";
+import { acknowledgeFindings } from "./nag-suppressions.js";
+import { BenchmarkStateMachine } from "./state-machine.js";
+
+/** The tag every benchmark instance carries; IAM conditions and the sweeper key on it. */
+export const STACK_TAG_KEY = "boot-bench:stack";
+
+export const DEFAULT_PROBE_PORTS = [22];
+
+/** The query indexes of docs/architecture.md: name and partition key; all sort on `startedAt`. */
+const TABLE_INDEXES: [indexName: string, partitionKey: string][] = [
+  ["ByAmi", "amiId"],
+  ["BySource", "sourceParameter"],
+  ["Recent", "recentPk"],
+  ["FailedRuns", "failedPk"],
+];
+
+/**
+ * Network settings, from CDK context (`cdk synth -c key=value` or cdk.json). None of them triggers a
+ * context lookup: the stack synthesises offline and stays environment-agnostic.
+ *
+ * - `probePorts`: TCP ports the probe may reach on benchmark instances, a JSON array or a
+ *   comma-separated list (default `[22]`). A benchmark whose `port` is not listed times out, because
+ *   the instance security group drops the probe's SYNs.
+ * - `vpcId` + `subnetIds` (JSON array or comma-separated): run in an existing VPC instead of the
+ *   dedicated one. Instances and the probe go into these subnets; instances need a route to the
+ *   internet only if their images update themselves on first boot.
+ * - `availabilityZones`: the AZs of the dedicated VPC (default: the first two of the region); with
+ *   `subnetIds`, the AZ of each subnet in the same order (optional).
+ */
+export interface NetworkSettings {
+  probePorts: number[];
+  existingVpc?: { vpcId: string; subnetIds: string[] };
+  availabilityZones?: string[];
+}
+
+export function networkSettingsFromContext(scope: Construct): NetworkSettings {
+  const probePorts = listFromContext(scope, "probePorts")?.map(Number) ?? DEFAULT_PROBE_PORTS;
+  for (const port of probePorts) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new Error(`Context probePorts: ${String(port)} is not a TCP port (1-65535)`);
+    }
+  }
+  const vpcId = scope.node.tryGetContext("vpcId") as string | undefined;
+  const subnetIds = listFromContext(scope, "subnetIds");
+  if ((vpcId === undefined) !== (subnetIds === undefined)) {
+    throw new Error("Context vpcId and subnetIds go together: give both to use an existing VPC, or neither");
+  }
+  const availabilityZones = listFromContext(scope, "availabilityZones");
+  if (
+    subnetIds !== undefined &&
+    availabilityZones !== undefined &&
+    availabilityZones.length !== subnetIds.length
+  ) {
+    throw new Error(
+      "Context availabilityZones must name the AZ of each subnet in subnetIds, in the same order",
+    );
+  }
+  return {
+    probePorts: [...new Set(probePorts)],
+    ...(vpcId !== undefined && subnetIds !== undefined && { existingVpc: { vpcId, subnetIds } }),
+    ...(availabilityZones !== undefined && { availabilityZones }),
+  };
+}
+
+/** Context values arrive as JSON from cdk.json and as strings from `-c key=value`. */
+function listFromContext(scope: Construct, key: string): string[] | undefined {
+  const value: unknown = scope.node.tryGetContext(key);
+  if (value === undefined || value === null || value === "") return undefined;
+  let list: unknown = value;
+  if (typeof value === "string") {
+    list = value.trim().startsWith("[") ? JSON.parse(value) : value.split(",");
+  } else if (typeof value === "number") {
+    list = [value];
+  }
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new Error(`Context ${key} must be a non-empty list (JSON array or comma-separated)`);
+  }
+  return list.map((item) => String(item).trim());
+}
+
+export interface BootBenchStackProps extends StackProps {
+  /** @default read from CDK context, see {@link networkSettingsFromContext} */
+  network?: NetworkSettings;
+}
+
+export class BootBenchStack extends Stack {
+  readonly table: dynamodb.TableV2;
+  readonly stateMachine: BenchmarkStateMachine;
+  readonly functions: Record<
+    | "validateInput"
+    | "resolveImage"
+    | "launchInstance"
+    | "pollState"
+    | "probePort"
+    | "terminateInstance"
+    | "recordRun"
+    | "summarise",
+    BenchmarkFunction
+  >;
+
+  constructor(scope: Construct, id: string, props: BootBenchStackProps = {}) {
+    super(scope, id, props);
+    const network = props.network ?? networkSettingsFromContext(this);
+    const logRetention = logs.RetentionDays.THREE_MONTHS;
+    const stackTag = this.stackName;
+
+    // ---- network ------------------------------------------------------------------------------
+    const { vpc, subnets } = this.network(network, logRetention);
+
+    const instanceSecurityGroup = new ec2.SecurityGroup(this, "InstanceSecurityGroup", {
+      vpc,
+      description:
+        "boot-bench instances: probe port from the probe Lambda only; all outbound for first-boot updates",
+      allowAllOutbound: true,
+    });
+    const probeSecurityGroup = new ec2.SecurityGroup(this, "ProbeSecurityGroup", {
+      vpc,
+      description: "boot-bench probe Lambda: TCP to benchmark instances on the probe ports only",
+      allowAllOutbound: false,
+    });
+    for (const port of network.probePorts) {
+      // Without this rule SYNs are dropped, RST is never seen and "closed" collapses into "open".
+      probeSecurityGroup.connections.allowTo(
+        instanceSecurityGroup,
+        ec2.Port.tcp(port),
+        `boot-bench probe to instances on TCP ${port}`,
+      );
+    }
+
+    // ---- table --------------------------------------------------------------------------------
+    this.table = new dynamodb.TableV2(this, "Results", {
+      partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
+      sortKey: { name: "sk", type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      globalSecondaryIndexes: TABLE_INDEXES.map(([indexName, partitionKey]) => ({
+        indexName,
+        partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: "startedAt", type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      })),
+    });
+
+    // ---- functions ----------------------------------------------------------------------------
+    const common = { logRetention };
+    const fn = (constructId: string, props: BenchmarkFunctionProps) =>
+      new BenchmarkFunction(this, constructId, props);
+    this.functions = {
+      validateInput: fn("ValidateInputFunction", {
+        ...common,
+        step: "validate-input",
+        timeout: Duration.seconds(30),
+      }),
+      resolveImage: fn("ResolveImageFunction", {
+        ...common,
+        step: "resolve-image",
+        timeout: Duration.seconds(60),
+      }),
+      launchInstance: fn("LaunchInstanceFunction", {
+        ...common,
+        step: "launch-instance",
+        timeout: Duration.seconds(60),
+        environment: {
+          SUBNET_IDS: subnets.map((subnet) => subnet.subnetId).join(","),
+          INSTANCE_SECURITY_GROUP_ID: instanceSecurityGroup.securityGroupId,
+          STACK_TAG: stackTag,
+        },
+      }),
+      // Polls until runningTimeoutSeconds has passed. Validation bounds that only through
+      // runningTimeout + openTimeout ≤ 840 s (today also by ≤ 600 s); a poll cut off by Lambda would
+      // end as a bare timeout instead of BootBench.RunningTimeout. Idle time is not billed.
+      pollState: fn("PollStateFunction", {
+        ...common,
+        step: "poll-state",
+        timeout: Duration.seconds(MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS + 60),
+      }),
+      // Probes up to runningTimeout + openTimeout; more memory is more CPU for the tight connect
+      // loop, which keeps timestamps sharp.
+      probePort: fn("ProbePortFunction", {
+        ...common,
+        step: "probe-port",
+        timeout: Duration.seconds(PROBE_LAMBDA_TIMEOUT_SECONDS),
+        memorySize: 512,
+        vpc,
+        vpcSubnets: { subnets },
+        securityGroups: [probeSecurityGroup],
+      }),
+      terminateInstance: fn("TerminateInstanceFunction", {
+        ...common,
+        step: "terminate-instance",
+        timeout: Duration.seconds(60),
+        environment: { STACK_TAG: stackTag },
+      }),
+      recordRun: fn("RecordRunFunction", {
+        ...common,
+        step: "record-run",
+        timeout: Duration.seconds(30),
+        environment: { TABLE_NAME: this.table.tableName },
+      }),
+      summarise: fn("SummariseFunction", {
+        ...common,
+        step: "summarise",
+        timeout: Duration.seconds(60),
+        environment: { TABLE_NAME: this.table.tableName },
+      }),
+    };
+    this.grantStepPermissions(subnets, instanceSecurityGroup, stackTag);
+
+    // ---- state machine ------------------------------------------------------------------------
+    this.stateMachine = new BenchmarkStateMachine(this, "StateMachine", {
+      functions: {
+        validateInput: this.functions.validateInput.function,
+        resolveImage: this.functions.resolveImage.function,
+        launchInstance: this.functions.launchInstance.function,
+        pollState: this.functions.pollState.function,
+        probePort: this.functions.probePort.function,
+        terminateInstance: this.functions.terminateInstance.function,
+        recordRun: this.functions.recordRun.function,
+        summarise: this.functions.summarise.function,
+      },
+      logRetention,
+    });
+
+    new CfnOutput(this, "StateMachineArn", { value: this.stateMachine.stateMachine.stateMachineArn });
+    new CfnOutput(this, "StateMachineName", { value: this.stateMachine.stateMachine.stateMachineName });
+    new CfnOutput(this, "TableName", { value: this.table.tableName });
+
+    acknowledgeFindings(this);
+  }
+
+  private network(
+    settings: NetworkSettings,
+    logRetention: logs.RetentionDays,
+  ): { vpc: ec2.IVpc; subnets: ec2.ISubnet[] } {
+    if (settings.existingVpc !== undefined) {
+      const { vpcId, subnetIds } = settings.existingVpc;
+      const azs = settings.availabilityZones;
+      // The subnets are passed explicitly wherever they are used, so the imported VPC needs none.
+      const vpc = ec2.Vpc.fromVpcAttributes(this, "Vpc", {
+        vpcId,
+        availabilityZones: azs ?? this.availabilityZones,
+      });
+      const subnets = subnetIds.map((subnetId, i) =>
+        azs?.[i] !== undefined
+          ? ec2.Subnet.fromSubnetAttributes(this, `Subnet${i}`, { subnetId, availabilityZone: azs[i] })
+          : ec2.Subnet.fromSubnetId(this, `Subnet${i}`, subnetId),
+      );
+      return { vpc, subnets };
+    }
+    // Public subnets behind an internet gateway and no NAT: nothing to pay while idle, and images
+    // whose first boot reaches the internet behave as they do for users.
+    const vpc = new ec2.Vpc(this, "Vpc", {
+      ...(settings.availabilityZones !== undefined
+        ? { availabilityZones: settings.availabilityZones }
+        : { maxAzs: 2 }),
+      natGateways: 0,
+      subnetConfiguration: [{ name: "Public", subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+      // Nothing uses the default security group; restricting it costs a custom-resource Lambda.
+      restrictDefaultSecurityGroup: false,
+    });
+    // Rejected flows only: they show SYNs dropped by a security group, the one network failure
+    // that silently turns "closed" into "open".
+    vpc.addFlowLog("RejectedFlows", {
+      trafficType: ec2.FlowLogTrafficType.REJECT,
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(
+        new logs.LogGroup(this, "FlowLogGroup", {
+          retention: logRetention,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+      ),
+    });
+    return { vpc, subnets: vpc.publicSubnets };
+  }
+
+  private grantStepPermissions(
+    subnets: ec2.ISubnet[],
+    instanceSecurityGroup: ec2.ISecurityGroup,
+    stackTag: string,
+  ): void {
+    const instanceArn = this.formatArn({ service: "ec2", resource: "instance", resourceName: "*" });
+    const volumeArn = this.formatArn({ service: "ec2", resource: "volume", resourceName: "*" });
+
+    const f = this.functions;
+
+    f.resolveImage.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ReadImageParameters",
+        actions: ["ssm:GetParameter", "ssm:GetParametersByPath"],
+        resources: [
+          // Public parameters (/aws/service/…) have no account in their ARN.
+          this.formatArn({
+            service: "ssm",
+            account: "",
+            resource: "parameter",
+            resourceName: "aws/service/*",
+          }),
+          this.formatArn({ service: "ssm", resource: "parameter", resourceName: "*" }),
+        ],
+      }),
+    );
+    f.resolveImage.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "DescribeImagesAndInstanceTypes",
+        actions: ["ec2:DescribeImages", "ec2:DescribeInstanceTypes"],
+        resources: ["*"],
+      }),
+    );
+
+    f.launchInstance.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "RunTaggedInstances",
+        actions: ["ec2:RunInstances"],
+        resources: [instanceArn, volumeArn],
+        conditions: { StringEquals: { [`aws:RequestTag/${STACK_TAG_KEY}`]: stackTag } },
+      }),
+    );
+    f.launchInstance.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "RunInstancesWithStackNetwork",
+        actions: ["ec2:RunInstances"],
+        resources: [
+          this.formatArn({ service: "ec2", account: "", resource: "image", resourceName: "*" }),
+          ...subnets.map((subnet) =>
+            this.formatArn({ service: "ec2", resource: "subnet", resourceName: subnet.subnetId }),
+          ),
+          this.formatArn({
+            service: "ec2",
+            resource: "security-group",
+            resourceName: instanceSecurityGroup.securityGroupId,
+          }),
+          this.formatArn({ service: "ec2", resource: "network-interface", resourceName: "*" }),
+        ],
+      }),
+    );
+    f.launchInstance.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "TagOnLaunchOnly",
+        actions: ["ec2:CreateTags"],
+        resources: [instanceArn, volumeArn],
+        conditions: { StringEquals: { "ec2:CreateAction": "RunInstances" } },
+      }),
+    );
+
+    f.pollState.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "DescribeInstances",
+        actions: ["ec2:DescribeInstances"],
+        resources: ["*"],
+      }),
+    );
+
+    // Lambda creates and deletes the probe's network interfaces with the function's own role.
+    f.probePort.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ManageVpcNetworkInterfaces",
+        actions: [
+          "ec2:CreateNetworkInterface",
+          "ec2:DescribeNetworkInterfaces",
+          "ec2:DescribeSubnets",
+          "ec2:DeleteNetworkInterface",
+          "ec2:AssignPrivateIpAddresses",
+          "ec2:UnassignPrivateIpAddresses",
+        ],
+        resources: ["*"],
+      }),
+    );
+
+    f.terminateInstance.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "TerminateStackInstances",
+        actions: ["ec2:TerminateInstances"],
+        resources: [instanceArn],
+        conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG_KEY}`]: stackTag } },
+      }),
+    );
+    f.terminateInstance.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "FindInstancesByClientToken",
+        actions: ["ec2:DescribeInstances"],
+        resources: ["*"],
+      }),
+    );
+
+    f.recordRun.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "WriteRuns",
+        actions: ["dynamodb:PutItem", "dynamodb:GetItem"],
+        resources: [this.table.tableArn],
+      }),
+    );
+    f.summarise.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ReadRunsWriteSummary",
+        actions: ["dynamodb:Query", "dynamodb:PutItem"],
+        resources: [this.table.tableArn],
+      }),
+    );
+  }
+}

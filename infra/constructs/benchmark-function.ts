@@ -1,0 +1,119 @@
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Duration, RemovalPolicy } from "aws-cdk-lib";
+import type * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+
+/** The step folders under `functions/`; each holds `index.ts` exporting `handler`. */
+export type StepName =
+  | "validate-input"
+  | "resolve-image"
+  | "launch-instance"
+  | "poll-state"
+  | "probe-port"
+  | "terminate-instance"
+  | "record-run"
+  | "summarise";
+
+/** The local runner maps each Task's function to its handler code through this metadata key. */
+export const STEP_METADATA_KEY = "BootBench:Step";
+
+export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * Newest Node.js runtime this aws-cdk-lib offers. Pinned rather than NODEJS_LATEST, which lags
+ * behind and would change the deployed runtime silently on a CDK upgrade.
+ */
+export const BENCHMARK_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+export interface BenchmarkFunctionProps {
+  step: StepName;
+  timeout: Duration;
+  /** @default 256 */
+  memorySize?: number;
+  environment?: Record<string, string>;
+  logRetention: logs.RetentionDays;
+  /** Only the probe is VPC-attached. */
+  vpc?: ec2.IVpc;
+  vpcSubnets?: ec2.SubnetSelection;
+  securityGroups?: ec2.ISecurityGroup[];
+}
+
+/**
+ * One Lambda step: NodejsFunction bundled locally with esbuild (no Docker), on arm64, with X-Ray
+ * tracing, its own log group and its own role that starts with nothing but writing to that log group.
+ * Callers add exactly the permissions the step needs with `addToRolePolicy`.
+ */
+export class BenchmarkFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly step: StepName;
+
+  constructor(scope: Construct, id: string, props: BenchmarkFunctionProps) {
+    super(scope, id);
+    this.step = props.step;
+
+    // Explicit log group: retention is set at creation and it is deleted with the stack (the results
+    // live in DynamoDB; these logs are diagnostics).
+    this.logGroup = new logs.LogGroup(this, "LogGroup", {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // An own role instead of the default one avoids the AWSLambdaBasicExecutionRole managed policy,
+    // which may write to every log group in the account.
+    this.role = new iam.Role(this, "Role", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `boot-bench ${props.step} step`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, "Resource", {
+      entry: join(PROJECT_ROOT, "functions", props.step, "index.ts"),
+      handler: "handler",
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, "package-lock.json"),
+      runtime: BENCHMARK_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
+      // The probe makes no AWS API calls, so a public subnet without a public IP serves it.
+      allowPublicSubnet: props.vpc !== undefined ? true : undefined,
+      bundling: {
+        forceDockerBundling: false,
+        // @middy/core 7 is ESM-only; the banner gives bundled CommonJS dependencies a `require`.
+        format: OutputFormat.ESM,
+        mainFields: ["module", "main"],
+        banner:
+          "import { createRequire as __bootBenchCreateRequire } from 'node:module'; const require = __bootBenchCreateRequire(import.meta.url);",
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        // The SDK is bundled so that the deployed code runs the client versions the tests ran with,
+        // not whatever the runtime ships that month.
+        bundleAwsSDK: true,
+      },
+    });
+    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(STEP_METADATA_KEY, props.step);
+  }
+
+  addToRolePolicy(statement: iam.PolicyStatement): void {
+    this.role.addToPrincipalPolicy(statement);
+  }
+
+  get functionArn(): string {
+    return this.function.functionArn;
+  }
+}

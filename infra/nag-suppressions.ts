@@ -1,0 +1,137 @@
+/**
+ * Every cdk-nag finding this stack accepts, each acknowledged on the construct it concerns, by its
+ * exact finding id, with the reason it is acceptable here. A new finding fails `cdk synth`.
+ */
+import { Stack, Validations } from "aws-cdk-lib";
+import type { IConstruct } from "constructs";
+import type { BootBenchStack } from "./boot-bench-stack.js";
+import type { StepName } from "./constructs/benchmark-function.js";
+
+const XRAY =
+  "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions";
+
+/** What each step's role does on Resource "*", beyond X-Ray. */
+const WILDCARD_RESOURCE_REASONS: Record<StepName, string> = {
+  "validate-input": `Only X-Ray: ${XRAY}.`,
+  "resolve-image": `ec2:DescribeImages and ec2:DescribeInstanceTypes support no resource-level permissions; ${XRAY}.`,
+  "launch-instance": `Only X-Ray: ${XRAY}; RunInstances and CreateTags name their resources and carry conditions.`,
+  "poll-state": `ec2:DescribeInstances supports no resource-level permissions; ${XRAY}.`,
+  "probe-port":
+    "Lambda manages the probe's VPC network interfaces with the function's role; ec2:CreateNetworkInterface " +
+    `and ec2:DescribeNetworkInterfaces work only on "*" and the interface ids are not known in advance; ${XRAY}.`,
+  "terminate-instance": `ec2:DescribeInstances (finding a run's instance by client token) supports no resource-level permissions; ${XRAY}.`,
+  "record-run": `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
+  summarise: `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
+};
+
+export function acknowledgeFindings(stack: BootBenchStack): void {
+  const ack = (scope: IConstruct, id: string, reason: string) =>
+    Validations.of(scope).acknowledge({ id, reason });
+  const iam5 = (resource: string) => `AwsSolutions-IAM5[Resource::${resource}]`;
+
+  for (const fn of Object.values(stack.functions)) {
+    ack(
+      fn.function,
+      "Serverless-LambdaDLQ",
+      "Step Functions invokes every boot-bench step synchronously and routes failures itself (Catch → " +
+        "terminate → record); a dead-letter queue only receives failed asynchronous invocations.",
+    );
+    ack(fn.role, iam5("*"), WILDCARD_RESOURCE_REASONS[fn.step]);
+  }
+
+  const { resolveImage, launchInstance, terminateInstance } = stack.functions;
+  ack(
+    resolveImage.role,
+    iam5(
+      nagArn(
+        stack,
+        stack.formatArn({
+          service: "ssm",
+          account: "",
+          resource: "parameter",
+          resourceName: "aws/service/*",
+        }),
+      ),
+    ),
+    "A benchmark may name any AWS public parameter (e.g. /aws/service/freebsd/…) as its image; read-only, this region only.",
+  );
+  ack(
+    resolveImage.role,
+    iam5(nagArn(stack, stack.formatArn({ service: "ssm", resource: "parameter", resourceName: "*" }))),
+    "A benchmark may name an SSM parameter of this account that holds an AMI id; read-only, this region only, " +
+      "and SecureString values stay unreadable without kms:Decrypt.",
+  );
+
+  const ec2Wildcard = (resource: string, account?: string) =>
+    iam5(
+      nagArn(
+        stack,
+        stack.formatArn({
+          service: "ec2",
+          resource,
+          resourceName: "*",
+          ...(account !== undefined && { account }),
+        }),
+      ),
+    );
+  ack(
+    launchInstance.role,
+    ec2Wildcard("image", ""),
+    "The image is chosen per benchmark and may be owned by anyone (vendors publish AMIs from their own accounts).",
+  );
+  ack(
+    launchInstance.role,
+    ec2Wildcard("instance"),
+    "Instance ids do not exist before RunInstances; RunInstances requires aws:RequestTag/boot-bench:stack = " +
+      "the stack name, and CreateTags is limited to ec2:CreateAction = RunInstances.",
+  );
+  ack(
+    launchInstance.role,
+    ec2Wildcard("volume"),
+    "Root volume ids do not exist before RunInstances; RunInstances requires aws:RequestTag/boot-bench:stack = " +
+      "the stack name, and CreateTags is limited to ec2:CreateAction = RunInstances.",
+  );
+  ack(
+    launchInstance.role,
+    ec2Wildcard("network-interface"),
+    "RunInstances creates the primary network interface, whose id is not known in advance; the same statement " +
+      "confines the launch to the stack's subnets and the instance security group.",
+  );
+  ack(
+    terminateInstance.role,
+    ec2Wildcard("instance"),
+    "Instance ids differ per run; TerminateInstances requires aws:ResourceTag/boot-bench:stack = the stack name.",
+  );
+
+  const stateMachineRole = stack.stateMachine.stateMachine.role;
+  ack(
+    stateMachineRole,
+    iam5("*"),
+    "Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing (xray:PutTraceSegments, " +
+      "GetSamplingRules, …) support no resource-level permissions.",
+  );
+  for (const fn of Object.values(stack.functions)) {
+    ack(
+      stateMachineRole,
+      iam5(`${nagArn(stack, fn.functionArn)}:*`),
+      `LambdaInvoke also grants the versions and aliases (:*) of the ${fn.step} step function; it is still this one function.`,
+    );
+  }
+}
+
+/** The string cdk-nag shows for an ARN token: pseudo parameters and attributes as `<…>`. */
+function nagArn(stack: Stack, arn: string): string {
+  const flatten = (value: unknown): string => {
+    if (typeof value === "string") return value;
+    if (value !== null && typeof value === "object") {
+      const v = value as Record<string, unknown>;
+      const join = v["Fn::Join"] as [string, unknown[]] | undefined;
+      if (join) return join[1].map(flatten).join(join[0]);
+      if (typeof v.Ref === "string") return `<${v.Ref}>`;
+      const getAtt = v["Fn::GetAtt"] as [string, string] | undefined;
+      if (getAtt) return `<${getAtt[0]}.${getAtt[1]}>`;
+    }
+    throw new Error(`Cannot flatten ${JSON.stringify(value)} for a cdk-nag finding id`);
+  };
+  return flatten(Stack.of(stack).resolve(arn));
+}

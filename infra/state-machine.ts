@@ -1,0 +1,230 @@
+/**
+ * The benchmark state machine, exactly as docs/architecture.md draws it. The payloads built here are
+ * the other half of functions/domain/contract.ts: change both together.
+ *
+ * JSONPath only (no JSONata, no variables): the same definition runs in aws-local-stepfunctions.
+ */
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
+import { Construct } from "constructs";
+import { ErrorNames } from "../functions/domain/contract.js";
+
+export interface StepFunctions {
+  validateInput: lambda.IFunction;
+  resolveImage: lambda.IFunction;
+  launchInstance: lambda.IFunction;
+  pollState: lambda.IFunction;
+  probePort: lambda.IFunction;
+  terminateInstance: lambda.IFunction;
+  recordRun: lambda.IFunction;
+  summarise: lambda.IFunction;
+}
+
+/** Fail state error of a run whose instance could not be terminated. */
+export const TERMINATE_FAILED_ERROR = "BootBench.TerminateFailed";
+
+const LAMBDA_TRANSIENT_ERRORS = [
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.TooManyRequestsException",
+];
+const EC2_THROTTLING_ERRORS = ["RequestLimitExceeded"];
+const DYNAMODB_TRANSIENT_ERRORS = [
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "InternalServerError",
+];
+
+type StepKind = "plain" | "ec2" | "dynamodb";
+
+function addRetries(task: tasks.LambdaInvoke, kind: StepKind, extraErrors: string[] = []): void {
+  task.addRetry({
+    errors: LAMBDA_TRANSIENT_ERRORS,
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 5,
+    maxDelay: Duration.seconds(30),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  // A VPC function's network interface is reclaimed after weeks idle; re-creating it takes minutes,
+  // and a weekly schedule sits right at that window.
+  task.addRetry({
+    errors: ["Lambda.ResourceNotReadyException"],
+    interval: Duration.seconds(5),
+    backoffRate: 2,
+    maxAttempts: 6,
+    maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  const serviceErrors =
+    kind === "ec2" ? EC2_THROTTLING_ERRORS : kind === "dynamodb" ? DYNAMODB_TRANSIENT_ERRORS : [];
+  const errors = [...serviceErrors, ...extraErrors];
+  if (errors.length > 0) {
+    task.addRetry({
+      errors,
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxAttempts: 6,
+      maxDelay: Duration.seconds(20),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+  }
+}
+
+function invoke(
+  scope: Construct,
+  stateName: string,
+  fn: lambda.IFunction,
+  kind: StepKind,
+  props: { payload?: sfn.TaskInput; resultPath?: string; extraRetryErrors?: string[] } = {},
+): tasks.LambdaInvoke {
+  const task = new tasks.LambdaInvoke(scope, stateName, {
+    lambdaFunction: fn,
+    // The Resource is the function ARN and Parameters are the payload itself: the local runner maps
+    // Resources to handlers, and Lambda's response envelope never reaches the state.
+    payloadResponseOnly: true,
+    retryOnServiceExceptions: false,
+    payload: props.payload,
+    resultPath: props.resultPath,
+  });
+  addRetries(task, kind, props.extraRetryErrors);
+  return task;
+}
+
+/** Builds the definition; state names are the construct ids. */
+export function buildDefinition(scope: Construct, fns: StepFunctions): sfn.IChainable {
+  const catchAll = (resultPath: string): sfn.CatchProps => ({ errors: [sfn.Errors.ALL], resultPath });
+
+  const validateInput = invoke(scope, "ValidateInput", fns.validateInput, "plain", {
+    payload: sfn.TaskInput.fromObject({
+      input: sfn.JsonPath.entirePayload,
+      executionId: sfn.JsonPath.executionId,
+      startTime: sfn.JsonPath.executionStartTime,
+    }),
+    // No ResultPath: the result replaces the state, which is the default. (aws-local-stepfunctions
+    // mishandles an explicit "$", and the local runner must execute this very definition.)
+  });
+
+  // SSM reports throttling as ThrottlingException, EC2 as RequestLimitExceeded.
+  const resolveImage = invoke(scope, "ResolveImage", fns.resolveImage, "ec2", {
+    payload: sfn.TaskInput.fromObject({ settings: sfn.JsonPath.objectAt("$.settings") }),
+    resultPath: "$.image",
+    extraRetryErrors: ["ThrottlingException"],
+  });
+
+  // ---- one run (Map iteration): RunState in, RunState out --------------------------------------
+  const launchInstance = invoke(scope, "LaunchInstance", fns.launchInstance, "ec2", {
+    resultPath: "$.launch",
+  });
+
+  const pollState = invoke(scope, "PollState", fns.pollState, "ec2", {
+    payload: sfn.TaskInput.fromObject({
+      instanceId: sfn.JsonPath.stringAt("$.launch.instanceId"),
+      launchRespondedAt: sfn.JsonPath.numberAt("$.launch.launchRespondedAt"),
+      runningTimeoutSeconds: sfn.JsonPath.numberAt("$.settings.runningTimeoutSeconds"),
+    }),
+  });
+  const probePort = invoke(scope, "ProbePort", fns.probePort, "plain", {
+    payload: sfn.TaskInput.fromObject({
+      privateIp: sfn.JsonPath.stringAt("$.launch.privateIp"),
+      port: sfn.JsonPath.numberAt("$.settings.port"),
+      probeIntervalMs: sfn.JsonPath.numberAt("$.settings.probeIntervalMs"),
+      launchRespondedAt: sfn.JsonPath.numberAt("$.launch.launchRespondedAt"),
+      runningTimeoutSeconds: sfn.JsonPath.numberAt("$.settings.runningTimeoutSeconds"),
+      openTimeoutSeconds: sfn.JsonPath.numberAt("$.settings.openTimeoutSeconds"),
+    }),
+  });
+  // The probe starts together with the poll, so that a port that closes right after `running` is seen.
+  const observe = new sfn.Parallel(scope, "Observe", { resultPath: "$.observation" })
+    .branch(pollState)
+    .branch(probePort);
+
+  const terminateInstance = invoke(scope, "TerminateInstance", fns.terminateInstance, "ec2", {
+    resultPath: "$.termination",
+    // Right after RunInstances the instance may not be visible to TerminateInstances yet.
+    extraRetryErrors: ["InvalidInstanceID.NotFound"],
+  });
+  const recordRun = invoke(scope, "RecordRun", fns.recordRun, "dynamodb", { resultPath: "$.recorded" });
+
+  launchInstance.addCatch(terminateInstance, catchAll("$.failure"));
+  observe.addCatch(terminateInstance, catchAll("$.failure"));
+  terminateInstance.addCatch(recordRun, catchAll("$.terminationFailure"));
+
+  const terminationFailed = new sfn.Fail(scope, "TerminationFailed", {
+    error: TERMINATE_FAILED_ERROR,
+    cause:
+      "A run's instance could not be terminated after all retries. The run was recorded with its terminationFailure; " +
+      "the instance carries the boot-bench:stack tag and must be terminated by the sweeper or by hand.",
+  });
+  const runTerminated = new sfn.Choice(scope, "RunTerminated?")
+    .when(sfn.Condition.isPresent("$.terminationFailure"), terminationFailed)
+    .otherwise(new sfn.Succeed(scope, "RunDone"));
+
+  // Terminate comes before record, so that no DynamoDB failure can leave an instance running.
+  const run = launchInstance.next(observe).next(terminateInstance).next(recordRun).next(runTerminated);
+
+  const runs = new sfn.Map(scope, "Runs", {
+    itemsPath: "$.runs",
+    maxConcurrencyPath: "$.settings.concurrency",
+    itemSelector: {
+      "benchmark.$": "$.benchmark",
+      "settings.$": "$.settings",
+      "image.$": "$.image",
+      "run.$": "$$.Map.Item.Value",
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  }).itemProcessor(run);
+
+  const summarise = invoke(scope, "Summarise", fns.summarise, "dynamodb", {
+    payload: sfn.TaskInput.fromObject({
+      benchmark: sfn.JsonPath.objectAt("$.benchmark"),
+      settings: sfn.JsonPath.objectAt("$.settings"),
+      image: sfn.JsonPath.objectAt("$.image"),
+    }),
+    resultPath: "$.summary",
+  });
+
+  const benchmarkSucceeded = new sfn.Choice(scope, "BenchmarkSucceeded?")
+    .when(sfn.Condition.stringEquals("$.summary.status", "succeeded"), new sfn.Succeed(scope, "Succeeded"))
+    .otherwise(
+      new sfn.Fail(scope, "NoSuccessfulRuns", {
+        error: ErrorNames.noSuccessfulRuns,
+        cause:
+          "No counted run of the benchmark succeeded; the run items in the table say why each one failed.",
+      }),
+    );
+
+  return validateInput.next(resolveImage).next(runs).next(summarise).next(benchmarkSucceeded);
+}
+
+export interface BenchmarkStateMachineProps {
+  functions: StepFunctions;
+  logRetention: logs.RetentionDays;
+}
+
+export class BenchmarkStateMachine extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: BenchmarkStateMachineProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, "LogGroup", {
+      // The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's CloudWatch Logs
+      // resource policy, which is capped at 5,120 characters.
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-${id}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, "Resource", {
+      definitionBody: sfn.DefinitionBody.fromChainable(buildDefinition(this, props.functions)),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      comment: "boot-bench: EC2 boot time, RunInstances to port open, N runs of one image",
+    });
+  }
+}

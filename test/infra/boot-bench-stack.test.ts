@@ -1,0 +1,429 @@
+import { Match } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import {
+  MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS,
+  PROBE_LAMBDA_TIMEOUT_SECONDS,
+} from "../../functions/domain/input-schema.js";
+import {
+  actionsOf,
+  type CfnResource,
+  flatten,
+  functionsByStep,
+  type PolicyStatement,
+  resourcesOf,
+  resourcesOfType,
+  STACK_NAME,
+  STEPS,
+  statementsOfFunctionRole,
+  statementsOfRole,
+  stepFunction,
+  synthesize,
+} from "./synth.js";
+
+const { template } = synthesize();
+
+const logicalIdOfType = (type: string): string => {
+  const ids = Object.keys(resourcesOfType(template, type));
+  if (ids.length !== 1) throw new Error(`Expected one ${type}, found ${ids.length}`);
+  return ids[0] as string;
+};
+const securityGroupId = (constructId: string): string => {
+  const id = Object.keys(resourcesOfType(template, "AWS::EC2::SecurityGroup")).find((logicalId) =>
+    logicalId.startsWith(constructId),
+  );
+  if (!id) throw new Error(`No security group ${constructId}`);
+  return id;
+};
+const getAtt = (logicalId: string, attribute: string) => ({ "Fn::GetAtt": [logicalId, attribute] });
+const statementsWithAction = (statements: PolicyStatement[], action: string) =>
+  statements.filter((statement) => actionsOf(statement).includes(action));
+const allFunctionStatements = () => STEPS.flatMap((step) => statementsOfFunctionRole(template, step));
+
+describe("step functions", () => {
+  it("deploys exactly the eight steps, each tagged with BootBench:Step metadata", () => {
+    const functions = Object.values(resourcesOfType(template, "AWS::Lambda::Function"));
+    expect(functions).toHaveLength(8);
+    expect(functions.map((fn) => fn.Metadata?.["BootBench:Step"]).sort()).toEqual([...STEPS].sort());
+  });
+
+  it("runs every step on Node.js 24 on arm64 with active tracing, handler index.handler", () => {
+    template.allResourcesProperties("AWS::Lambda::Function", {
+      Runtime: "nodejs24.x",
+      Architectures: ["arm64"],
+      Handler: "index.handler",
+      TracingConfig: { Mode: "Active" },
+    });
+  });
+
+  it("gives every function its own log group with a retention", () => {
+    const logGroups = resourcesOfType(template, "AWS::Logs::LogGroup");
+    for (const step of STEPS) {
+      const loggingConfig = stepFunction(template, step).resource.Properties.LoggingConfig as {
+        LogGroup: { Ref: string };
+      };
+      const logGroup = logGroups[loggingConfig.LogGroup.Ref];
+      expect(logGroup?.Properties.RetentionInDays, step).toBeGreaterThan(0);
+    }
+    const referenced = STEPS.map(
+      (step) =>
+        (stepFunction(template, step).resource.Properties.LoggingConfig as { LogGroup: { Ref: string } })
+          .LogGroup.Ref,
+    );
+    expect(new Set(referenced).size).toBe(8);
+  });
+
+  it("attaches only the probe to the VPC, in the stack's subnets with the probe security group", () => {
+    const functions = Object.values(functionsByStep(template));
+    const withVpc = functions.filter(({ resource }) => resource.Properties.VpcConfig !== undefined);
+    const withoutVpc = functions.filter(({ resource }) => resource.Properties.VpcConfig === undefined);
+    expect(withVpc.map(({ resource }) => resource.Metadata?.["BootBench:Step"])).toEqual(["probe-port"]);
+    expect(withoutVpc).toHaveLength(7);
+
+    const subnets = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet"));
+    expect(withVpc[0]?.resource.Properties.VpcConfig).toEqual({
+      SubnetIds: subnets.map((id) => ({ Ref: id })),
+      SecurityGroupIds: [getAtt(securityGroupId("ProbeSecurityGroup"), "GroupId")],
+    });
+  });
+
+  it("sizes timeouts and memory to what each step waits for", () => {
+    const props = (step: string) => stepFunction(template, step).resource.Properties;
+    // Both wait for as long as the validated input allows, with time to spare for returning.
+    expect(props("probe-port")).toMatchObject({ Timeout: PROBE_LAMBDA_TIMEOUT_SECONDS, MemorySize: 512 });
+    expect(props("probe-port").Timeout).toBeGreaterThanOrEqual(MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS + 30);
+    expect(props("poll-state").MemorySize).toBe(256);
+    expect(props("poll-state").Timeout).toBeGreaterThanOrEqual(MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS + 30);
+    for (const step of STEPS.filter((s) => s !== "probe-port" && s !== "poll-state")) {
+      expect(props(step).Timeout, step).toBeGreaterThanOrEqual(30);
+      expect(props(step).Timeout, step).toBeLessThanOrEqual(60);
+      expect(props(step).MemorySize, step).toBe(256);
+    }
+  });
+
+  it("passes each step exactly the environment docs/architecture.md lists", () => {
+    const variables = (step: string) => {
+      const env = stepFunction(template, step).resource.Properties.Environment as
+        | { Variables: Record<string, unknown> }
+        | undefined;
+      const { NODE_OPTIONS, ...rest } = env?.Variables ?? {};
+      expect(NODE_OPTIONS).toBe("--enable-source-maps");
+      return rest;
+    };
+    const table = logicalIdOfType("AWS::DynamoDB::GlobalTable");
+    const subnets = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet"));
+
+    expect(variables("launch-instance")).toEqual({
+      SUBNET_IDS: expect.anything(),
+      INSTANCE_SECURITY_GROUP_ID: getAtt(securityGroupId("InstanceSecurityGroup"), "GroupId"),
+      STACK_TAG: STACK_NAME,
+    });
+    expect(flatten(variables("launch-instance").SUBNET_IDS)).toBe(subnets.map((id) => `<${id}>`).join(","));
+    expect(variables("terminate-instance")).toEqual({ STACK_TAG: STACK_NAME });
+    expect(variables("record-run")).toEqual({ TABLE_NAME: { Ref: table } });
+    expect(variables("summarise")).toEqual({ TABLE_NAME: { Ref: table } });
+    for (const step of ["validate-input", "resolve-image", "poll-state", "probe-port"]) {
+      expect(variables(step), step).toEqual({});
+    }
+  });
+});
+
+describe("network", () => {
+  it("builds a VPC of public subnets only, without NAT gateways, logging rejected flows", () => {
+    const subnets = Object.values(resourcesOfType(template, "AWS::EC2::Subnet"));
+    expect(subnets).toHaveLength(2);
+    for (const subnet of subnets) expect(subnet.Properties.MapPublicIpOnLaunch).toBe(true);
+    template.resourceCountIs("AWS::EC2::NatGateway", 0);
+    template.resourceCountIs("AWS::EC2::InternetGateway", 1);
+    template.hasResourceProperties("AWS::EC2::FlowLog", {
+      ResourceId: { Ref: logicalIdOfType("AWS::EC2::VPC") },
+      TrafficType: "REJECT",
+    });
+  });
+
+  it("lets only the probe's security group reach instances, on TCP 22", () => {
+    const ingress = Object.values(resourcesOfType(template, "AWS::EC2::SecurityGroupIngress"));
+    expect(ingress.map((rule) => rule.Properties)).toEqual([
+      {
+        GroupId: getAtt(securityGroupId("InstanceSecurityGroup"), "GroupId"),
+        SourceSecurityGroupId: getAtt(securityGroupId("ProbeSecurityGroup"), "GroupId"),
+        IpProtocol: "tcp",
+        FromPort: 22,
+        ToPort: 22,
+        Description: expect.any(String),
+      },
+    ]);
+  });
+
+  it("has no CIDR ingress anywhere", () => {
+    const inline = Object.values(resourcesOfType(template, "AWS::EC2::SecurityGroup")).flatMap(
+      (group) => (group.Properties.SecurityGroupIngress as Record<string, unknown>[] | undefined) ?? [],
+    );
+    const separate = Object.values(resourcesOfType(template, "AWS::EC2::SecurityGroupIngress")).map(
+      (rule) => rule.Properties,
+    );
+    for (const rule of [...inline, ...separate]) {
+      expect(rule).not.toHaveProperty("CidrIp");
+      expect(rule).not.toHaveProperty("CidrIpv6");
+      expect(rule).not.toHaveProperty("SourcePrefixListId");
+    }
+  });
+
+  it("lets the probe send only to the instance security group on the probe port; instances send anywhere", () => {
+    const probe = securityGroupId("ProbeSecurityGroup");
+    const instance = securityGroupId("InstanceSecurityGroup");
+    const groups = resourcesOfType(template, "AWS::EC2::SecurityGroup");
+    // CloudFormation drops the default allow-all egress rule once the separate egress rule exists.
+    expect(groups[probe]?.Properties.SecurityGroupEgress).toBeUndefined();
+    const egress = Object.values(resourcesOfType(template, "AWS::EC2::SecurityGroupEgress")).map(
+      (r) => r.Properties,
+    );
+    expect(egress).toEqual([
+      {
+        GroupId: getAtt(probe, "GroupId"),
+        DestinationSecurityGroupId: getAtt(instance, "GroupId"),
+        IpProtocol: "tcp",
+        FromPort: 22,
+        ToPort: 22,
+        Description: expect.any(String),
+      },
+    ]);
+    expect(groups[instance]?.Properties.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ CidrIp: "0.0.0.0/0", IpProtocol: "-1" }),
+    ]);
+  });
+});
+
+describe("results table", () => {
+  const tableId = logicalIdOfType("AWS::DynamoDB::GlobalTable");
+  const table = resourcesOfType(template, "AWS::DynamoDB::GlobalTable")[tableId] as CfnResource;
+
+  it("is on-demand with string keys pk/sk, retained, deletion-protected, with point-in-time recovery", () => {
+    expect(table.DeletionPolicy).toBe("Retain");
+    expect(table.UpdateReplacePolicy).toBe("Retain");
+    template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: "pk", AttributeType: "S" },
+        { AttributeName: "sk", AttributeType: "S" },
+      ]),
+      Replicas: [
+        Match.objectLike({
+          DeletionProtectionEnabled: true,
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      ],
+    });
+  });
+
+  it("has the four query indexes, each sorted by startedAt and projecting all attributes", () => {
+    const indexes = table.Properties.GlobalSecondaryIndexes as {
+      IndexName: string;
+      KeySchema: { AttributeName: string; KeyType: string }[];
+      Projection: { ProjectionType: string };
+    }[];
+    expect(
+      Object.fromEntries(
+        indexes.map((index) => [
+          index.IndexName,
+          [index.KeySchema.map((k) => `${k.KeyType}:${k.AttributeName}`), index.Projection.ProjectionType],
+        ]),
+      ),
+    ).toEqual({
+      ByAmi: [["HASH:amiId", "RANGE:startedAt"], "ALL"],
+      BySource: [["HASH:sourceParameter", "RANGE:startedAt"], "ALL"],
+      Recent: [["HASH:recentPk", "RANGE:startedAt"], "ALL"],
+      FailedRuns: [["HASH:failedPk", "RANGE:startedAt"], "ALL"],
+    });
+    const stringAttributes = (
+      table.Properties.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]
+    )
+      .filter((a) => a.AttributeType === "S")
+      .map((a) => a.AttributeName);
+    expect(stringAttributes).toEqual(
+      expect.arrayContaining(["amiId", "sourceParameter", "recentPk", "failedPk", "startedAt"]),
+    );
+  });
+});
+
+describe("IAM", () => {
+  it("gives every function its own role, without managed policies", () => {
+    const roles = STEPS.map(
+      (step) =>
+        (stepFunction(template, step).resource.Properties.Role as { "Fn::GetAtt": [string, string] })[
+          "Fn::GetAtt"
+        ][0],
+    );
+    expect(new Set(roles).size).toBe(8);
+    for (const role of Object.values(resourcesOfType(template, "AWS::IAM::Role"))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it("lets launch-instance create instances and volumes only with the stack tag in the request", () => {
+    const runInstances = statementsWithAction(
+      statementsOfFunctionRole(template, "launch-instance"),
+      "ec2:RunInstances",
+    );
+    const tagged = runInstances.filter((statement) => statement.Condition !== undefined);
+    expect(tagged).toHaveLength(1);
+    expect(tagged[0]?.Condition).toEqual({ StringEquals: { "aws:RequestTag/boot-bench:stack": STACK_NAME } });
+    expect(resourcesOf(tagged[0])).toEqual([
+      "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*",
+      "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:volume/*",
+    ]);
+  });
+
+  it("confines RunInstances to any image but the stack's subnets and instance security group", () => {
+    const runInstances = statementsWithAction(
+      statementsOfFunctionRole(template, "launch-instance"),
+      "ec2:RunInstances",
+    );
+    const untagged = runInstances.filter((statement) => statement.Condition === undefined);
+    expect(untagged).toHaveLength(1);
+    const subnets = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet"));
+    expect(resourcesOf(untagged[0])).toEqual([
+      "arn:<AWS::Partition>:ec2:<AWS::Region>::image/*",
+      ...subnets.map((id) => `arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:subnet/<${id}>`),
+      `arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:security-group/<${securityGroupId("InstanceSecurityGroup")}.GroupId>`,
+      "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*",
+    ]);
+  });
+
+  it("allows CreateTags only as part of RunInstances", () => {
+    const createTags = statementsWithAction(allFunctionStatements(), "ec2:CreateTags");
+    expect(createTags).toHaveLength(1);
+    expect(createTags[0]?.Condition).toEqual({ StringEquals: { "ec2:CreateAction": "RunInstances" } });
+    expect(
+      statementsWithAction(statementsOfFunctionRole(template, "launch-instance"), "ec2:CreateTags"),
+    ).toHaveLength(1);
+  });
+
+  it("lets only terminate-instance terminate, and only instances tagged with the stack", () => {
+    const terminate = statementsWithAction(allFunctionStatements(), "ec2:TerminateInstances");
+    expect(terminate).toHaveLength(1);
+    expect(terminate[0]?.Condition).toEqual({
+      StringEquals: { "aws:ResourceTag/boot-bench:stack": STACK_NAME },
+    });
+    expect(flatten(terminate[0]?.Resource)).toBe(
+      "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*",
+    );
+    expect(
+      statementsWithAction(
+        statementsOfFunctionRole(template, "terminate-instance"),
+        "ec2:TerminateInstances",
+      ),
+    ).toHaveLength(1);
+  });
+
+  it("grants EC2 and SSM actions only to the steps that call them", () => {
+    const serviceActions = (step: string) =>
+      statementsOfFunctionRole(template, step)
+        .flatMap(actionsOf)
+        .filter((action) => !action.startsWith("logs:") && !action.startsWith("xray:"))
+        .sort();
+    expect(serviceActions("validate-input")).toEqual([]);
+    expect(serviceActions("resolve-image")).toEqual([
+      "ec2:DescribeImages",
+      "ec2:DescribeInstanceTypes",
+      "ssm:GetParameter",
+      "ssm:GetParametersByPath",
+    ]);
+    expect(serviceActions("launch-instance")).toEqual([
+      "ec2:CreateTags",
+      "ec2:RunInstances",
+      "ec2:RunInstances",
+    ]);
+    expect(serviceActions("poll-state")).toEqual(["ec2:DescribeInstances"]);
+    expect(serviceActions("probe-port")).toEqual([
+      "ec2:AssignPrivateIpAddresses",
+      "ec2:CreateNetworkInterface",
+      "ec2:DeleteNetworkInterface",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeSubnets",
+      "ec2:UnassignPrivateIpAddresses",
+    ]);
+    expect(serviceActions("terminate-instance")).toEqual(["ec2:DescribeInstances", "ec2:TerminateInstances"]);
+    expect(serviceActions("record-run")).toEqual(["dynamodb:GetItem", "dynamodb:PutItem"]);
+    expect(serviceActions("summarise")).toEqual(["dynamodb:PutItem", "dynamodb:Query"]);
+  });
+
+  it("reads SSM parameters only from the public /aws/service/ tree and the account's own parameters", () => {
+    const ssm = statementsWithAction(statementsOfFunctionRole(template, "resolve-image"), "ssm:GetParameter");
+    expect(ssm).toHaveLength(1);
+    expect(resourcesOf(ssm[0])).toEqual([
+      "arn:<AWS::Partition>:ssm:<AWS::Region>::parameter/aws/service/*",
+      "arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/*",
+    ]);
+  });
+
+  it("scopes DynamoDB access to the results table", () => {
+    const table = logicalIdOfType("AWS::DynamoDB::GlobalTable");
+    const dynamodb = allFunctionStatements().filter((s) =>
+      actionsOf(s).some((a) => a.startsWith("dynamodb:")),
+    );
+    expect(dynamodb).toHaveLength(2);
+    for (const statement of dynamodb) expect(statement.Resource).toEqual(getAtt(table, "Arn"));
+  });
+
+  it("lets each function write only to its own log group", () => {
+    for (const step of STEPS) {
+      const { resource } = stepFunction(template, step);
+      const logGroup = (resource.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      const logs = statementsOfFunctionRole(template, step).filter((s) =>
+        actionsOf(s).some((a) => a.startsWith("logs:")),
+      );
+      expect(logs, step).toEqual([
+        expect.objectContaining({
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: getAtt(logGroup, "Arn"),
+        }),
+      ]);
+    }
+  });
+
+  it("lets the state machine invoke exactly the eight step functions", () => {
+    const machine = Object.values(
+      resourcesOfType(template, "AWS::StepFunctions::StateMachine"),
+    )[0] as CfnResource;
+    const role = (machine.Properties.RoleArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+    const invoke = statementsOfRole(template, role).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith("lambda:")),
+    );
+    expect(invoke.flatMap(actionsOf).every((action) => action === "lambda:InvokeFunction")).toBe(true);
+    const invoked = new Set(invoke.flatMap((s) => (s.Resource as unknown[]).map(flatten)));
+    const expected = STEPS.flatMap((step) => {
+      const arn = `<${stepFunction(template, step).logicalId}.Arn>`;
+      return [arn, `${arn}:*`];
+    });
+    expect([...invoked].sort()).toEqual(expected.sort());
+  });
+});
+
+describe("state machine resource", () => {
+  it("is a Standard workflow with X-Ray tracing and logging to its own log group", () => {
+    const logGroup = Object.entries(resourcesOfType(template, "AWS::Logs::LogGroup")).find(([, r]) =>
+      String(r.Properties.LogGroupName ?? "").startsWith("/aws/vendedlogs/states/"),
+    );
+    expect(logGroup).toBeDefined();
+    template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
+      StateMachineType: "STANDARD",
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: "ALL",
+        IncludeExecutionData: false,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: getAtt(logGroup?.[0] as string, "Arn") } }],
+      },
+    });
+  });
+
+  it("outputs the state machine ARN and name and the table name", () => {
+    const machine = logicalIdOfType("AWS::StepFunctions::StateMachine");
+    template.hasOutput("StateMachineArn", { Value: { Ref: machine } });
+    template.hasOutput("StateMachineName", { Value: getAtt(machine, "Name") });
+    template.hasOutput("TableName", { Value: { Ref: logicalIdOfType("AWS::DynamoDB::GlobalTable") } });
+  });
+});
