@@ -1,0 +1,205 @@
+import net from "node:net";
+import type { ProbePortEvent, ProbePortResult } from "../domain/contract.js";
+import {
+  ATTEMPT_TIMEOUT_MS,
+  type ConnectAnswer,
+  classifyAnswer,
+  emptyObservation,
+  type ProbeObservation,
+  recordOutcome,
+} from "../domain/probe-classifier.js";
+import type { Clock } from "../shared/clock.js";
+
+/** Callbacks of one connect attempt; each is called at most once, and not after `destroy()`. */
+export interface ConnectHandlers {
+  onConnect(): void;
+  onError(error: NodeJS.ErrnoException): void;
+}
+
+/** Starts one non-blocking connect. */
+export type Connect = (host: string, port: number, handlers: ConnectHandlers) => { destroy(): void };
+
+export interface ProbeDeps {
+  clock: Clock;
+  connect?: Connect;
+  /** How long an attempt may go unanswered before it is abandoned (ec2-boot-bench: 1 s). */
+  attemptTimeoutMs?: number;
+}
+
+/** A plain TCP connect. The answer's time is read by the caller in these callbacks. */
+export const connectTcp: Connect = (host, port, handlers) => {
+  const socket = new net.Socket();
+  socket.once("connect", handlers.onConnect);
+  socket.on("error", handlers.onError);
+  socket.connect({ host, port, noDelay: true });
+  return socket;
+};
+
+interface Attempt {
+  readonly startedAt: number;
+  settled: boolean;
+  socket?: { destroy(): void };
+}
+
+/**
+ * libuv timers work on a millisecond loop clock and may fire up to ~1 ms before the high-resolution
+ * target; an attempt that is due this soon goes now instead of costing another loop turn.
+ */
+const EARLY_SLACK_MS = 1;
+
+/** How long after its timeout an abandoned attempt's socket may stay open. */
+const MAX_REAP_DELAY_MS = 50;
+
+/**
+ * Probes `privateIp:port` the way ec2-boot-bench does: a new non-blocking connect() every
+ * `probeIntervalMs`, each abandoned after 1 s, until the first SYN/ACK (status open) or the deadline
+ * launchRespondedAt + (runningTimeoutSeconds + openTimeoutSeconds) s (status timeout).
+ *
+ * Attempts go out on a fixed grid anchored at the start (slots missed because the event loop was busy
+ * are skipped, never bunched), so a late timer does not shift every later attempt. One timer is armed at
+ * a time; its wake-ups also reap attempts that reached their timeout.
+ */
+export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<ProbePortResult> {
+  validate(event);
+  const { clock } = deps;
+  const connect = deps.connect ?? connectTcp;
+  const timeoutMs = deps.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS;
+  const { privateIp: host, port, probeIntervalMs: interval } = event;
+  const deadline = event.launchRespondedAt + (event.runningTimeoutSeconds + event.openTimeoutSeconds) * 1000;
+  const slack = Math.min(EARLY_SLACK_MS, interval / 2);
+
+  return new Promise<ProbePortResult>((resolve, reject) => {
+    const probeStartedAt = clock();
+    let observation: ProbeObservation = emptyObservation();
+    let attempts = 0;
+    // Attempts in start order; `head` skips those already settled, so reaping looks at the oldest only.
+    let inflight: Attempt[] = [];
+    let head = 0;
+    let slot = 0;
+    let nextSlotAt = probeStartedAt;
+    let timer: NodeJS.Timeout | undefined;
+    let finished = false;
+
+    /** Stops everything: no timer stays armed and no socket stays open. */
+    const stop = (): void => {
+      finished = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      for (let i = head; i < inflight.length; i++) {
+        const attempt = inflight[i] as Attempt;
+        if (attempt.settled) continue;
+        attempt.settled = true;
+        attempt.socket?.destroy();
+      }
+      inflight = [];
+      head = 0;
+    };
+
+    const finish = (status: ProbePortResult["status"]): void => {
+      if (finished) return;
+      // Attempts past their timeout count as abandoned even if no wake-up has reaped them yet.
+      reap(clock());
+      stop();
+      const { firstClosedAt, firstOpenAt, refused, connected, unanswered, otherErrors } = observation;
+      resolve({
+        status,
+        probeStartedAt,
+        ...(firstClosedAt === undefined ? {} : { firstClosedAt }),
+        ...(firstOpenAt === undefined ? {} : { firstOpenAt }),
+        probeEndedAt: clock(),
+        attempts,
+        unanswered,
+        refused,
+        connected,
+        otherErrors,
+      });
+    };
+
+    const answer = (attempt: Attempt, result: ConnectAnswer): void => {
+      // Read the clock first: this is the measurement.
+      const at = clock();
+      if (attempt.settled || finished) return;
+      attempt.settled = true;
+      attempt.socket?.destroy();
+      const outcome = classifyAnswer(attempt.startedAt, at, result, timeoutMs);
+      observation = recordOutcome(observation, outcome);
+      if (outcome.kind === "open") finish("open");
+    };
+
+    const launch = (now: number): void => {
+      attempts++;
+      const attempt: Attempt = { startedAt: now, settled: false };
+      inflight.push(attempt);
+      const socket = connect(host, port, {
+        onConnect: () => answer(attempt, { type: "connect" }),
+        onError: (error) => answer(attempt, { type: "error", code: error.code }),
+      });
+      if (attempt.settled) socket.destroy();
+      else attempt.socket = socket;
+    };
+
+    const reap = (now: number): void => {
+      while (head < inflight.length) {
+        const attempt = inflight[head] as Attempt;
+        if (!attempt.settled) {
+          if (now - attempt.startedAt < timeoutMs) break;
+          attempt.settled = true;
+          attempt.socket?.destroy();
+          observation = recordOutcome(observation, { kind: "unanswered" });
+        }
+        head++;
+      }
+      if (head > 256 && head * 2 > inflight.length) {
+        inflight = inflight.slice(head);
+        head = 0;
+      }
+    };
+
+    const wake = (): void => {
+      timer = undefined;
+      try {
+        const now = clock();
+        reap(now);
+        if (now >= deadline) {
+          finish("timeout");
+          return;
+        }
+        if (now >= nextSlotAt - slack) {
+          launch(now);
+          if (finished) return;
+          slot = Math.max(slot + 1, Math.floor((now - probeStartedAt) / interval) + 1);
+          nextSlotAt = probeStartedAt + slot * interval;
+        }
+        let wakeAt = Math.min(nextSlotAt, deadline);
+        // Reaping only releases sockets (answers are held to the timeout by their timestamps), so an
+        // expiry just before the next wake-up waits for it rather than costing a timer of its own:
+        // with a 10 ms interval every expiry falls a fraction of a millisecond after some slot.
+        const oldest = inflight[head];
+        if (oldest !== undefined && oldest.startedAt + timeoutMs < wakeAt - MAX_REAP_DELAY_MS) {
+          wakeAt = oldest.startedAt + timeoutMs;
+        }
+        timer = setTimeout(wake, Math.max(0, wakeAt - clock()));
+      } catch (error) {
+        stop();
+        reject(error);
+      }
+    };
+
+    wake();
+  });
+}
+
+function validate(event: ProbePortEvent): void {
+  const problems: string[] = [];
+  if (net.isIP(event.privateIp) === 0) problems.push(`privateIp: not an IP address: ${event.privateIp}`);
+  if (!Number.isInteger(event.port) || event.port < 1 || event.port > 65535) {
+    problems.push(`port: must be an integer from 1 to 65535, got ${event.port}`);
+  }
+  if (!(Number.isFinite(event.probeIntervalMs) && event.probeIntervalMs > 0)) {
+    problems.push(`probeIntervalMs: must be a positive number, got ${event.probeIntervalMs}`);
+  }
+  for (const key of ["launchRespondedAt", "runningTimeoutSeconds", "openTimeoutSeconds"] as const) {
+    if (!Number.isFinite(event[key])) problems.push(`${key}: must be a finite number, got ${event[key]}`);
+  }
+  if (problems.length > 0) throw new TypeError(`Invalid probe event: ${problems.join("; ")}`);
+}

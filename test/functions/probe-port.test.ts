@@ -1,0 +1,356 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import type { Context } from "aws-lambda";
+import { afterEach, describe, expect, it } from "vitest";
+import type { ProbePortEvent, ProbePortResult } from "../../functions/domain/contract.js";
+import { handler } from "../../functions/probe-port/index.js";
+import {
+  type Connect,
+  type ConnectHandlers,
+  connectTcp,
+  probePort,
+} from "../../functions/probe-port/probe.js";
+import { epochMs, sleep } from "../../functions/shared/clock.js";
+import type { EmulatedPort } from "../../local-cloud/emulated-port.js";
+import { openEmulatedPort, settleHandles, tcpHandles } from "../support/loopback-ports.js";
+
+const INTERVAL_MS = 10;
+/** Noise allowed on top of the probe interval (target: p99 error ≤ 15 ms in all). */
+const SLACK_MS = 5;
+
+/**
+ * How long this process's event loop was held up while probing. The probe cannot measure better
+ * than the loop lets it: when the machine is busy (other test files, other processes), the next attempt
+ * and the callback that reads the clock each wait for the CPU. The bounds below add that delay, as
+ * observed, twice (once for each), so they test the probe's own scheduling, not the machine's load.
+ */
+function loopDelay(): { maxMs(): number } {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  return {
+    maxMs: () => {
+      histogram.disable();
+      return histogram.max / 1e6;
+    },
+  };
+}
+
+const opened: EmulatedPort[] = [];
+async function emulatedPort(host: string): Promise<EmulatedPort> {
+  const port = await openEmulatedPort(host);
+  opened.push(port);
+  return port;
+}
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((port) => port.close()));
+});
+
+function probeEvent(port: EmulatedPort, overrides: Partial<ProbePortEvent> = {}): ProbePortEvent {
+  return {
+    privateIp: port.host,
+    port: port.port,
+    probeIntervalMs: INTERVAL_MS,
+    launchRespondedAt: epochMs(),
+    runningTimeoutSeconds: 5,
+    openTimeoutSeconds: 5,
+    ...overrides,
+  };
+}
+
+/** Runs `change` and returns the clock just before and just after: the true switch lies in between. */
+async function timed(change: () => Promise<void>): Promise<{ from: number; to: number }> {
+  const from = epochMs();
+  await change();
+  return { from, to: epochMs() };
+}
+
+function expectCounts(result: ProbePortResult): void {
+  const answered = result.refused + result.connected + result.unanswered + result.otherErrors;
+  expect(answered).toBeLessThanOrEqual(result.attempts);
+  expect(result.probeEndedAt).toBeGreaterThanOrEqual(result.probeStartedAt);
+}
+
+describe("probePort on real loopback sockets", () => {
+  it("observes no answer → RST → accept: closed and open within the interval of each switch", async () => {
+    const port = await emulatedPort("127.0.1.231");
+    await port.silent();
+    const lag = loopDelay();
+    const starts: number[] = [];
+    const connect: Connect = (host, portNumber, handlers) => {
+      starts.push(epochMs());
+      return connectTcp(host, portNumber, handlers);
+    };
+    const probing = probePort(probeEvent(port), { clock: epochMs, connect });
+    // Longer than the 1 s abandonment, so silent attempts are reaped as unanswered.
+    await sleep(1100);
+    const refuse = await timed(() => port.refuse());
+    await sleep(300);
+    const accept = await timed(() => port.accept());
+    const result = await probing;
+    const bound = INTERVAL_MS + SLACK_MS + 2 * lag.maxMs();
+
+    expect(result.status).toBe("open");
+    const closedAt = result.firstClosedAt as number;
+    const openAt = result.firstOpenAt as number;
+    expect(closedAt).toBeGreaterThanOrEqual(refuse.from);
+    expect(closedAt - refuse.to).toBeLessThanOrEqual(bound);
+    expect(openAt).toBeGreaterThanOrEqual(accept.from);
+    expect(openAt - accept.to).toBeLessThanOrEqual(bound);
+    expect(result.probeEndedAt).toBeGreaterThanOrEqual(openAt);
+
+    // Silent attempts whose 1 s ran out before the end are unanswered (the rest were still in flight);
+    // attempts made while the port refused are refused; one SYN/ACK, where probing stops.
+    const count = (keep: (start: number) => boolean): number => starts.filter(keep).length;
+    const end = result.probeEndedAt;
+    expect(result.unanswered).toBeGreaterThanOrEqual(count((t) => t < refuse.from && t + 1000 < end - 5));
+    expect(result.unanswered).toBeLessThanOrEqual(count((t) => t + 1000 <= end + 1));
+    expect(result.unanswered).toBeGreaterThan(0);
+    expect(result.refused).toBeGreaterThanOrEqual(count((t) => t >= refuse.to && t < accept.from - 20));
+    expect(result.refused).toBeGreaterThan(0);
+    expect(result.connected).toBe(1);
+    expect(result.otherErrors).toBe(0);
+    // One attempt per slot of the grid, never more (missed slots are skipped, not bunched).
+    const slots = (result.probeEndedAt - result.probeStartedAt) / INTERVAL_MS;
+    expect(result.attempts).toBeLessThanOrEqual(Math.floor(slots) + 1);
+    expect(result.attempts).toBeGreaterThan(slots / 2);
+    expectCounts(result);
+  });
+
+  it("measures each switch within the probe interval, run after run", async () => {
+    const port = await emulatedPort("127.0.1.232");
+    const closedErrors: number[] = [];
+    const openErrors: number[] = [];
+    for (let run = 0; run < 6; run++) {
+      await port.silent();
+      const lag = loopDelay();
+      const probing = probePort(probeEvent(port), { clock: epochMs });
+      // Switch at a random phase of the probe's 10 ms grid.
+      await sleep(100 + Math.random() * 20);
+      const refuse = await timed(() => port.refuse());
+      await sleep(100 + Math.random() * 20);
+      const accept = await timed(() => port.accept());
+      const result = await probing;
+      const bound = INTERVAL_MS + SLACK_MS + 2 * lag.maxMs();
+      await port.refuse();
+
+      expect(result.status).toBe("open");
+      closedErrors.push((result.firstClosedAt as number) - refuse.from);
+      openErrors.push((result.firstOpenAt as number) - accept.from);
+      expect((result.firstClosedAt as number) - refuse.to).toBeLessThanOrEqual(bound);
+      expect((result.firstOpenAt as number) - accept.to).toBeLessThanOrEqual(bound);
+    }
+    for (const error of [...closedErrors, ...openErrors]) expect(error).toBeGreaterThanOrEqual(0);
+    const median = (values: number[]): number => values.sort((a, b) => a - b)[values.length >> 1] as number;
+    // Uniform over the 10 ms grid, so the median sits near half the interval.
+    expect(median(closedErrors)).toBeLessThan(INTERVAL_MS + SLACK_MS);
+    expect(median(openErrors)).toBeLessThan(INTERVAL_MS + SLACK_MS);
+  });
+
+  it("reports closed as never seen when the port goes from no answer straight to open", async () => {
+    const port = await emulatedPort("127.0.1.233");
+    await port.silent();
+    const lag = loopDelay();
+    const probing = probePort(probeEvent(port), { clock: epochMs });
+    await sleep(250);
+    const accept = await timed(() => port.accept());
+    const result = await probing;
+    const bound = INTERVAL_MS + SLACK_MS + 2 * lag.maxMs();
+
+    expect(result.status).toBe("open");
+    expect(result.firstClosedAt).toBeUndefined();
+    expect(result.refused).toBe(0);
+    expect(result.firstOpenAt).toBeGreaterThanOrEqual(accept.from);
+    expect((result.firstOpenAt as number) - accept.to).toBeLessThanOrEqual(bound);
+    expectCounts(result);
+  });
+
+  it("times out at launchRespondedAt + running + open timeouts when the port never opens", async () => {
+    const port = await emulatedPort("127.0.1.234");
+    await port.silent();
+    const launchRespondedAt = epochMs() - 200;
+    const event = probeEvent(port, {
+      launchRespondedAt,
+      runningTimeoutSeconds: 0.4,
+      openTimeoutSeconds: 0.6,
+    });
+    const deadline = launchRespondedAt + 1000;
+    const lag = loopDelay();
+    const probing = probePort(event, { clock: epochMs });
+    await sleep(300);
+    const refuse = await timed(() => port.refuse());
+    const result = await probing;
+    const bound = INTERVAL_MS + SLACK_MS + 2 * lag.maxMs();
+
+    expect(result.status).toBe("timeout");
+    expect(result.firstOpenAt).toBeUndefined();
+    expect(result.firstClosedAt).toBeGreaterThanOrEqual(refuse.from);
+    expect((result.firstClosedAt as number) - refuse.to).toBeLessThanOrEqual(bound);
+    expect(result.probeEndedAt).toBeGreaterThanOrEqual(deadline);
+    expect(result.probeEndedAt - deadline).toBeLessThan(bound);
+    expect(result.connected).toBe(0);
+    expectCounts(result);
+  });
+
+  it("times out at once when the deadline has already passed", async () => {
+    const port = await emulatedPort("127.0.1.235");
+    const event = probeEvent(port, { launchRespondedAt: epochMs() - 10_000, runningTimeoutSeconds: 1 });
+    const result = await probePort(event, { clock: epochMs });
+    expect(result).toMatchObject({ status: "timeout", attempts: 0 });
+  });
+
+  it("leaves no socket or timer behind", async () => {
+    const port = await emulatedPort("127.0.1.236");
+    await settleHandles();
+    const handlesBefore = tcpHandles();
+    const timersBefore = process.getActiveResourcesInfo().filter((type) => type === "Timeout").length;
+    await port.silent();
+    // ~100 sockets in flight when the SYN/ACK comes.
+    const probing = probePort(probeEvent(port), { clock: epochMs });
+    await sleep(900);
+    await port.accept();
+    expect((await probing).status).toBe("open");
+    await port.refuse();
+    await settleHandles();
+    expect(tcpHandles()).toEqual(handlesBefore);
+    const timersAfter = process.getActiveResourcesInfo().filter((type) => type === "Timeout").length;
+    expect(timersAfter).toBeLessThanOrEqual(timersBefore);
+  });
+
+  it("is the Lambda handler behind probe-port", async () => {
+    const port = await emulatedPort("127.0.1.237");
+    await port.silent();
+    await port.accept();
+    const result = await handler(probeEvent(port), {} as Context);
+    expect(result).toMatchObject({ status: "open", connected: 1, refused: 0 });
+  });
+
+  it("rejects a malformed event before opening any socket", async () => {
+    const event = { privateIp: "not-an-ip", port: 70000, probeIntervalMs: 0 } as unknown as ProbePortEvent;
+    expect(() => probePort(event, { clock: epochMs })).toThrow(/privateIp.*port.*probeIntervalMs/);
+  });
+});
+
+describe("probePort with overlapping attempts answered out of order", () => {
+  interface Delivery {
+    attempt: number;
+    answer: "rst" | "synack";
+    at: number;
+  }
+
+  /**
+   * A scripted network: attempt n is answered after `plan(n)` ms (or never), on real timers, so the
+   * answers arrive in the order the plan makes them, not in the order the attempts started. Every
+   * delivered answer is recorded with the clock just before the probe's callback runs.
+   */
+  function scriptedConnect(plan: (n: number) => { afterMs: number; answer: "rst" | "synack" } | undefined) {
+    let attempts = 0;
+    const live = new Set<number>();
+    const delivered: Delivery[] = [];
+    const connect: Connect = (_host, _port, handlers: ConnectHandlers) => {
+      const n = attempts++;
+      const step = plan(n);
+      let timer: NodeJS.Timeout | undefined;
+      if (step !== undefined) {
+        live.add(n);
+        timer = setTimeout(() => {
+          live.delete(n);
+          delivered.push({ attempt: n, answer: step.answer, at: epochMs() });
+          if (step.answer === "synack") handlers.onConnect();
+          else handlers.onError(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }));
+        }, step.afterMs);
+      }
+      return {
+        destroy: () => {
+          clearTimeout(timer);
+          live.delete(n);
+        },
+      };
+    };
+    const earliest = (answer: Delivery["answer"]): number =>
+      Math.min(...delivered.filter((d) => d.answer === answer).map((d) => d.at));
+    return { connect, live, delivered, earliest };
+  }
+
+  const event = (overrides: Partial<ProbePortEvent> = {}): ProbePortEvent => ({
+    privateIp: "127.0.1.240",
+    port: 22,
+    probeIntervalMs: INTERVAL_MS,
+    launchRespondedAt: epochMs(),
+    runningTimeoutSeconds: 2,
+    openTimeoutSeconds: 2,
+    ...overrides,
+  });
+
+  it("takes the earliest RST arrival, not the RST of the earliest attempt", async () => {
+    // #0-#2: no answer. #3's RST arrives late (+150 ms); #4's after 2 ms, ~100 ms before #3's.
+    // Nothing ever accepts, so the probe runs to its deadline and sees both.
+    const network = scriptedConnect((n) => {
+      if (n === 3) return { afterMs: 150, answer: "rst" };
+      if (n === 4) return { afterMs: 2, answer: "rst" };
+      return undefined;
+    });
+    const lag = loopDelay();
+    const result = await probePort(event({ runningTimeoutSeconds: 0.5, openTimeoutSeconds: 0.5 }), {
+      clock: epochMs,
+      connect: network.connect,
+    });
+
+    expect(result.status).toBe("timeout");
+    expect(result.refused).toBe(2);
+    expect(network.delivered.map((d) => d.attempt).sort()).toEqual([3, 4]);
+    const first = network.earliest("rst");
+    expect(result.firstClosedAt).toBeGreaterThanOrEqual(first);
+    expect((result.firstClosedAt as number) - first).toBeLessThanOrEqual(1 + lag.maxMs());
+    expect(network.live.size).toBe(0);
+  });
+
+  it("stops at the earliest SYN/ACK arrival, even when earlier attempts are still to answer", async () => {
+    // #3: RST after 2 ms. #5-#9: slow SYN/ACKs (+80 ms). #10: SYN/ACK after 1 ms, which arrives
+    // first (at ~101 ms, #5's would come at ~130 ms): the probe stops there and drops #5-#9.
+    const network = scriptedConnect((n) => {
+      if (n === 3) return { afterMs: 2, answer: "rst" };
+      if (n >= 5 && n < 10) return { afterMs: 80, answer: "synack" };
+      if (n >= 10) return { afterMs: 1, answer: "synack" };
+      return undefined;
+    });
+    const lag = loopDelay();
+    const result = await probePort(event(), { clock: epochMs, connect: network.connect });
+
+    expect(result.status).toBe("open");
+    expect(result.connected).toBe(1);
+    expect(result.refused).toBe(1);
+    const first = network.earliest("synack");
+    expect(result.firstOpenAt).toBeGreaterThanOrEqual(first);
+    expect((result.firstOpenAt as number) - first).toBeLessThanOrEqual(1 + lag.maxMs());
+    expect(result.firstClosedAt as number).toBeLessThan(result.firstOpenAt as number);
+    // Probing stopped at the first SYN/ACK: nothing is left in flight.
+    expect(network.live.size).toBe(0);
+    expect(result.attempts).toBeGreaterThanOrEqual(11);
+  });
+
+  it("abandons attempts after the attempt timeout; a late answer changes nothing", async () => {
+    // #0's SYN/ACK would come after 80 ms, but #0 is abandoned at 50 ms; #1-#3 and #5+ never
+    // answer; #4 gets an RST at once. The probe must time out, having seen closed only.
+    const network = scriptedConnect((n) => {
+      if (n === 0) return { afterMs: 80, answer: "synack" };
+      if (n === 4) return { afterMs: 0, answer: "rst" };
+      return undefined;
+    });
+    const probeEvent = event({ runningTimeoutSeconds: 0.5, openTimeoutSeconds: 0.5 });
+    const result = await probePort(probeEvent, {
+      clock: epochMs,
+      connect: network.connect,
+      attemptTimeoutMs: 50,
+    });
+
+    expect(result.status).toBe("timeout");
+    expect(result.firstOpenAt).toBeUndefined();
+    expect(result.firstClosedAt).toBeDefined();
+    expect(result.connected).toBe(0);
+    expect(result.refused).toBe(1);
+    // Every attempt started more than 50 ms before the 1 s deadline has been abandoned.
+    expect(result.unanswered).toBeGreaterThan(result.attempts / 2);
+    expect(result.unanswered).toBeLessThan(result.attempts);
+    expect(network.live.size).toBe(0);
+  });
+});
