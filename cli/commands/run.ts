@@ -1,0 +1,233 @@
+/**
+ * `boot-bench run --local`: benchmark images on the embedded local cloud, through the stack's own
+ * state machine definition and handlers, and print the result table with the measurement error that
+ * only the local cloud can know.
+ */
+import { readFileSync } from "node:fs";
+import { type Command, Option } from "commander";
+import type { RunRecord } from "../../functions/domain/run-record.js";
+import { type LocalPipeline, startLocalPipeline } from "../../local-cloud/local-pipeline.js";
+import { boundaryErrors, summariseErrors } from "../../local-cloud/measurement-error.js";
+import { bootTable } from "../boot-table.js";
+import { type BenchmarkOutcome, runLocalBenchmark } from "../local-benchmark.js";
+import { createProgressReporter } from "../progress.js";
+import { DEFAULT_DATA_DIR } from "../results-table.js";
+
+interface RunOptions {
+  local?: boolean;
+  image?: string[];
+  instanceType: string;
+  runs: string;
+  keepFirst?: boolean;
+  userDataFile?: string;
+  port?: string;
+  probeIntervalMs?: string;
+  runningTimeout?: string;
+  openTimeout?: string;
+  concurrency?: string;
+  label?: string;
+  timeScale: string;
+  parallel: string;
+  dataDir: string;
+  inMemory?: boolean;
+  throttle?: boolean;
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command("run")
+    .description("benchmark one or more images (each image is one execution of the state machine)")
+    .addOption(new Option("--local", "run on the embedded local cloud (no AWS account needed)"))
+    .option(
+      "-i, --image <ref...>",
+      "AMI id, SSM parameter path, or resolve:ssm:<path> (repeatable); default: the local catalogue",
+    )
+    .option("-t, --instance-type <type>", "EC2 instance type", "c7i.large")
+    .option("-n, --runs <n>", "runs per image (the first is discarded unless --keep-first)", "5")
+    .option("--keep-first", "count the first run too")
+    .option("--user-data-file <file>", "user data passed to every instance")
+    .option("--port <port>", "TCP port to probe (default: 22 in AWS; the local cloud's sshd port locally)")
+    .option("--probe-interval-ms <ms>", "a new connect() every this many ms")
+    .option("--running-timeout <s>", "give up waiting for state running after this many seconds")
+    .option("--open-timeout <s>", "give up waiting for the port after this many seconds")
+    .option("--concurrency <n>", "runs of one image at once (default 1: one after another)")
+    .option("--label <label>", "a label stored with the benchmark")
+    .option("--time-scale <factor>", "local cloud: boot durations are multiplied by this", "0.1")
+    .option("--parallel <n>", "local cloud: images benchmarked at once", "4")
+    .option(
+      "--data-dir <dir>",
+      "local cloud: where DynamoDB keeps results between commands",
+      DEFAULT_DATA_DIR,
+    )
+    .option("--in-memory", "local cloud: keep results in memory only")
+    .option("--throttle", "local cloud: enforce EC2's API rate limits (token buckets)")
+    .action(async (options: RunOptions) => {
+      if (!options.local) {
+        throw new Error(
+          "boot-bench run needs --local for now; against a deployed stack, start an execution with " +
+            "`aws stepfunctions start-execution` (see the README)",
+        );
+      }
+      process.exitCode = await runLocal(options);
+    });
+}
+
+async function runLocal(options: RunOptions): Promise<number> {
+  const progress = createProgressReporter(process.stderr);
+  const pipeline = await startLocalPipeline({
+    ...(options.inMemory ? {} : { dataDir: options.dataDir }),
+    cloud: {
+      timeScale: numberOption("--time-scale", options.timeScale),
+      ...(options.throttle && { faults: { throttling: true } }),
+    },
+    onEvent: progress.onEvent,
+  });
+  try {
+    const images = options.image ?? defaultImages(pipeline);
+    const inputs = images.map((image) => benchmarkInput(image, options, pipeline));
+    const outcomes = await inBatches(inputs, numberOption("--parallel", options.parallel), (input) => {
+      const name = `local-${new Date().toISOString().replace(/[-:.TZ]/g, "")}-${Math.random().toString(36).slice(2, 8)}`;
+      progress.started(name, String(input.image), Number(input.runs));
+      return runLocalBenchmark(pipeline, input, name);
+    });
+    progress.done();
+    printResults(outcomes, pipeline, numberOption("--time-scale", options.timeScale));
+    return outcomes.every((o) => o.execution.status === "SUCCEEDED") ? 0 : 2;
+  } finally {
+    await pipeline.close();
+  }
+}
+
+function benchmarkInput(
+  image: string,
+  options: RunOptions,
+  pipeline: LocalPipeline,
+): Record<string, unknown> {
+  const sshPort = pipeline.localAws?.cloud.sshPort;
+  return {
+    image,
+    instanceType: options.instanceType,
+    runs: numeric(options.runs),
+    ...(options.keepFirst && { discardFirst: false }),
+    ...(options.userDataFile && { userData: readFileSync(options.userDataFile, "utf8") }),
+    ...(options.port !== undefined
+      ? { port: numeric(options.port) }
+      : sshPort !== undefined && { port: sshPort }),
+    ...(options.probeIntervalMs !== undefined && { probeIntervalMs: numeric(options.probeIntervalMs) }),
+    ...(options.runningTimeout !== undefined && { runningTimeoutSeconds: numeric(options.runningTimeout) }),
+    ...(options.openTimeout !== undefined && { openTimeoutSeconds: numeric(options.openTimeout) }),
+    ...(options.concurrency !== undefined && { concurrency: numeric(options.concurrency) }),
+    ...(options.label !== undefined && { label: options.label }),
+  };
+}
+
+/** The catalogue's current images that boot to an open port on x86_64, one per AMI. */
+function defaultImages(pipeline: LocalPipeline): string[] {
+  const catalogue = pipeline.localAws?.cloud.catalogue;
+  if (!catalogue) throw new Error("--image is required when AWS_ENDPOINT_URL_EC2 names another local cloud");
+  const seen = new Set<string>();
+  const images: string[] = [];
+  for (const parameter of catalogue.parameters()) {
+    const amiId = parameter.versions.at(-1)?.value;
+    const image = amiId === undefined ? undefined : catalogue.image(amiId);
+    if (!image || seen.has(image.imageId) || image.architecture !== "x86_64") continue;
+    if (image.boot.runningToNetwork === null || image.boot.networkToSsh === null) continue;
+    seen.add(image.imageId);
+    images.push(parameter.name);
+  }
+  return images;
+}
+
+function printResults(outcomes: BenchmarkOutcome[], pipeline: LocalPipeline, timeScale: number): void {
+  const cloud = pipeline.localAws?.cloud;
+  const errorHeaders = cloud ? ["error running ms", "error closed ms", "error open ms"] : [];
+  const rows = outcomes.flatMap((outcome) => {
+    if (!outcome.summary) return [];
+    return [
+      {
+        summary: outcome.summary,
+        ...(cloud && { extra: errorColumns(outcome.runs, (id) => cloud.truth(id)) }),
+      },
+    ];
+  });
+  if (rows.length > 0) {
+    console.log(bootTable(rows, errorHeaders));
+    console.log(
+      `\nMedians of the counted runs, seconds. Local cloud at time scale ${timeScale}: boots take ${timeScale}× ` +
+        "their emulated length.",
+    );
+    if (cloud)
+      console.log(
+        "error: median |observed - true| of each boundary over the counted runs, ms (p99 in brackets).",
+      );
+  }
+  for (const outcome of outcomes) {
+    if (outcome.execution.status === "SUCCEEDED") continue;
+    const failedRuns = outcome.runs.filter((run) => run.status !== "succeeded");
+    console.log(
+      `\n${outcome.image}: execution ${outcome.execution.status} with ${outcome.execution.error ?? "no error"}`,
+    );
+    console.log(`  ${causeText(outcome.execution.cause)}`);
+    for (const run of failedRuns) {
+      console.log(
+        `  run ${run.runIndex}: ${run.status}${run.error ? ` ${run.error.name}: ${run.error.message}` : ""}`,
+      );
+    }
+  }
+  console.log(
+    `\nResults are in DynamoDB table ${pipeline.tableName}; query them with \`boot-bench results --local\`.`,
+  );
+}
+
+function errorColumns(
+  runs: RunRecord[],
+  truthOf: (instanceId: string) => { runningAt?: number; networkUpAt?: number; sshUpAt?: number } | undefined,
+): Record<string, string> {
+  const errors = runs
+    .filter((run) => run.counted && run.status === "succeeded" && run.instanceId)
+    .map((run) => boundaryErrors(run.timestamps, truthOf(run.instanceId as string) ?? {}));
+  const cell = (values: (number | undefined)[]) => {
+    const summary = summariseErrors(values);
+    return summary ? `${summary.medianAbsMs.toFixed(1)} (${summary.p99AbsMs.toFixed(1)})` : "-";
+  };
+  return {
+    "error running ms": cell(errors.map((e) => e.running)),
+    "error closed ms": cell(errors.map((e) => e.closed)),
+    "error open ms": cell(errors.map((e) => e.open)),
+  };
+}
+
+/** Lambda's Cause is JSON with errorMessage; the local runner reproduces it. */
+function causeText(cause: string | undefined): string {
+  if (!cause) return "";
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
+
+async function inBatches<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker));
+  return results;
+}
+
+/** Numbers stay numbers; anything else goes to the state machine as typed, whose validation names it. */
+const numeric = (value: string): number | string =>
+  /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
+
+function numberOption(flag: string, value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0)
+    throw new Error(`${flag} must be a positive number, got ${JSON.stringify(value)}`);
+  return parsed;
+}

@@ -1,0 +1,35 @@
+/**
+ * boot-bench: the command line. Each command lives in cli/commands/ and registers itself here.
+ */
+import { Command, CommanderError } from "commander";
+import { registerImagesCommand } from "./commands/images.js";
+import { registerRunCommand } from "./commands/run.js";
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name("boot-bench")
+    .description("EC2 boot-time benchmark: RunInstances to SSH port open, measured as ec2-boot-bench does")
+    .showHelpAfterError()
+    .exitOverride();
+  registerRunCommand(program);
+  registerImagesCommand(program);
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    console.error(`boot-bench: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("cli/main.ts")) {
+  main().then((code) => {
+    process.exit(code);
+  });
+}

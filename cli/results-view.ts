@@ -1,0 +1,269 @@
+/**
+ * What the query commands print: the comparison table, every run of one benchmark, and the history of
+ * a series, in each output format. Pure: records in, text out.
+ */
+import type { HistoryEntry, RegressionThresholds, SeriesHistory } from "../functions/domain/comparison.js";
+import type { IntervalSeconds } from "../functions/domain/contract.js";
+import type { RunRecord, SummaryRecord } from "../functions/domain/run-record.js";
+import { type IntervalStatistics, type SampleStatistics, summariseIntervals } from "../functions/domain/statistics.js";
+import { jsonDocument, type OutputFormat, renderTable, type TabularFormat } from "./output-format.js";
+import { type Column, seconds } from "./text-table.js";
+
+export const INTERVAL_NAMES: Record<keyof IntervalSeconds, string> = {
+  runInstancesApi: "RunInstances API call",
+  pendingToRunning: "pending to running",
+  runningToPortClosed: "running to port closed",
+  portClosedToOpen: "closed to open",
+  total: "total",
+};
+const INTERVAL_KEYS = Object.keys(INTERVAL_NAMES) as (keyof IntervalSeconds)[];
+
+/** `2025-06-15T14:13:20.000Z` → `2025-06-15 14:13` (UTC, as stored). */
+export const shortTime = (iso: string): string => iso.replace("T", " ").slice(0, 16);
+
+const signed = (value: number, digits: number): string => `${value > 0 ? "+" : ""}${value.toFixed(digits)}`;
+
+// Index keys say how the item is found, not what was measured.
+function withoutKeys<T extends object>(record: T): Omit<T, "pk" | "sk" | "recentPk" | "failedPk"> {
+  const { pk: _pk, sk: _sk, recentPk: _recentPk, failedPk: _failedPk, ...rest } = record as T & {
+    pk?: unknown;
+    sk?: unknown;
+    recentPk?: unknown;
+    failedPk?: unknown;
+  };
+  return rest;
+}
+
+// ---- comparison table ------------------------------------------------------------------------
+/**
+ * The published columns (AMI Id, AMI Name, running to port closed, closed to open, total) first, so the
+ * table reads like ec2-boot-bench's; then the spread and the failures that the medians leave out.
+ */
+export function comparisonColumns(rows: readonly SummaryRecord[]): Column<SummaryRecord>[] {
+  const columns: Column<SummaryRecord>[] = [
+    { header: "AMI Id", value: (s) => s.amiId },
+    { header: "AMI Name", value: (s) => s.image.name },
+    { header: "running to port closed", value: (s) => seconds(s.medians?.runningToPortClosed), align: "right" },
+    { header: "closed to open", value: (s) => seconds(s.medians?.portClosedToOpen), align: "right" },
+    { header: "total", value: (s) => seconds(s.medians?.total), align: "right" },
+    { header: "total p90", value: (s) => seconds(s.statistics?.total.p90), align: "right" },
+    { header: "total MAD", value: (s) => seconds(s.statistics?.total.mad), align: "right" },
+    { header: "runs ok", value: (s) => `${s.countedSucceededRuns}/${s.countedRuns}`, align: "right" },
+    { header: "failed", value: (s) => String(s.failedRuns), align: "right" },
+    { header: "timed out", value: (s) => String(s.timedOutRuns), align: "right" },
+    { header: "instance type", value: (s) => s.instanceType },
+  ];
+  if (rows.some((s) => s.label !== undefined)) columns.push({ header: "label", value: (s) => s.label ?? "" });
+  columns.push({ header: "started (UTC)", value: (s) => shortTime(s.startedAt) });
+  return columns;
+}
+
+export const COMPARISON_NOTE =
+  "Seconds. Medians of the counted runs (the first run is discarded unless the benchmark kept it); " +
+  "total = running to port open, the sum of the two medians before it; total p90 and MAD are over the " +
+  "per-run totals. runs ok = counted runs that succeeded; failed and timed out count every run.";
+
+export function comparisonOutput(rows: SummaryRecord[], format: OutputFormat): string {
+  if (format === "json") return jsonDocument(rows.map(withoutKeys));
+  return renderTable(comparisonColumns(rows), rows, format);
+}
+
+// ---- one benchmark's runs --------------------------------------------------------------------
+const MAX_NOTE_LENGTH = 100;
+
+/** Why a run has no intervals, or what is unusual about the ones it has. */
+export function runNote(run: RunRecord, maxLength = Number.POSITIVE_INFINITY): string {
+  const notes: string[] = [];
+  if (run.status === "timeout") notes.push(`timed out waiting for ${run.timedOutWaitingFor ?? "?"}`);
+  if (run.error) notes.push(`${run.error.name}: ${run.error.message.split("\n")[0] ?? ""}`);
+  if (run.status === "succeeded" && run.clamping) {
+    if (!run.clamping.closedSeen) notes.push("port never seen closed (closed := open)");
+    if (run.clamping.closedRaisedToRunning) notes.push("closed before running (raised to running)");
+  }
+  if (run.terminationError) notes.push(`not terminated: ${run.terminationError.name}`);
+  else if (!run.terminated) notes.push("not terminated");
+  const note = notes.join("; ");
+  return note.length > maxLength ? `${note.slice(0, maxLength - 1)}…` : note;
+}
+
+function runColumns(format: TabularFormat): Column<RunRecord>[] {
+  const interval = (key: keyof IntervalSeconds): Column<RunRecord> => ({
+    header: INTERVAL_NAMES[key],
+    value: (run) => seconds(run.intervals?.[key]),
+    align: "right",
+  });
+  return [
+    { header: "run", value: (run) => String(run.runIndex), align: "right" },
+    { header: "counted", value: (run) => (run.counted ? "yes" : "no") },
+    { header: "status", value: (run) => run.status },
+    ...INTERVAL_KEYS.map(interval),
+    { header: "instance", value: (run) => run.instanceId ?? "-" },
+    // A spreadsheet can hold the whole message; a terminal line cannot.
+    { header: "note", value: (run) => runNote(run, format === "csv" ? undefined : MAX_NOTE_LENGTH) },
+  ];
+}
+
+interface StatisticsRow {
+  interval: keyof IntervalSeconds;
+  statistics: SampleStatistics;
+}
+
+const STATISTICS_COLUMNS: Column<StatisticsRow>[] = [
+  { header: "interval", value: (row) => INTERVAL_NAMES[row.interval] },
+  { header: "median", value: (row) => seconds(row.statistics.median), align: "right" },
+  { header: "min", value: (row) => seconds(row.statistics.min), align: "right" },
+  { header: "max", value: (row) => seconds(row.statistics.max), align: "right" },
+  { header: "p90", value: (row) => seconds(row.statistics.p90), align: "right" },
+  { header: "MAD", value: (row) => seconds(row.statistics.mad), align: "right" },
+  { header: "runs", value: (row) => String(row.statistics.count), align: "right" },
+];
+
+export interface BenchmarkRunsView {
+  benchmarkId: string;
+  summary?: SummaryRecord;
+  runs: RunRecord[];
+}
+
+/**
+ * The summary's own statistics when it exists; while a benchmark is still running (the summary is
+ * written last) the same statistics of the runs recorded so far.
+ */
+const statisticsOf = (view: BenchmarkRunsView): IntervalStatistics | undefined =>
+  view.summary?.statistics ?? (view.summary ? undefined : summariseIntervals(view.runs));
+
+function benchmarkFacts(view: BenchmarkRunsView): [string, string][] {
+  const { summary, runs } = view;
+  const first = summary ?? runs[0];
+  if (!first) return [["benchmark", view.benchmarkId]];
+  const { image } = first;
+  const counted = runs.filter((run) => run.counted).length;
+  const discarded = runs.length - counted;
+  const count = (status: RunRecord["status"]) => runs.filter((run) => run.status === status).length;
+  const imageDetails = [image.architecture, image.bootMode].filter(Boolean).join(", ");
+  const facts: [string, string][] = [
+    ["benchmark", view.benchmarkId],
+    ["image", `${image.amiId} ${image.name}${imageDetails ? ` (${imageDetails})` : ""}`],
+  ];
+  if (image.sourceParameter) facts.push(["series", image.sourceParameter]);
+  facts.push(
+    ["instance type", first.instanceType],
+    ...(first.label !== undefined ? ([["label", first.label]] as [string, string][]) : []),
+    ["started", `${shortTime(first.startedAt)} UTC`],
+    [
+      "runs",
+      `${runs.length} recorded, ${counted} counted${discarded > 0 ? ` (${discarded} discarded)` : ""}; ` +
+        `${count("succeeded")} succeeded, ${count("failed")} failed, ${count("timeout")} timed out`,
+    ],
+    ["status", summary ? summary.status : "no summary yet (still running, or stopped before summarising)"],
+  );
+  return facts;
+}
+
+export function benchmarkRunsOutput(view: BenchmarkRunsView, format: OutputFormat): string {
+  const statistics = statisticsOf(view);
+  if (format === "json") {
+    return jsonDocument({
+      benchmarkId: view.benchmarkId,
+      summary: view.summary ? withoutKeys(view.summary) : null,
+      runs: view.runs.map(withoutKeys),
+      statistics: statistics ?? null,
+    });
+  }
+  const runsTable = renderTable(runColumns(format), view.runs, format);
+  if (format === "csv") return runsTable;
+  const facts = benchmarkFacts(view);
+  const factLines =
+    format === "markdown"
+      ? facts.map(([name, value]) => `- **${name}**: ${value}`)
+      : facts.map(([name, value]) => `${name.padEnd(14)}${value}`);
+  const statisticsRows: StatisticsRow[] = statistics
+    ? INTERVAL_KEYS.map((interval) => ({ interval, statistics: statistics[interval] }))
+    : [];
+  const statisticsPart =
+    statisticsRows.length > 0
+      ? `Statistics of the ${statisticsRows[0]?.statistics.count} counted successful runs, seconds:\n\n` +
+        renderTable(STATISTICS_COLUMNS, statisticsRows, format)
+      : "No statistics: no counted run succeeded.";
+  return [factLines.join("\n"), runsTable, statisticsPart].join("\n\n");
+}
+
+// ---- history of a series ---------------------------------------------------------------------
+export const REGRESSION_FLAG = "REGRESSION";
+
+function historyColumns(flat: boolean): Column<HistoryEntry>[] {
+  const setupColumns: Column<HistoryEntry>[] = flat
+    ? [
+        { header: "instance type", value: (e) => e.summary.instanceType },
+        { header: "label", value: (e) => e.summary.label ?? "" },
+      ]
+    : [];
+  return [
+    ...setupColumns,
+    { header: "first benchmarked (UTC)", value: (e) => shortTime(e.firstBenchmarkedAt) },
+    { header: "AMI Id", value: (e) => e.summary.amiId },
+    { header: "AMI Name", value: (e) => e.summary.image.name },
+    { header: "running to port closed", value: (e) => seconds(e.summary.medians?.runningToPortClosed), align: "right" },
+    { header: "closed to open", value: (e) => seconds(e.summary.medians?.portClosedToOpen), align: "right" },
+    { header: "total", value: (e) => seconds(e.summary.medians?.total), align: "right" },
+    { header: "change", value: (e) => (e.change ? signed(e.change.seconds, 2) : ""), align: "right" },
+    {
+      header: "change %",
+      value: (e) => (e.change && Number.isFinite(e.change.relative) ? `${signed(e.change.relative * 100, 1)}%` : ""),
+      align: "right",
+    },
+    {
+      header: "runs ok",
+      value: (e) => `${e.summary.countedSucceededRuns}/${e.summary.countedRuns}`,
+      align: "right",
+    },
+    { header: "flag", value: (e) => (e.regression ? REGRESSION_FLAG : e.summary.medians ? "" : "no result") },
+  ];
+}
+
+export const historyHeading = (series: string, history: SeriesHistory): string =>
+  `${series} on ${history.instanceType}${history.label !== undefined ? `, label ${history.label}` : ""}`;
+
+export const historyNote = (thresholds: RegressionThresholds): string =>
+  "Seconds, medians of the counted runs; one row per AMI (its newest benchmark with results), oldest " +
+  "first. change = total minus the total of the previous AMI with results; " +
+  `${REGRESSION_FLAG} where it grew by more than ${(thresholds.relativeChange * 100).toFixed(1)} % and ` +
+  `more than ${thresholds.seconds.toFixed(2)} s.`;
+
+export function historyOutput(series: string, histories: SeriesHistory[], format: OutputFormat): string {
+  if (format === "json") {
+    return jsonDocument(
+      histories.map((history) => ({
+        sourceParameter: series,
+        instanceType: history.instanceType,
+        ...(history.label !== undefined && { label: history.label }),
+        entries: history.entries.map((entry) => ({
+          amiId: entry.summary.amiId,
+          amiName: entry.summary.image.name,
+          firstBenchmarkedAt: entry.firstBenchmarkedAt,
+          benchmarks: entry.benchmarks,
+          benchmarkId: entry.summary.benchmarkId,
+          startedAt: entry.summary.startedAt,
+          status: entry.summary.status,
+          countedRuns: entry.summary.countedRuns,
+          countedSucceededRuns: entry.summary.countedSucceededRuns,
+          medians: entry.summary.medians ?? null,
+          statistics: entry.summary.statistics ?? null,
+          comparedWithAmiId: entry.comparedWith?.amiId ?? null,
+          change: entry.change ?? null,
+          regression: entry.regression,
+        })),
+      })),
+    );
+  }
+  if (format === "csv") {
+    const entries = histories.flatMap((history) => history.entries);
+    return renderTable(historyColumns(true), entries, "csv");
+  }
+  return histories
+    .map((history) => {
+      const heading = historyHeading(series, history);
+      const table = renderTable(historyColumns(false), history.entries, format);
+      return format === "markdown" ? `### ${heading}\n\n${table}` : `${heading}\n\n${table}`;
+    })
+    .join("\n\n");
+}

@@ -1,0 +1,103 @@
+/**
+ * The whole benchmark pipeline on one machine: the local EC2 + SSM endpoint, dynalite as DynamoDB,
+ * and the stack's state machine run by aws-local-stepfunctions with the real handlers in process.
+ * The handlers' SDK clients reach these endpoints only through the standard AWS_ENDPOINT_URL_<SERVICE>
+ * variables; endpoints already set in the environment are used instead of starting our own.
+ */
+import { fileURLToPath } from "node:url";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type LocalAwsOptions, startLocalAws } from "./local-aws.js";
+import { localDefinitionFrom } from "./runner/local-definition.js";
+import { ensureTable, type LocalDynamoDb, startLocalDynamoDb } from "./runner/local-dynamodb.js";
+import { LocalStateMachine, type LocalStateMachineOptions } from "./runner/local-state-machine.js";
+import { assertLoopbackEndpoint } from "./runner/loopback.js";
+import { LOCAL_STACK_NAME, synthesizeTemplate } from "./runner/synth.js";
+
+export const LOCAL_TABLE_NAME = "boot-bench-local";
+const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+export interface LocalPipelineOptions {
+  /** Keep DynamoDB data in this folder; in memory when absent. */
+  dataDir?: string;
+  /** Options of our local EC2 + SSM endpoint (time scale, faults, ssh port), when we start it. */
+  cloud?: LocalAwsOptions;
+  retryIntervalMs?: number;
+  onEvent?: LocalStateMachineOptions["onEvent"];
+}
+
+export interface LocalPipeline {
+  stateMachine: LocalStateMachine;
+  tableName: string;
+  dynamoDb: DynamoDBClient;
+  endpoints: { ec2: string; ssm: string; dynamodb: string };
+  /** Our own local EC2 + SSM endpoint, when we started it (absent when the environment named one). */
+  localAws?: Awaited<ReturnType<typeof startLocalAws>>;
+  close(): Promise<void>;
+}
+
+export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  // The handlers run in this process and configure themselves from its environment, as in Lambda.
+  const env = process.env;
+  env.AWS_REGION ??= "us-east-1";
+  env.AWS_ACCESS_KEY_ID ??= "local";
+  env.AWS_SECRET_ACCESS_KEY ??= "local";
+  env.AWS_EC2_METADATA_DISABLED = "true";
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const region = env.AWS_REGION;
+
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const closeOne of closers.reverse()) await closeOne();
+  };
+  try {
+    let localAws: LocalPipeline["localAws"];
+    let ec2 = env.AWS_ENDPOINT_URL_EC2 ?? env.AWS_ENDPOINT_URL;
+    let ssm = env.AWS_ENDPOINT_URL_SSM ?? env.AWS_ENDPOINT_URL;
+    if (ec2 === undefined || ssm === undefined) {
+      localAws = await startLocalAws(options.cloud ?? {});
+      closers.push(() => localAws?.close() ?? Promise.resolve());
+      ec2 ??= localAws.ec2Endpoint;
+      ssm ??= localAws.ssmEndpoint;
+    }
+    let dynamodb = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
+    if (dynamodb === undefined) {
+      const localDynamoDb: LocalDynamoDb = await startLocalDynamoDb(
+        options.dataDir ? { dataDir: options.dataDir } : {},
+      );
+      closers.push(() => localDynamoDb.close());
+      dynamodb = localDynamoDb.endpoint;
+    }
+    const endpoints = { ec2, ssm, dynamodb };
+    for (const [service, url] of Object.entries(endpoints)) {
+      assertLoopbackEndpoint(`AWS_ENDPOINT_URL_${service.toUpperCase()}`, url);
+    }
+    env.AWS_ENDPOINT_URL_EC2 = ec2;
+    env.AWS_ENDPOINT_URL_SSM = ssm;
+    env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb;
+
+    const local = localDefinitionFrom(synthesizeTemplate(), { region, tableName: LOCAL_TABLE_NAME });
+    Object.assign(env, local.environment);
+    const dynamoDb = new DynamoDBClient({ endpoint: dynamodb, region });
+    closers.push(async () => dynamoDb.destroy());
+    await ensureTable(dynamoDb, local.table);
+
+    const stateMachine = await LocalStateMachine.load(local, {
+      region,
+      projectRoot: PROJECT_ROOT,
+      stateMachineName: LOCAL_STACK_NAME,
+      ...(options.retryIntervalMs !== undefined && { retryIntervalMs: options.retryIntervalMs }),
+      ...(options.onEvent && { onEvent: options.onEvent }),
+    });
+    return {
+      stateMachine,
+      tableName: LOCAL_TABLE_NAME,
+      dynamoDb,
+      endpoints,
+      ...(localAws && { localAws }),
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Turns the CloudFormation template that `cdk synth` produces into what the local runner needs: the
+ * very same state machine definition, the Lambda step behind every Task, the environment the handlers
+ * are deployed with, and the table to create. A Task whose resource is not one of the stack's
+ * step functions is refused here, so a local run can never fall through to a real AWS call.
+ */
+import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+
+export const LOCAL_ACCOUNT = "000000000000";
+export const STEP_METADATA_KEY = "BootBench:Step";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+interface CfnResource {
+  Type: string;
+  Properties?: Record<string, Json>;
+  Metadata?: Record<string, Json>;
+}
+export interface CfnTemplate {
+  Resources: Record<string, CfnResource>;
+}
+
+export interface LocalTask {
+  stateName: string;
+  /** Folder under functions/ holding the handler. */
+  step: string;
+  functionLogicalId: string;
+  timeoutSeconds: number;
+}
+
+export interface LocalDefinition {
+  /** Amazon States Language, with function ARNs resolved to local placeholders. */
+  definition: AslDefinition;
+  stateMachineLogicalId: string;
+  tasks: LocalTask[];
+  /** Union of the step functions' environment variables, resolved to local values. */
+  environment: Record<string, string>;
+  table: CreateTableCommandInput;
+}
+
+export interface AslState {
+  Type: string;
+  Resource?: string;
+  Branches?: AslDefinition[];
+  ItemProcessor?: AslDefinition;
+  Iterator?: AslDefinition;
+  [key: string]: unknown;
+}
+export interface AslDefinition {
+  StartAt: string;
+  States: Record<string, AslState>;
+  [key: string]: unknown;
+}
+
+export interface LocalNames {
+  region: string;
+  tableName: string;
+}
+
+export function functionArn(region: string, logicalId: string): string {
+  return `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${logicalId}`;
+}
+
+export function localDefinitionFrom(template: CfnTemplate, names: LocalNames): LocalDefinition {
+  const resources = template.Resources;
+  const stateMachines = Object.entries(resources).filter(
+    ([, r]) => r.Type === "AWS::StepFunctions::StateMachine",
+  );
+  if (stateMachines.length !== 1) {
+    throw new Error(`Expected exactly one state machine in the template, found ${stateMachines.length}`);
+  }
+  const [stateMachineLogicalId, stateMachine] = stateMachines[0] as [string, CfnResource];
+  const tables = Object.entries(resources).filter(
+    ([, r]) => r.Type === "AWS::DynamoDB::Table" || r.Type === "AWS::DynamoDB::GlobalTable",
+  );
+  if (tables.length !== 1) throw new Error(`Expected exactly one DynamoDB table, found ${tables.length}`);
+  const [tableLogicalId, table] = tables[0] as [string, CfnResource];
+
+  const resolve = (value: Json, where: string): string =>
+    resolveToString(value, where, resources, names, tableLogicalId);
+  const rawDefinition = stateMachine.Properties?.DefinitionString;
+  if (rawDefinition === undefined)
+    throw new Error(`State machine ${stateMachineLogicalId} has no DefinitionString`);
+  const definition = JSON.parse(resolve(rawDefinition, "DefinitionString")) as AslDefinition;
+
+  const tasks: LocalTask[] = [];
+  const environment: Record<string, string> = {};
+  for (const [stateName, state] of allStates(definition)) {
+    if (state.Type !== "Task") continue;
+    const logicalId = functionLogicalIdOf(state.Resource, names.region);
+    const fn = logicalId === undefined ? undefined : resources[logicalId];
+    if (logicalId === undefined || fn?.Type !== "AWS::Lambda::Function") {
+      throw new Error(
+        `Task ${stateName} calls ${String(state.Resource)}, which is not a Lambda function of this stack; ` +
+          "the local runner refuses to run it (it would call real AWS)",
+      );
+    }
+    const step = fn.Metadata?.[STEP_METADATA_KEY];
+    if (typeof step !== "string") {
+      throw new Error(`Function ${logicalId} behind Task ${stateName} has no ${STEP_METADATA_KEY} metadata`);
+    }
+    tasks.push({
+      stateName,
+      step,
+      functionLogicalId: logicalId,
+      timeoutSeconds: Number(fn.Properties?.Timeout ?? 3),
+    });
+    const variables =
+      (fn.Properties?.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {};
+    for (const [name, value] of Object.entries(variables)) {
+      const resolved = resolve(value, `${logicalId} environment ${name}`);
+      if (environment[name] !== undefined && environment[name] !== resolved) {
+        throw new Error(
+          `Environment variable ${name} differs between step functions; handlers share one process locally`,
+        );
+      }
+      environment[name] = resolved;
+    }
+  }
+  return {
+    definition,
+    stateMachineLogicalId,
+    tasks,
+    environment,
+    table: createTableInput(table, names.tableName),
+  };
+}
+
+/** Every state, including those inside Map and Parallel, with its name (names are unique in ASL). */
+export function* allStates(definition: AslDefinition): Generator<[string, AslState]> {
+  for (const [name, state] of Object.entries(definition.States)) {
+    yield [name, state];
+    for (const branch of state.Branches ?? []) yield* allStates(branch);
+    const processor = state.ItemProcessor ?? state.Iterator;
+    if (processor) yield* allStates(processor);
+  }
+}
+
+function functionLogicalIdOf(resource: string | undefined, region: string): string | undefined {
+  const prefix = functionArn(region, "");
+  return resource?.startsWith(prefix) ? resource.slice(prefix.length) : undefined;
+}
+
+function resolveToString(
+  value: Json,
+  where: string,
+  resources: Record<string, CfnResource>,
+  names: LocalNames,
+  tableLogicalId: string,
+): string {
+  if (typeof value === "string") return value;
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const join = value["Fn::Join"];
+    if (Array.isArray(join) && typeof join[0] === "string" && Array.isArray(join[1])) {
+      return join[1]
+        .map((part) => resolveToString(part, where, resources, names, tableLogicalId))
+        .join(join[0]);
+    }
+    const ref = value.Ref;
+    if (typeof ref === "string") {
+      if (ref === "AWS::Region") return names.region;
+      if (ref === "AWS::Partition") return "aws";
+      if (ref === "AWS::AccountId") return LOCAL_ACCOUNT;
+      if (ref === "AWS::URLSuffix") return "amazonaws.com";
+      if (ref === tableLogicalId) return names.tableName;
+      if (resources[ref]) return `local-${ref}`;
+    }
+    const getAtt = value["Fn::GetAtt"];
+    if (Array.isArray(getAtt) && typeof getAtt[0] === "string") {
+      const [logicalId, attribute] = getAtt as [string, string];
+      const target = resources[logicalId];
+      if (target?.Type === "AWS::Lambda::Function" && attribute === "Arn")
+        return functionArn(names.region, logicalId);
+      if (logicalId === tableLogicalId && attribute === "Arn") {
+        return `arn:aws:dynamodb:${names.region}:${LOCAL_ACCOUNT}:table/${names.tableName}`;
+      }
+      if (target) return `local-${logicalId}-${attribute}`;
+    }
+  }
+  throw new Error(`Cannot resolve ${JSON.stringify(value)} in ${where} for the local runner`);
+}
+
+function createTableInput(table: CfnResource, tableName: string): CreateTableCommandInput {
+  const p = table.Properties ?? {};
+  type KeyElement = { AttributeName: string; KeyType: "HASH" | "RANGE" };
+  type Gsi = {
+    IndexName: string;
+    KeySchema: KeyElement[];
+    Projection: { ProjectionType: "ALL" | "KEYS_ONLY" | "INCLUDE"; NonKeyAttributes?: string[] };
+  };
+  const gsis = (p.GlobalSecondaryIndexes as unknown as Gsi[] | undefined) ?? [];
+  return {
+    TableName: tableName,
+    KeySchema: p.KeySchema as unknown as KeyElement[],
+    AttributeDefinitions:
+      p.AttributeDefinitions as unknown as CreateTableCommandInput["AttributeDefinitions"],
+    BillingMode: "PAY_PER_REQUEST",
+    ...(gsis.length > 0 && {
+      GlobalSecondaryIndexes: gsis.map((gsi) => ({
+        IndexName: gsi.IndexName,
+        KeySchema: gsi.KeySchema,
+        Projection: gsi.Projection,
+      })),
+    }),
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * Synthesises the CDK stack in process, without bundling: the local runner executes the very
+ * definition that `cdk deploy` would deploy, with the handlers loaded from source.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "aws-cdk-lib";
+import { BootBenchStack } from "../../infra/boot-bench-stack.js";
+import type { CfnTemplate } from "./local-definition.js";
+
+export const LOCAL_STACK_NAME = "BootBench";
+
+export function synthesizeTemplate(): CfnTemplate {
+  const outdir = mkdtempSync(join(tmpdir(), "boot-bench-synth-"));
+  try {
+    const app = new App({ outdir, context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new BootBenchStack(app, LOCAL_STACK_NAME);
+    return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}

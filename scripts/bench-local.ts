@@ -1,0 +1,110 @@
+/**
+ * Measurement-quality benchmark of the local pipeline (`npm run bench`): runs benchmarks through the
+ * stack's state machine on the local cloud and compares every observed boundary with the true
+ * transition times the local cloud recorded. Prints, per boundary, the median and p99 absolute error,
+ * DescribeInstances calls per run and per second of polling, state transitions per run, and the local
+ * pipeline's overhead per run. Figures, not assertions: machines are shared and noisy.
+ *
+ *   npm run bench -- [--runs-per-image 10] [--time-scale 0.1] [--images a,b,...]
+ */
+
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { runLocalBenchmark } from "../cli/local-benchmark.js";
+import { median, percentile } from "../functions/domain/statistics.js";
+import { startLocalPipeline } from "../local-cloud/local-pipeline.js";
+import { boundaryErrors, summariseErrors } from "../local-cloud/measurement-error.js";
+
+const { values } = parseArgs({
+  options: {
+    "runs-per-image": { type: "string", default: "10" },
+    "time-scale": { type: "string", default: "0.1" },
+    images: { type: "string" },
+  },
+});
+const runsPerImage = Number(values["runs-per-image"]);
+const timeScale = Number(values["time-scale"]);
+
+const DEFAULT_IMAGES = [
+  "/aws/service/freebsd/amd64/base/ufs/15.0/CURRENT",
+  "/aws/service/freebsd/amd64/base/ufs/14.3/RELEASE",
+  "/aws/service/debian/release/bookworm/latest/amd64",
+  "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id",
+  "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+];
+
+const pipeline = await startLocalPipeline({ cloud: { timeScale } });
+const cloud = pipeline.localAws?.cloud;
+if (!cloud) throw new Error("the benchmark needs its own local cloud (unset AWS_ENDPOINT_URL_EC2)");
+try {
+  const images = values.images?.split(",") ?? DEFAULT_IMAGES;
+  const errors = { running: [] as number[], closed: [] as number[], open: [] as number[] };
+  const describeCallsPerRun: number[] = [];
+  const describeRatePerRun: number[] = [];
+  const transitionsPerRun: number[] = [];
+  const overheadPerRunMs: number[] = [];
+  let runsMeasured = 0;
+  const started = performance.now();
+  for (const image of images) {
+    const executionStarted = performance.now();
+    const outcome = await runLocalBenchmark(
+      pipeline,
+      { image, instanceType: "c7i.large", runs: runsPerImage, port: cloud.sshPort },
+      `bench-${randomUUID()}`,
+    );
+    const executionMs = performance.now() - executionStarted;
+    if (outcome.execution.status !== "SUCCEEDED") {
+      throw new Error(
+        `${image}: ${outcome.execution.status} ${outcome.execution.error} ${outcome.execution.cause}`,
+      );
+    }
+    let bootMs = 0;
+    for (const run of outcome.runs) {
+      if (run.status !== "succeeded" || !run.instanceId) continue;
+      const truth = cloud.truth(run.instanceId);
+      if (!truth) continue;
+      runsMeasured++;
+      const e = boundaryErrors(run.timestamps, truth);
+      if (e.running !== undefined) errors.running.push(e.running);
+      if (e.closed !== undefined) errors.closed.push(e.closed);
+      if (e.open !== undefined) errors.open.push(e.open);
+      const pollSeconds = ((run.timestamps.runningAt ?? 0) - (run.timestamps.launchRespondedAt ?? 0)) / 1000;
+      if (run.poll) {
+        describeCallsPerRun.push(run.poll.describeCalls);
+        // Requests start at 0, Δ, 2Δ, …: n requests span n - 1 intervals of polling.
+        describeRatePerRun.push((run.poll.describeCalls - 1) / pollSeconds);
+      }
+      bootMs += (truth.sshUpAt ?? truth.requestedAt) - truth.requestedAt;
+    }
+    transitionsPerRun.push(outcome.execution.stateTransitions / outcome.runs.length);
+    overheadPerRunMs.push((executionMs - bootMs) / outcome.runs.length);
+  }
+  const totalSeconds = (performance.now() - started) / 1000;
+
+  const row = (name: string, values: number[]) => {
+    const s = summariseErrors(values);
+    const signed = values.length > 0 ? median(values) : Number.NaN;
+    return s
+      ? `${name.padEnd(14)} n=${String(s.count).padStart(3)}  median |err| ${s.medianAbsMs.toFixed(2).padStart(6)} ms  p99 |err| ${s.p99AbsMs.toFixed(2).padStart(6)} ms  max ${s.maxAbsMs.toFixed(2).padStart(6)} ms  median signed ${signed.toFixed(2)} ms`
+      : `${name.padEnd(14)} n=0`;
+  };
+  console.log(
+    `local pipeline benchmark: ${runsMeasured} measured runs, ${images.length} images, time scale ${timeScale}, ${totalSeconds.toFixed(1)} s`,
+  );
+  console.log(row("running", errors.running));
+  console.log(row("port closed", errors.closed));
+  console.log(row("port open", errors.open));
+  console.log(
+    `DescribeInstances per run: median ${median(describeCallsPerRun).toFixed(1)}, ` +
+      `rate median ${median(describeRatePerRun).toFixed(2)}/s, max ${Math.max(...describeRatePerRun).toFixed(2)}/s`,
+  );
+  console.log(
+    `state transitions per run (incl. the execution's fixed ones, spread): median ${median(transitionsPerRun).toFixed(2)}`,
+  );
+  console.log(
+    `local pipeline overhead per run (execution time minus true boot time): median ${median(overheadPerRunMs).toFixed(0)} ms, ` +
+      `p99 ${percentile(overheadPerRunMs, 99).toFixed(0)} ms`,
+  );
+} finally {
+  await pipeline.close();
+}
