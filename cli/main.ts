@@ -2,8 +2,12 @@
  * boot-bench: the command line. Each command lives in cli/commands/ and registers itself here.
  */
 import { Command, CommanderError } from "commander";
+import { registerHistoryCommand } from "./commands/history.js";
 import { registerImagesCommand } from "./commands/images.js";
+import { registerReportCommand } from "./commands/report.js";
+import { registerResultsCommand } from "./commands/results.js";
 import { registerRunCommand } from "./commands/run.js";
+import { registerServeDynamoDbCommand } from "./commands/serve-dynamodb.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -13,6 +17,10 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRunCommand(program);
   registerImagesCommand(program);
+  registerResultsCommand(program);
+  registerHistoryCommand(program);
+  registerReportCommand(program);
+  registerServeDynamoDbCommand(program);
   return program;
 }
 
