@@ -11,6 +11,8 @@ import { runBenchmark, startTestPipeline, wasTerminated } from "./local-pipeline
 
 const DEBIAN = "/aws/service/debian/release/bookworm/latest/amd64";
 let pipeline: LocalPipeline;
+const sampleEvent = (name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(new URL(`../../events/${name}`, import.meta.url), "utf8"));
 let sshPort: number;
 
 beforeAll(async () => {
@@ -23,12 +25,8 @@ afterAll(async () => {
 
 describe("a benchmark on the local cloud", () => {
   it("measures three runs, discards the first, records every run and a summary, terminates every instance", async () => {
-    const result = await runBenchmark(pipeline, {
-      image: DEBIAN,
-      instanceType: "c7i.large",
-      runs: 3,
-      port: sshPort,
-    });
+    // events/linux-ami.json names the local catalogue's Debian 12 AMI by id.
+    const result = await runBenchmark(pipeline, { ...sampleEvent("linux-ami.json"), port: sshPort });
 
     expect(result.execution.status).toBe("SUCCEEDED");
     expect(result.runs.map((run) => [run.runIndex, run.status, run.counted])).toEqual([
@@ -44,7 +42,10 @@ describe("a benchmark on the local cloud", () => {
       expect(i?.runningToPortClosed).toBeGreaterThan(0);
       expect(i?.portClosedToOpen).toBeGreaterThan(0);
       expect(i?.total).toBeCloseTo((i?.runningToPortClosed ?? 0) + (i?.portClosedToOpen ?? 0), 9);
-      expect(run.image).toMatchObject({ amiId: BUILT_IN_AMI_IDS.debian12Amd64, sourceParameter: DEBIAN });
+      expect(run.image).toMatchObject({
+        amiId: BUILT_IN_AMI_IDS.debian12Amd64,
+        name: "debian-12-amd64-20250814-2204",
+      });
     }
     expect(result.summary).toMatchObject({
       status: "succeeded",
@@ -52,8 +53,9 @@ describe("a benchmark on the local cloud", () => {
       countedRuns: 2,
       countedSucceededRuns: 2,
       amiId: BUILT_IN_AMI_IDS.debian12Amd64,
-      sourceParameter: DEBIAN,
+      label: "debian-12 by AMI id",
     });
+    expect(result.summary?.sourceParameter).toBeUndefined();
     expect(result.items).toHaveLength(4);
     expect(result.instances).toHaveLength(3);
     expect(result.instances.every(wasTerminated)).toBe(true);
