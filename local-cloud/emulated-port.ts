@@ -14,7 +14,9 @@
  * silent → accepting does not close the silent listener: the main thread adopts its file descriptor
  * (`server.listen({ fd })`, which also raises the backlog), so the port is never unbound in between and
  * a probe can never see an RST on that path (an image whose network comes up with sshd already
- * listening goes from no answer straight to open).
+ * listening goes from no answer straight to open). The other way round, accepting → silent closes the
+ * accepting server before the worker binds again, so a connect() in that sub-millisecond gap can see an
+ * RST; no boot goes that way.
  *
  * Loopback only (127.0.0.0/8): filler connections go to the port's own address. Linux only (the
  * silent phase relies on Linux's listen-queue overflow behaviour).

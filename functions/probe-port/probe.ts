@@ -97,8 +97,9 @@ export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<Probe
 
     const finish = (status: ProbePortResult["status"]): void => {
       if (finished) return;
-      // Attempts past their timeout count as abandoned even if no wake-up has reaped them yet.
-      reap(clock());
+      const probeEndedAt = clock();
+      // Attempts past their timeout by the end count as abandoned, even if no wake-up reaped them yet.
+      reap(probeEndedAt);
       stop();
       const { firstClosedAt, firstOpenAt, refused, connected, unanswered, otherErrors } = observation;
       resolve({
@@ -106,7 +107,7 @@ export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<Probe
         probeStartedAt,
         ...(firstClosedAt === undefined ? {} : { firstClosedAt }),
         ...(firstOpenAt === undefined ? {} : { firstOpenAt }),
-        probeEndedAt: clock(),
+        probeEndedAt,
         attempts,
         unanswered,
         refused,

@@ -16,6 +16,8 @@ const BANNER = "SSH-2.0-OpenSSH_9.9 boot-bench-local\r\n";
 const REFUSED = { kind: "error", code: "ECONNREFUSED" };
 const ACCEPTED = { kind: "connect", banner: BANNER };
 const NO_ANSWER = { kind: "no answer" };
+/** Long enough for an answer on a starved machine, short of the 1 s SYN retransmission. */
+const PATIENCE_MS = 900;
 
 const opened: EmulatedPort[] = [];
 const track = <T extends EmulatedPort | EmulatedPort[]>(ports: T): T => {
@@ -30,7 +32,7 @@ afterEach(async () => {
 describe("emulated port", () => {
   it("shows each phase to a client socket, in any order", async () => {
     const port = track(await openEmulatedPort("127.0.1.201"));
-    const look = (ms = 300) => observe(port.host, port.port, ms);
+    const look = (ms = PATIENCE_MS) => observe(port.host, port.port, ms);
     expect(port.phase).toBe("refusing");
     expect(await look()).toEqual(REFUSED);
 
@@ -71,7 +73,7 @@ describe("emulated port", () => {
     await port.silent();
     // Connects every millisecond across the switch, at least 20 on each side of it: none may see an RST.
     const views: Promise<unknown>[] = [];
-    const hammer = setInterval(() => views.push(observe(port.host, port.port, 200)), 1);
+    const hammer = setInterval(() => views.push(observe(port.host, port.port, PATIENCE_MS)), 1);
     const launched = async (count: number): Promise<void> => {
       while (views.length < count) await new Promise((resolve) => setTimeout(resolve, 1));
     };
@@ -88,7 +90,7 @@ describe("emulated port", () => {
   it("runs many ports at once (20 on 127.0.1.1-20)", async () => {
     const hosts = Array.from({ length: 20 }, (_, i) => `127.0.1.${i + 1}`);
     const ports = track(await openEmulatedPorts(hosts));
-    const lookAll = () => Promise.all(ports.map((p) => observe(p.host, p.port, 400)));
+    const lookAll = () => Promise.all(ports.map((p) => observe(p.host, p.port, PATIENCE_MS)));
 
     await Promise.all(ports.map((p) => p.silent()));
     expect(await lookAll()).toEqual(ports.map(() => NO_ANSWER));
@@ -130,7 +132,7 @@ describe("emulated port", () => {
       expect(port.close()).toBe(first);
       await first;
       await port.close();
-      expect(await observe(port.host, port.port, 300)).toEqual(REFUSED);
+      expect(await observe(port.host, port.port, PATIENCE_MS)).toEqual(REFUSED);
       await expect(port.accept()).rejects.toThrow(/closed/);
       // The same address can be emulated again at once.
       const again = await createEmulatedPort(port.host, port.port);
