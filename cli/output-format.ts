@@ -26,7 +26,8 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[], format: Ta
 }
 
 // A pipe would end the cell; a line break would end the row.
-const markdownCell = (text: string): string => text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+const markdownCell = (text: string): string =>
+  text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
 
 export function markdownTable<Row>(columns: Column<Row>[], rows: Row[]): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;

@@ -7,7 +7,12 @@ import { type Command, Option } from "commander";
 import type { SummaryFilter } from "../functions/aws/benchmark-queries.js";
 import { DEFAULT_REGRESSION_THRESHOLDS, type RegressionThresholds } from "../functions/domain/comparison.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "./output-format.js";
-import { DEFAULT_DATA_DIR, DEFAULT_STACK_NAME, openResultsTable, type TableTargetOptions } from "./results-table.js";
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_STACK_NAME,
+  openResultsTable,
+  type TableTargetOptions,
+} from "./results-table.js";
 
 export interface FilterOptions {
   image?: string;
@@ -20,9 +25,18 @@ export interface FilterOptions {
 export function addTargetOptions(command: Command): Command {
   return command
     .option("--local", "read the local cloud's DynamoDB (what `boot-bench run --local` wrote)")
-    .option("--data-dir <dir>", `with --local: where that DynamoDB keeps its data (default ${DEFAULT_DATA_DIR})`)
-    .option("--table <name>", "read this DynamoDB table (standard AWS configuration: credentials, region, endpoint)")
-    .option("--stack <name>", `read the table of this deployed stack (its TableName output; default ${DEFAULT_STACK_NAME})`);
+    .option(
+      "--data-dir <dir>",
+      `with --local: where that DynamoDB keeps its data (default ${DEFAULT_DATA_DIR})`,
+    )
+    .option(
+      "--table <name>",
+      "read this DynamoDB table (standard AWS configuration: credentials, region, endpoint)",
+    )
+    .option(
+      "--stack <name>",
+      `read the table of this deployed stack (its TableName output; default ${DEFAULT_STACK_NAME})`,
+    );
 }
 
 export function addFilterOptions(command: Command, { series = true }: { series?: boolean } = {}): Command {
@@ -31,7 +45,10 @@ export function addFilterOptions(command: Command, { series = true }: { series?:
   return command
     .option("--instance-type <type>", "only this instance type")
     .option("--label <label>", "only benchmarks with this label")
-    .option("--since <when>", "only benchmarks started at or after an ISO date/time, or within a duration (30m, 12h, 7d, 4w)");
+    .option(
+      "--since <when>",
+      "only benchmarks started at or after an ISO date/time, or within a duration (30m, 12h, 7d, 4w)",
+    );
 }
 
 export const formatOption = (): Option =>
@@ -125,7 +142,10 @@ export interface OpenTable {
  * Opens the target table for the length of `work`. A missing table is the usual first-time mistake
  * (nothing benchmarked locally yet, or the wrong region), so it gets a message that says what to do.
  */
-export async function withResultsTable<T>(target: TableTargetOptions, work: (table: OpenTable) => Promise<T>): Promise<T> {
+export async function withResultsTable<T>(
+  target: TableTargetOptions,
+  work: (table: OpenTable) => Promise<T>,
+): Promise<T> {
   const table = await openResultsTable(target);
   try {
     return await work(table);

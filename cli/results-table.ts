@@ -3,10 +3,8 @@
  * stack's table, named with `--table` or found from the stack's `TableName` output (`--stack`), with the
  * standard AWS credentials, region and endpoint configuration.
  */
-import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { LOCAL_TABLE_NAME } from "../local-cloud/local-pipeline.js";
-import { startLocalDynamoDb } from "../local-cloud/runner/local-dynamodb.js";
+import { LOCAL_TABLE_NAME, startLocalDynamoDb } from "../local-cloud/runner/local-dynamodb.js";
 import { assertLoopbackEndpoint } from "../local-cloud/runner/loopback.js";
 
 export const DEFAULT_DATA_DIR = ".boot-bench/dynamodb";
@@ -54,6 +52,8 @@ export async function openResultsTable(options: TableTargetOptions): Promise<Res
 }
 
 async function tableNameFromStack(stackName: string): Promise<string> {
+  // Loaded only for --stack: every other target would pay for it at startup.
+  const { CloudFormationClient, DescribeStacksCommand } = await import("@aws-sdk/client-cloudformation");
   const cloudFormation = new CloudFormationClient({});
   try {
     const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));

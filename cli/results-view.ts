@@ -2,10 +2,19 @@
  * What the query commands print: the comparison table, every run of one benchmark, and the history of
  * a series, in each output format. Pure: records in, text out.
  */
-import type { HistoryEntry, RegressionThresholds, SeriesHistory } from "../functions/domain/comparison.js";
+import type {
+  HistoryEntry,
+  RegressionThresholds,
+  SeriesHistory,
+  SummaryDigest,
+} from "../functions/domain/comparison.js";
 import type { IntervalSeconds } from "../functions/domain/contract.js";
 import type { RunRecord, SummaryRecord } from "../functions/domain/run-record.js";
-import { type IntervalStatistics, type SampleStatistics, summariseIntervals } from "../functions/domain/statistics.js";
+import {
+  type IntervalStatistics,
+  type SampleStatistics,
+  summariseIntervals,
+} from "../functions/domain/statistics.js";
 import { jsonDocument, type OutputFormat, renderTable, type TabularFormat } from "./output-format.js";
 import { type Column, seconds } from "./text-table.js";
 
@@ -25,7 +34,13 @@ const signed = (value: number, digits: number): string => `${value > 0 ? "+" : "
 
 // Index keys say how the item is found, not what was measured.
 function withoutKeys<T extends object>(record: T): Omit<T, "pk" | "sk" | "recentPk" | "failedPk"> {
-  const { pk: _pk, sk: _sk, recentPk: _recentPk, failedPk: _failedPk, ...rest } = record as T & {
+  const {
+    pk: _pk,
+    sk: _sk,
+    recentPk: _recentPk,
+    failedPk: _failedPk,
+    ...rest
+  } = record as T & {
     pk?: unknown;
     sk?: unknown;
     recentPk?: unknown;
@@ -35,20 +50,48 @@ function withoutKeys<T extends object>(record: T): Omit<T, "pk" | "sk" | "recent
 }
 
 // ---- comparison table ------------------------------------------------------------------------
+/** "7/9" in text; in CSV two numbers, because a spreadsheet reads 9/9 as the ninth of September. */
+function runsOkColumns<Row>(summaryOf: (row: Row) => SummaryDigest, format: TabularFormat): Column<Row>[] {
+  if (format === "csv") {
+    return [
+      { header: "counted runs", value: (row) => String(summaryOf(row).countedRuns), align: "right" },
+      {
+        header: "counted runs ok",
+        value: (row) => String(summaryOf(row).countedSucceededRuns),
+        align: "right",
+      },
+    ];
+  }
+  return [
+    {
+      header: "runs ok",
+      value: (row) => `${summaryOf(row).countedSucceededRuns}/${summaryOf(row).countedRuns}`,
+      align: "right",
+    },
+  ];
+}
+
 /**
  * The published columns (AMI Id, AMI Name, running to port closed, closed to open, total) first, so the
  * table reads like ec2-boot-bench's; then the spread and the failures that the medians leave out.
  */
-export function comparisonColumns(rows: readonly SummaryRecord[]): Column<SummaryRecord>[] {
-  const columns: Column<SummaryRecord>[] = [
+export function comparisonColumns(
+  rows: readonly SummaryDigest[],
+  format: TabularFormat = "table",
+): Column<SummaryDigest>[] {
+  const columns: Column<SummaryDigest>[] = [
     { header: "AMI Id", value: (s) => s.amiId },
     { header: "AMI Name", value: (s) => s.image.name },
-    { header: "running to port closed", value: (s) => seconds(s.medians?.runningToPortClosed), align: "right" },
+    {
+      header: "running to port closed",
+      value: (s) => seconds(s.medians?.runningToPortClosed),
+      align: "right",
+    },
     { header: "closed to open", value: (s) => seconds(s.medians?.portClosedToOpen), align: "right" },
     { header: "total", value: (s) => seconds(s.medians?.total), align: "right" },
     { header: "total p90", value: (s) => seconds(s.statistics?.total.p90), align: "right" },
     { header: "total MAD", value: (s) => seconds(s.statistics?.total.mad), align: "right" },
-    { header: "runs ok", value: (s) => `${s.countedSucceededRuns}/${s.countedRuns}`, align: "right" },
+    ...runsOkColumns((s: SummaryDigest) => s, format),
     { header: "failed", value: (s) => String(s.failedRuns), align: "right" },
     { header: "timed out", value: (s) => String(s.timedOutRuns), align: "right" },
     { header: "instance type", value: (s) => s.instanceType },
@@ -63,9 +106,10 @@ export const COMPARISON_NOTE =
   "total = running to port open, the sum of the two medians before it; total p90 and MAD are over the " +
   "per-run totals. runs ok = counted runs that succeeded; failed and timed out count every run.";
 
-export function comparisonOutput(rows: SummaryRecord[], format: OutputFormat): string {
+/** JSON carries whatever was read (whole summaries for `--format json`), table formats the digest. */
+export function comparisonOutput(rows: SummaryDigest[], format: OutputFormat): string {
   if (format === "json") return jsonDocument(rows.map(withoutKeys));
-  return renderTable(comparisonColumns(rows), rows, format);
+  return renderTable(comparisonColumns(rows, format), rows, format);
 }
 
 // ---- one benchmark's runs --------------------------------------------------------------------
@@ -190,32 +234,35 @@ export function benchmarkRunsOutput(view: BenchmarkRunsView, format: OutputForma
 // ---- history of a series ---------------------------------------------------------------------
 export const REGRESSION_FLAG = "REGRESSION";
 
-function historyColumns(flat: boolean): Column<HistoryEntry>[] {
-  const setupColumns: Column<HistoryEntry>[] = flat
-    ? [
-        { header: "instance type", value: (e) => e.summary.instanceType },
-        { header: "label", value: (e) => e.summary.label ?? "" },
-      ]
-    : [];
+export function historyColumns(format: TabularFormat): Column<HistoryEntry>[] {
+  // CSV is one flat table; the other formats have a heading per instance type and label.
+  const setupColumns: Column<HistoryEntry>[] =
+    format === "csv"
+      ? [
+          { header: "instance type", value: (e) => e.summary.instanceType },
+          { header: "label", value: (e) => e.summary.label ?? "" },
+        ]
+      : [];
   return [
     ...setupColumns,
     { header: "first benchmarked (UTC)", value: (e) => shortTime(e.firstBenchmarkedAt) },
     { header: "AMI Id", value: (e) => e.summary.amiId },
     { header: "AMI Name", value: (e) => e.summary.image.name },
-    { header: "running to port closed", value: (e) => seconds(e.summary.medians?.runningToPortClosed), align: "right" },
+    {
+      header: "running to port closed",
+      value: (e) => seconds(e.summary.medians?.runningToPortClosed),
+      align: "right",
+    },
     { header: "closed to open", value: (e) => seconds(e.summary.medians?.portClosedToOpen), align: "right" },
     { header: "total", value: (e) => seconds(e.summary.medians?.total), align: "right" },
     { header: "change", value: (e) => (e.change ? signed(e.change.seconds, 2) : ""), align: "right" },
     {
       header: "change %",
-      value: (e) => (e.change && Number.isFinite(e.change.relative) ? `${signed(e.change.relative * 100, 1)}%` : ""),
+      value: (e) =>
+        e.change && Number.isFinite(e.change.relative) ? `${signed(e.change.relative * 100, 1)}%` : "",
       align: "right",
     },
-    {
-      header: "runs ok",
-      value: (e) => `${e.summary.countedSucceededRuns}/${e.summary.countedRuns}`,
-      align: "right",
-    },
+    ...runsOkColumns((e: HistoryEntry) => e.summary, format),
     { header: "flag", value: (e) => (e.regression ? REGRESSION_FLAG : e.summary.medians ? "" : "no result") },
   ];
 }
@@ -226,7 +273,7 @@ export const historyHeading = (series: string, history: SeriesHistory): string =
 export const historyNote = (thresholds: RegressionThresholds): string =>
   "Seconds, medians of the counted runs; one row per AMI (its newest benchmark with results), oldest " +
   "first. change = total minus the total of the previous AMI with results; " +
-  `${REGRESSION_FLAG} where it grew by more than ${(thresholds.relativeChange * 100).toFixed(1)} % and ` +
+  `${REGRESSION_FLAG} where it grew by more than ${Number((thresholds.relativeChange * 100).toFixed(2))} % and ` +
   `more than ${thresholds.seconds.toFixed(2)} s.`;
 
 export function historyOutput(series: string, histories: SeriesHistory[], format: OutputFormat): string {
@@ -257,12 +304,12 @@ export function historyOutput(series: string, histories: SeriesHistory[], format
   }
   if (format === "csv") {
     const entries = histories.flatMap((history) => history.entries);
-    return renderTable(historyColumns(true), entries, "csv");
+    return renderTable(historyColumns("csv"), entries, "csv");
   }
   return histories
     .map((history) => {
       const heading = historyHeading(series, history);
-      const table = renderTable(historyColumns(false), history.entries, format);
+      const table = renderTable(historyColumns(format), history.entries, format);
       return format === "markdown" ? `### ${heading}\n\n${table}` : `${heading}\n\n${table}`;
     })
     .join("\n\n");

@@ -19,8 +19,12 @@ export function registerServeDynamoDbCommand(program: Command): void {
         throw new Error(`--port must be an integer from 1 to 65535, got ${JSON.stringify(options.port)}`);
       }
       const dynamoDb = await startLocalDynamoDb({ dataDir: options.dataDir, port });
-      console.log(`DynamoDB API on ${dynamoDb.endpoint}, table ${LOCAL_TABLE_NAME} (data in ${options.dataDir}).`);
-      console.log(`e.g. aws dynamodb query --endpoint-url ${dynamoDb.endpoint} --table-name ${LOCAL_TABLE_NAME} …`);
+      console.log(
+        `DynamoDB API on ${dynamoDb.endpoint}, table ${LOCAL_TABLE_NAME} (data in ${options.dataDir}).`,
+      );
+      console.log(
+        `e.g. aws dynamodb query --endpoint-url ${dynamoDb.endpoint} --table-name ${LOCAL_TABLE_NAME} …`,
+      );
       console.log("Ctrl-C to stop.");
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);

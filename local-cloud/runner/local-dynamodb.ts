@@ -13,6 +13,9 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 
+/** The local cloud's table; lives in this light module so that reading results need not load the pipeline. */
+export const LOCAL_TABLE_NAME = "boot-bench-local";
+
 export interface LocalDynamoDb {
   endpoint: string;
   close(): Promise<void>;

@@ -1,0 +1,136 @@
+/**
+ * `boot-bench report --out report.html`: one self-contained HTML file with the comparison table, a
+ * stacked bar per image, a trend line per series and the failed runs; it opens offline.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { Command } from "commander";
+import {
+  queryFailedRuns,
+  querySummaryDigests,
+  type SummaryFilter,
+} from "../../functions/aws/benchmark-queries.js";
+import {
+  byTotal,
+  latestPerConfiguration,
+  type SummaryDigest,
+  seriesHistory,
+} from "../../functions/domain/comparison.js";
+import type { RunRecord } from "../../functions/domain/run-record.js";
+import type { QueryDeps } from "../query-command.js";
+import { processIo } from "../query-command.js";
+import {
+  addFilterOptions,
+  addTargetOptions,
+  addThresholdOptions,
+  type FilterOptions,
+  summaryFilterFrom,
+  type ThresholdOptions,
+  thresholdsFrom,
+  withResultsTable,
+} from "../query-options.js";
+import { type ReportModel, reportHtml, type SeriesReport } from "../report-html.js";
+import type { TableTargetOptions } from "../results-table.js";
+
+export interface ReportRequest extends FilterOptions, ThresholdOptions {
+  title?: string;
+}
+
+export const DEFAULT_REPORT_TITLE = "EC2 boot times";
+
+/** Chart.js's UMD build (a global `Chart`, no module loader), to inline into the page. */
+export function chartJsUmdSource(): string {
+  // The package's exports map does not expose dist/ files, but they sit next to its main entry.
+  const main = createRequire(import.meta.url).resolve("chart.js");
+  return readFileSync(join(dirname(main), "chart.umd.min.js"), "utf8");
+}
+
+function selectionText(filter: SummaryFilter): string {
+  const parts = [
+    filter.amiId && `AMI ${filter.amiId}`,
+    filter.sourceParameter && `series ${filter.sourceParameter}`,
+    filter.instanceType && `instance type ${filter.instanceType}`,
+    filter.label && `label ${filter.label}`,
+    filter.since && `started since ${filter.since}`,
+  ].filter((part): part is string => typeof part === "string");
+  return parts.length > 0 ? `benchmarks of ${parts.join(", ")}` : "all benchmarks";
+}
+
+/** Failed runs of the selected images: the FailedRuns index holds every image's, so narrow by the run's own image. */
+function matchesImage(run: RunRecord, filter: SummaryFilter): boolean {
+  if (filter.amiId !== undefined && run.image.amiId !== filter.amiId) return false;
+  if (filter.sourceParameter !== undefined && run.image.sourceParameter !== filter.sourceParameter)
+    return false;
+  return true;
+}
+
+// The index orders by the benchmark's start only; runs of one benchmark share it and come in any order.
+const newestRunFirst = (a: RunRecord, b: RunRecord): number =>
+  b.startedAt.localeCompare(a.startedAt) ||
+  a.benchmarkId.localeCompare(b.benchmarkId) ||
+  a.runIndex - b.runIndex;
+
+export async function buildReportModel(
+  deps: Pick<QueryDeps, "client" | "tableName" | "clock">,
+  request: ReportRequest,
+): Promise<ReportModel> {
+  const now = deps.clock();
+  const filter = summaryFilterFrom(request, now);
+  const thresholds = thresholdsFrom(request);
+  const [summaries, failedRuns] = await Promise.all([
+    querySummaryDigests(deps.client, deps.tableName, filter),
+    queryFailedRuns(deps.client, deps.tableName, {
+      ...(filter.since !== undefined && { since: filter.since }),
+      ...(filter.instanceType !== undefined && { instanceType: filter.instanceType }),
+      ...(filter.label !== undefined && { label: filter.label }),
+    }),
+  ]);
+  const { chosen, superseded } = latestPerConfiguration(summaries);
+  const bySource = new Map<string, SummaryDigest[]>();
+  for (const summary of summaries) {
+    if (summary.sourceParameter === undefined) continue;
+    const list = bySource.get(summary.sourceParameter);
+    if (list) list.push(summary);
+    else bySource.set(summary.sourceParameter, [summary]);
+  }
+  const series: SeriesReport[] = [...bySource.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([sourceParameter, list]) => ({ sourceParameter, histories: seriesHistory(list, thresholds) }));
+  return {
+    title: request.title ?? DEFAULT_REPORT_TITLE,
+    generatedAt: new Date(now).toISOString(),
+    tableName: deps.tableName,
+    selection: selectionText(filter),
+    comparison: [...chosen].sort(byTotal),
+    superseded,
+    series,
+    thresholds,
+    failedRuns: failedRuns.filter((run) => matchesImage(run, filter)).sort(newestRunFirst),
+  };
+}
+
+interface ReportOptions extends ReportRequest, TableTargetOptions {
+  out: string;
+}
+
+export function registerReportCommand(program: Command): void {
+  const command = program
+    .command("report")
+    .description("write one self-contained HTML report (charts and tables; opens offline)")
+    .option("-o, --out <file>", "where to write the report", "report.html")
+    .option("--title <title>", "the report's title", DEFAULT_REPORT_TITLE);
+  addFilterOptions(command);
+  addThresholdOptions(command);
+  addTargetOptions(command).action(async (options: ReportOptions) => {
+    const io = processIo();
+    const model = await withResultsTable(options, ({ client, tableName }) =>
+      buildReportModel({ client, tableName, clock: io.clock }, options),
+    );
+    writeFileSync(options.out, reportHtml(model, chartJsUmdSource()));
+    const seriesCount = model.series.reduce((n, s) => n + s.histories.length, 0);
+    io.out.write(
+      `Wrote ${options.out}: ${model.comparison.length} images, ${seriesCount} series, ${model.failedRuns.length} failed runs.\n`,
+    );
+  });
+}

@@ -1,0 +1,226 @@
+/**
+ * Choosing which benchmarks to compare and how a series changed: the rules behind the results table,
+ * the history of an SSM parameter and the report. Pure; the statistics themselves are in statistics.ts
+ * and already stored in each summary.
+ */
+import type { ResolvedImage } from "./contract.js";
+import type { SummaryRecord } from "./run-record.js";
+import type { IntervalStatistics } from "./statistics.js";
+
+/**
+ * What comparing benchmarks needs of a summary: everything but its settings, its execution and the
+ * spread of the intervals other than the total. Reading only this much makes a table of a thousand
+ * benchmarks about twice as fast to fetch; a whole SummaryRecord is one too.
+ */
+export type SummaryDigest = Pick<
+  SummaryRecord,
+  | "benchmarkId"
+  | "amiId"
+  | "sourceParameter"
+  | "startedAt"
+  | "status"
+  | "instanceType"
+  | "label"
+  | "runs"
+  | "countedRuns"
+  | "succeededRuns"
+  | "failedRuns"
+  | "timedOutRuns"
+  | "countedSucceededRuns"
+  | "medians"
+> & {
+  image: Pick<ResolvedImage, "amiId" | "name" | "architecture" | "bootMode" | "sourceParameter">;
+  statistics?: Pick<IntervalStatistics, "total">;
+};
+
+/** The attribute paths of a SummaryDigest, for a DynamoDB ProjectionExpression. */
+export const SUMMARY_DIGEST_PATHS: readonly string[] = [
+  "benchmarkId",
+  "amiId",
+  "sourceParameter",
+  "startedAt",
+  "status",
+  "instanceType",
+  "label",
+  "runs",
+  "countedRuns",
+  "succeededRuns",
+  "failedRuns",
+  "timedOutRuns",
+  "countedSucceededRuns",
+  "medians",
+  "image.amiId",
+  "image.name",
+  "image.architecture",
+  "image.bootMode",
+  "image.sourceParameter",
+  "statistics.total",
+];
+
+/**
+ * Benchmarks of the same AMI on the same instance type with the same label measure the same thing; a
+ * label marks a different setup (user data, UEFI versus BIOS, …), so it is never merged away.
+ */
+export const configurationKey = (summary: SummaryDigest): string =>
+  JSON.stringify([summary.amiId, summary.instanceType, summary.label ?? null]);
+
+const hasTotal = (summary: SummaryDigest): boolean => summary.medians !== undefined;
+
+const newerFirst = (a: SummaryDigest, b: SummaryDigest): number =>
+  a.startedAt === b.startedAt
+    ? b.benchmarkId.localeCompare(a.benchmarkId)
+    : a.startedAt < b.startedAt
+      ? 1
+      : -1;
+
+/**
+ * The benchmark that stands for its configuration: the newest one that produced statistics. A newer
+ * benchmark in which every counted run failed (no capacity, a broken subnet) says nothing about the
+ * image's boot time, so it does not hide the last measurement; with no measurement at all, the newest
+ * benchmark is shown so its failures are.
+ */
+export function representativeBenchmark<T extends SummaryDigest>(candidates: readonly T[]): T | undefined {
+  const newestFirst = [...candidates].sort(newerFirst);
+  return newestFirst.find(hasTotal) ?? newestFirst[0];
+}
+
+export interface LatestSelection<T extends SummaryDigest = SummaryDigest> {
+  /** One benchmark per configuration, in the order their configurations first appear in the input. */
+  chosen: T[];
+  /** Benchmarks left out because another benchmark of the same configuration was chosen. */
+  superseded: number;
+}
+
+export function latestPerConfiguration<T extends SummaryDigest>(summaries: readonly T[]): LatestSelection<T> {
+  const groups = groupBy(summaries, configurationKey);
+  const chosen: T[] = [];
+  for (const group of groups.values()) {
+    const representative = representativeBenchmark(group);
+    if (representative) chosen.push(representative);
+  }
+  return { chosen, superseded: summaries.length - chosen.length };
+}
+
+/** Comparison table order: fastest total first, benchmarks without a total last, then by name. */
+export function byTotal(a: SummaryDigest, b: SummaryDigest): number {
+  const totalA = a.medians?.total ?? Number.POSITIVE_INFINITY;
+  const totalB = b.medians?.total ?? Number.POSITIVE_INFINITY;
+  if (totalA !== totalB) return totalA < totalB ? -1 : 1;
+  return a.image.name.localeCompare(b.image.name) || a.instanceType.localeCompare(b.instanceType);
+}
+
+// ---- history of a series ---------------------------------------------------------------------
+/**
+ * A boot counts as a regression when its total grew by more than both thresholds: the relative one
+ * keeps a 0.5 s wobble of a 60 s boot quiet, the absolute one a 20 % wobble of a 1 s boot.
+ */
+export interface RegressionThresholds {
+  /** A fraction: 0.1 is 10 %. */
+  relativeChange: number;
+  seconds: number;
+}
+
+export const DEFAULT_REGRESSION_THRESHOLDS: RegressionThresholds = { relativeChange: 0.1, seconds: 0.5 };
+
+export interface TotalChange {
+  /** Later total minus earlier total: positive is slower. */
+  seconds: number;
+  /** `seconds` over the earlier total. */
+  relative: number;
+}
+
+export function totalChange(earlier: number, later: number): TotalChange {
+  const seconds = later - earlier;
+  return {
+    seconds,
+    relative: earlier === 0 ? (seconds === 0 ? 0 : Number.POSITIVE_INFINITY) : seconds / earlier,
+  };
+}
+
+export const isRegression = (change: TotalChange, thresholds: RegressionThresholds): boolean =>
+  change.seconds > thresholds.seconds && change.relative > thresholds.relativeChange;
+
+export interface HistoryEntry<T extends SummaryDigest = SummaryDigest> {
+  /** The benchmark that stands for this AMI (see representativeBenchmark). */
+  summary: T;
+  /** How many benchmarks of this AMI the series holds for this instance type and label. */
+  benchmarks: number;
+  /** When the series first pointed at this AMI, as far as the benchmarks tell. */
+  firstBenchmarkedAt: string;
+  /** The earlier AMI this one is compared with: the nearest one before it that has a total. */
+  comparedWith?: T;
+  change?: TotalChange;
+  regression: boolean;
+}
+
+export interface SeriesHistory<T extends SummaryDigest = SummaryDigest> {
+  instanceType: string;
+  label?: string;
+  /** Oldest AMI first. */
+  entries: HistoryEntry<T>[];
+}
+
+/**
+ * One entry per AMI published under a series, oldest first, each compared with the previous AMI that
+ * has a total. Benchmarks on different instance types or with different labels are different series
+ * of numbers, so each gets its own history.
+ *
+ * AMIs are ordered by their first benchmark rather than by the image's creation date: a series is
+ * benchmarked on a schedule while its parameter points at an AMI, so the first benchmark dates the
+ * AMI's turn in the series, and every benchmark has a start time while not every image has a date.
+ */
+export function seriesHistory<T extends SummaryDigest>(
+  summaries: readonly T[],
+  thresholds: RegressionThresholds = DEFAULT_REGRESSION_THRESHOLDS,
+): SeriesHistory<T>[] {
+  const bySetup = groupBy(summaries, (s) => JSON.stringify([s.instanceType, s.label ?? null]));
+  const histories: SeriesHistory<T>[] = [];
+  for (const setup of bySetup.values()) {
+    const first = setup[0] as T;
+    const entries: HistoryEntry<T>[] = [];
+    for (const benchmarks of groupBy(setup, (s) => s.amiId).values()) {
+      const summary = representativeBenchmark(benchmarks) as T;
+      // ISO 8601 UTC strings sort as the times they stand for.
+      const firstBenchmarkedAt = benchmarks.map((s) => s.startedAt).sort()[0] as string;
+      entries.push({ summary, benchmarks: benchmarks.length, firstBenchmarkedAt, regression: false });
+    }
+    entries.sort((a, b) =>
+      a.firstBenchmarkedAt === b.firstBenchmarkedAt
+        ? a.summary.amiId.localeCompare(b.summary.amiId)
+        : a.firstBenchmarkedAt < b.firstBenchmarkedAt
+          ? -1
+          : 1,
+    );
+    let previous: T | undefined;
+    for (const entry of entries) {
+      const total = entry.summary.medians?.total;
+      if (total === undefined) continue;
+      const previousTotal = previous?.medians?.total;
+      if (previous && previousTotal !== undefined) {
+        entry.comparedWith = previous;
+        entry.change = totalChange(previousTotal, total);
+        entry.regression = isRegression(entry.change, thresholds);
+      }
+      previous = entry.summary;
+    }
+    histories.push({
+      instanceType: first.instanceType,
+      ...(first.label !== undefined && { label: first.label }),
+      entries,
+    });
+  }
+  return histories.sort(
+    (a, b) => a.instanceType.localeCompare(b.instanceType) || (a.label ?? "").localeCompare(b.label ?? ""),
+  );
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}

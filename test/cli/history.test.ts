@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type HistoryRequest, REGRESSION_EXIT_CODE, showHistory } from "../../cli/commands/history.js";
+import { buildProgram } from "../../cli/main.js";
+import type { QueryDeps } from "../../cli/query-command.js";
+import { benchmarkRecords, tenRuns } from "../support/benchmark-records.js";
+import { type SeededTable, startSeededTable } from "../support/results-dynamodb.js";
+import { DATASET, NOW, SERIES, streamWrite } from "./results-dataset.js";
+
+let table: SeededTable;
+beforeAll(async () => {
+  table = await startSeededTable(DATASET);
+});
+afterAll(async () => {
+  await table?.close();
+});
+
+async function history(request: Partial<HistoryRequest> = {}, on: SeededTable = table) {
+  let out = "";
+  let err = "";
+  const deps: QueryDeps = {
+    client: on.client,
+    tableName: on.tableName,
+    clock: () => NOW,
+    out: { write: (text: string) => (out += text) },
+    err: { write: (text: string) => (err += text) },
+  };
+  const outcome = await showHistory(deps, { series: SERIES, format: "table", ...request });
+  return { out, err, outcome };
+}
+
+const rowOf = (out: string, amiId: string, heading = `${SERIES} on c7i.large`): string | undefined =>
+  out
+    .slice(out.indexOf(heading))
+    .split("\n")
+    .find((line) => line.includes(amiId));
+
+describe("history of a series", () => {
+  it("lists each AMI once, oldest first, with the change from the previous one and the regression flagged", async () => {
+    const { out, outcome } = await history();
+    await expect(out).toMatchFileSnapshot("golden/history.txt");
+    expect(rowOf(out, "ami-0f15c00000000001")).toMatch(/10\.00\s+9\/9\s*$/);
+    expect(rowOf(out, "ami-0f15c00000000002")).toMatch(/10\.10\s+\+0\.10\s+\+1\.0%\s+9\/9\s*$/);
+    expect(rowOf(out, "ami-0f15c00000000003")).toMatch(/11\.70\s+\+1\.60\s+\+15\.8%\s+9\/9\s+REGRESSION$/);
+    // The all-failed retry of week 4 does not replace its measurement.
+    expect(rowOf(out, "ami-0f15c00000000004")).toMatch(/11\.00\s+-0\.70\s+-6\.0%\s+9\/9\s*$/);
+    expect(outcome).toEqual({ regressions: 1, latestIsRegression: false });
+  });
+
+  it("keeps instance types apart: each has its own history and comparisons", async () => {
+    const { out } = await history();
+    const m7i = `${SERIES} on m7i.large`;
+    expect(out).toContain(m7i);
+    expect(rowOf(out, "ami-0f15c00000000002", m7i)).toMatch(/8\.70\s+\+0\.20\s+\+2\.4%\s+9\/9\s*$/);
+    const { out: c7iOnly } = await history({ instanceType: "c7i.large" });
+    expect(c7iOnly).not.toContain("m7i.large");
+  });
+
+  it.each<[string, Partial<HistoryRequest>, boolean]>([
+    ["a relative threshold above the change", { threshold: "20" }, false],
+    ["an absolute minimum above the change", { minChange: "2" }, false],
+    ["thresholds below the change", { threshold: "15%", minChange: "1.5" }, true],
+  ])("flags a regression only when it exceeds both thresholds: %s", async (_name, request, flagged) => {
+    const { out, outcome } = await history(request);
+    expect(rowOf(out, "ami-0f15c00000000003")?.endsWith("REGRESSION")).toBe(flagged);
+    expect(outcome.regressions).toBe(flagged ? 1 : 0);
+  });
+
+  it("starts comparing at --since", async () => {
+    const { out } = await history({ since: "2025-05-10", instanceType: "c7i.large" });
+    expect(rowOf(out, "ami-0f15c00000000001")).toBeUndefined();
+    expect(rowOf(out, "ami-0f15c00000000003")).toMatch(/11\.70\s+9\/9\s*$/);
+  });
+
+  it("prints CSV as one table with the instance type on every row", async () => {
+    const { out } = await history({ format: "csv" });
+    await expect(out).toMatchFileSnapshot("golden/history.csv");
+  });
+
+  it("prints JSON with the changes and flags", async () => {
+    const { out } = await history({ format: "json", instanceType: "c7i.large" });
+    const [c7i] = JSON.parse(out) as { instanceType: string; entries: Record<string, unknown>[] }[];
+    expect(c7i?.instanceType).toBe("c7i.large");
+    expect(c7i?.entries.map((e) => [e.amiId, e.regression, e.benchmarks])).toEqual([
+      ["ami-0f15c00000000001", false, 1],
+      ["ami-0f15c00000000002", false, 1],
+      ["ami-0f15c00000000003", true, 1],
+      ["ami-0f15c00000000004", false, 2],
+    ]);
+    expect(c7i?.entries[2]).toMatchObject({
+      comparedWithAmiId: "ami-0f15c00000000002",
+      change: { seconds: expect.closeTo(1.6, 9), relative: expect.closeTo(1.6 / 10.1, 9) },
+    });
+  });
+
+  it("says so for a series with no benchmarks", async () => {
+    const { out } = await history({ series: "/aws/service/none" });
+    expect(out).toContain("No benchmarks of /aws/service/none");
+  });
+});
+
+describe("boot-bench history --fail-on-regression", () => {
+  it(`exits ${REGRESSION_EXIT_CODE} when the newest AMI of the series regressed`, async () => {
+    const regressed = await startSeededTable([
+      benchmarkRecords({
+        benchmarkId: "w1",
+        startedAt: "2025-05-01T06:00:00.000Z",
+        amiId: "ami-01",
+        name: "one",
+        series: SERIES,
+        runs: tenRuns(8, 2),
+      }),
+      benchmarkRecords({
+        benchmarkId: "w2",
+        startedAt: "2025-05-08T06:00:00.000Z",
+        amiId: "ami-02",
+        name: "two",
+        series: SERIES,
+        runs: tenRuns(10, 2),
+      }),
+    ]);
+    vi.stubEnv("AWS_ENDPOINT_URL_DYNAMODB", regressed.endpoint);
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation(streamWrite(() => {}));
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(streamWrite(() => {}));
+    const previousExitCode = process.exitCode;
+    try {
+      await buildProgram().parseAsync(
+        ["history", SERIES, "--local", "--table", regressed.tableName, "--fail-on-regression"],
+        { from: "user" },
+      );
+      expect(process.exitCode).toBe(REGRESSION_EXIT_CODE);
+    } finally {
+      process.exitCode = previousExitCode;
+      stdout.mockRestore();
+      stderr.mockRestore();
+      vi.unstubAllEnvs();
+      await regressed.close();
+    }
+  });
+});
