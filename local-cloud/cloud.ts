@@ -49,6 +49,9 @@ export interface InstanceSnapshot {
   instanceType: string;
   clientToken?: string;
   tags: Tag[];
+  /** As RunInstances asked: `required` (IMDSv2 only) or `optional`. */
+  httpTokens: string;
+  rootVolumeEncrypted: boolean;
   truth: InstanceTruth;
 }
 
@@ -138,6 +141,8 @@ export class LocalCloud {
       instanceType: i.spec.instanceType.instanceType,
       ...(i.spec.clientToken !== undefined && { clientToken: i.spec.clientToken }),
       tags: i.spec.tags.map((t) => ({ ...t })),
+      httpTokens: i.spec.metadataOptions.httpTokens,
+      rootVolumeEncrypted: i.spec.rootVolumeEncrypted,
       truth: structuredClone(i.truth),
     }));
   }

@@ -42,6 +42,12 @@ export interface FaultSettings {
   /** EC2 throttling (`RequestLimitExceeded`, HTTP 503): `true` for EC2's real buckets, or custom ones. */
   throttling?: boolean | Partial<Record<ApiClass, TokenBucketSpec>>;
   /**
+   * A throttling burst: the next N requests of each named action (`RunInstances`, `DescribeImages`, …)
+   * answer `RequestLimitExceeded` whatever the buckets hold, then service resumes. Deterministic, so a
+   * test can make sure every action it cares about is throttled at least once.
+   */
+  throttleBursts?: Readonly<Record<string, number>>;
+  /**
    * Eventual consistency: for this long after an instance's launch, DescribeInstances and
    * TerminateInstances naming it answer `InvalidInstanceID.NotFound`, and filters do not see it.
    */
@@ -142,6 +148,12 @@ export class Faults {
 
   /** Takes a token from the action's bucket; false means the call is throttled. */
   admit(action: string): boolean {
+    const bursts = this.#settings.throttleBursts as Record<string, number> | undefined;
+    const left = bursts?.[action] ?? 0;
+    if (bursts && left > 0) {
+      bursts[action] = left - 1;
+      return false;
+    }
     return this.#buckets?.get(apiClassOf(action))?.take() ?? true;
   }
 

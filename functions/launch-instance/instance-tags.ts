@@ -1,10 +1,9 @@
 import type { Tag } from "@aws-sdk/client-ec2";
 import type { RunState } from "../domain/contract.js";
+import { TAG_BENCHMARK, TAG_RUN, TAG_STACK } from "../domain/instance-tags.js";
 
-/** IAM conditions, the sweeper and terminate-by-client-token all key on these; keep them in step with infra. */
-export const TAG_STACK = "boot-bench:stack";
-export const TAG_BENCHMARK = "boot-bench:benchmark";
-export const TAG_RUN = "boot-bench:run";
+/** The keys live in the domain (the sweeper and infra need them too); re-exported for existing imports. */
+export { TAG_BENCHMARK, TAG_RUN, TAG_STACK };
 
 export function instanceTags(event: Pick<RunState, "benchmark" | "run">, stackTag: string): Tag[] {
   const { benchmarkId } = event.benchmark;

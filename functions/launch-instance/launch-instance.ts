@@ -1,6 +1,6 @@
 import { type EC2Client, RunInstancesCommand, type RunInstancesCommandInput } from "@aws-sdk/client-ec2";
 import type { LaunchInstanceEvent, LaunchInstanceResult } from "../domain/contract.js";
-import type { Clock } from "../shared/clock.js";
+import type { Clock, Sleep } from "../shared/clock.js";
 import { instanceTags } from "./instance-tags.js";
 
 export interface LaunchConfig {
@@ -16,7 +16,26 @@ export interface LaunchInstanceDeps {
   createEc2Client: () => EC2Client;
   clock: Clock;
   config: LaunchConfig;
+  /** Retry a throttled RunInstances inside the invocation; without it the error goes straight back. */
+  throttleRetry?: ThrottleRetry;
 }
+
+/**
+ * RunInstances refills at 2 requests a second per account. Many runs launching at once exhaust the
+ * state machine's few, widely spaced retries; waiting here with full-jitter backoff is cheaper (no
+ * state transitions) and spreads the launches. Past the budget, RequestLimitExceeded goes back to the
+ * state machine, whose own retries follow.
+ */
+export interface ThrottleRetry {
+  /** Stop retrying when the next wait would end later than this after the first attempt. */
+  budgetMs: number;
+  sleep: Sleep;
+  /** Uniform [0, 1) for the jitter. */
+  random: () => number;
+}
+
+const THROTTLE_BASE_DELAY_MS = 250;
+const THROTTLE_MAX_DELAY_MS = 8_000;
 
 /** `SUBNET_IDS` is a comma-separated list; blanks around commas and empty entries are tolerated. */
 export function parseSubnetIds(value: string): string[] {
@@ -57,7 +76,9 @@ export function buildRunInstancesInput(
     SecurityGroupIds: [config.securityGroupId],
     // An instance that powers itself off (a failed first boot) must not linger as `stopped`.
     InstanceInitiatedShutdownBehavior: "terminate",
-    MetadataOptions: { HttpTokens: "required" },
+    // IMDSv2 only unless the benchmark explicitly allows IMDSv1 (settings stored before the field existed
+    // have none: required).
+    MetadataOptions: { HttpTokens: settings.imdsV2 ?? "required" },
     // Tagged in the same call, never with CreateTags afterwards: IAM requires the tags on the
     // RunInstances request, and an instance must never exist untagged where the sweeper cannot see it.
     TagSpecifications: [
@@ -65,9 +86,22 @@ export function buildRunInstancesInput(
       { ResourceType: "volume", Tags: tags },
     ],
     // No KeyName and no IamInstanceProfile: nothing logs in and the instance calls no AWS API.
-    // No BlockDeviceMappings: the AMI's root volume mapping applies unchanged (DeleteOnTermination is
-    // true on the AMIs vendors publish), so the benchmark boots the image exactly as users get it.
+    // No BlockDeviceMappings unless the root volume is to be encrypted: the AMI's root volume mapping
+    // applies unchanged (DeleteOnTermination is true on the AMIs vendors publish), so the benchmark
+    // boots the image exactly as users get it.
   };
+  if (settings.encryptRootVolume === true) {
+    const deviceName = image.rootDeviceName;
+    // ResolveImage rejects such an image first; this guards direct invocations.
+    if (deviceName === undefined) {
+      throw new Error(`image ${image.amiId} has no recorded root device name to map an encrypted volume to`);
+    }
+    // Only the fields given here change: size, type and snapshot stay the AMI's. The account's default
+    // EBS key encrypts it (no KmsKeyId, so no key permissions beyond EBS's own).
+    input.BlockDeviceMappings = [
+      { DeviceName: deviceName, Ebs: { Encrypted: true, DeleteOnTermination: true } },
+    ];
+  }
   if (settings.userData !== undefined && settings.userData !== "") {
     input.UserData = Buffer.from(settings.userData, "utf8").toString("base64");
   }
@@ -86,7 +120,31 @@ export async function launchInstance(
   event: LaunchInstanceEvent,
   deps: LaunchInstanceDeps,
 ): Promise<LaunchInstanceResult> {
-  const command = new RunInstancesCommand(buildRunInstancesInput(event, deps.config));
+  const input = buildRunInstancesInput(event, deps.config);
+  const retry = deps.throttleRetry;
+  const firstAttemptAt = deps.clock();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Only the attempt that gets through is timed, on its own fresh connection; throttled attempts
+      // launched nothing, and the same client token makes any repeat harmless anyway.
+      return await launchOnce(event, input, deps);
+    } catch (error) {
+      if (retry === undefined || !(error instanceof Error) || error.name !== "RequestLimitExceeded")
+        throw error;
+      const delayMs =
+        retry.random() * Math.min(THROTTLE_MAX_DELAY_MS, THROTTLE_BASE_DELAY_MS * 2 ** (attempt - 1));
+      if (deps.clock() + delayMs - firstAttemptAt > retry.budgetMs) throw error;
+      await retry.sleep(delayMs);
+    }
+  }
+}
+
+async function launchOnce(
+  event: LaunchInstanceEvent,
+  input: RunInstancesCommandInput,
+  deps: LaunchInstanceDeps,
+): Promise<LaunchInstanceResult> {
+  const command = new RunInstancesCommand(input);
   const client = deps.createEc2Client();
   try {
     // A fresh client looks its credentials up on first use; doing that before the clock starts keeps a

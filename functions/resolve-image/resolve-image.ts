@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { GetParameterCommand, type SSMClient } from "@aws-sdk/client-ssm";
 import type { ResolvedImage, ResolveImageEvent } from "../domain/contract.js";
-import { ImageNotFoundError, IncompatibleInstanceTypeError } from "../domain/errors.js";
+import { ImageNotFoundError, IncompatibleInstanceTypeError, InvalidInputError } from "../domain/errors.js";
 
 export interface ResolveImageDeps {
   ec2: EC2Client;
@@ -56,6 +56,7 @@ export async function resolveImage(event: ResolveImageEvent, deps: ResolveImageD
 
   const described = await describeImage(deps.ec2, amiId, sourceParameter);
   const resolved = toResolvedImage(described, amiId, sourceParameter);
+  if (event.settings.encryptRootVolume === true) checkEncryptable(resolved);
   const typeInfo = await describeInstanceType(deps.ec2, instanceType);
   checkCompatible(resolved, instanceType, typeInfo);
   return resolved;
@@ -127,7 +128,24 @@ function toResolvedImage(image: Image, amiId: string, sourceParameter: string | 
   if (sourceParameter !== undefined) resolved.sourceParameter = sourceParameter;
   if (image.Description !== undefined) resolved.description = image.Description;
   if (image.CreationDate !== undefined) resolved.creationDate = image.CreationDate;
+  // Launch maps an encrypted volume onto this device name; recorded with every run either way.
+  if (image.RootDeviceName) resolved.rootDeviceName = image.RootDeviceName;
+  if (image.RootDeviceType) resolved.rootDeviceType = image.RootDeviceType;
   return resolved;
+}
+
+/** An encrypted root needs an EBS root volume whose device name the launch can map. */
+function checkEncryptable(image: ResolvedImage): void {
+  if (image.rootDeviceType !== undefined && image.rootDeviceType !== "ebs") {
+    throw new InvalidInputError([
+      `encryptRootVolume: image ${image.amiId} has an ${image.rootDeviceType} root volume; only EBS root volumes can be encrypted`,
+    ]);
+  }
+  if (image.rootDeviceName === undefined) {
+    throw new InvalidInputError([
+      `encryptRootVolume: image ${image.amiId} reports no root device name to map an encrypted volume to`,
+    ]);
+  }
 }
 
 async function describeInstanceType(ec2: EC2Client, instanceType: string): Promise<InstanceTypeInfo> {

@@ -322,6 +322,35 @@ function parseTags(q: QueryParams): Tag[] {
   return tags;
 }
 
+/**
+ * BlockDeviceMappings: only one for the image's root device is understood, to change whether the root
+ * volume is encrypted (the emulated volumes have no other properties worth modelling).
+ */
+function rootVolumeEncryption(q: QueryParams, image: CatalogueImage): boolean {
+  let encrypted = false;
+  for (const mapping of q.structs("BlockDeviceMapping")) {
+    const device = mapping.string("DeviceName");
+    if (device === undefined || device === "") {
+      throw new Ec2Error(
+        "MissingParameter",
+        "The request must contain the parameter BlockDeviceMapping.DeviceName",
+      );
+    }
+    if (device !== image.rootDeviceName) {
+      throw new Ec2Error(
+        "InvalidBlockDeviceMapping",
+        `The local cloud maps only the root device (${image.rootDeviceName}) of ${image.imageId}, not ${device}.`,
+      );
+    }
+    const value = mapping.struct("Ebs").string("Encrypted");
+    if (value !== undefined && value !== "true" && value !== "false") {
+      throw new Ec2Error("InvalidParameterValue", `Invalid value '${value}' for Ebs.Encrypted.`);
+    }
+    encrypted = value === "true";
+  }
+  return encrypted;
+}
+
 interface RunRequest {
   image: CatalogueImage;
   instanceType: InstanceTypeInfo;
@@ -409,6 +438,7 @@ function parseRunRequest(ctx: ActionContext): RunRequest {
       ...(userData !== undefined && { userData }),
       shutdownBehavior: shutdownBehavior as "stop" | "terminate",
       metadataOptions: { httpTokens, httpEndpoint, httpPutResponseHopLimit: hopLimit },
+      rootVolumeEncrypted: rootVolumeEncryption(q, image),
       tags: parseTags(q),
       availabilityZone: `${cloud.region}a`,
       requestedAt: ctx.requestedAt,

@@ -83,6 +83,8 @@ export interface LaunchSpec {
   userData?: string;
   shutdownBehavior: "stop" | "terminate";
   metadataOptions: { httpTokens: string; httpEndpoint: string; httpPutResponseHopLimit: number };
+  /** A BlockDeviceMapping for the image's root device asked for encryption. */
+  rootVolumeEncrypted: boolean;
   tags: Tag[];
   availabilityZone: string;
   requestedAt: number;

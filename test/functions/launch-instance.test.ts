@@ -75,6 +75,28 @@ describe("launchInstance (mocked EC2)", () => {
     expect(Buffer.from(input?.UserData ?? "", "base64").toString("utf8")).toBe(state.settings.userData);
   });
 
+  it("allows IMDSv1 only when the benchmark says imdsV2 optional", () => {
+    const state = runState(0);
+    expect(buildRunInstancesInput(state, config).MetadataOptions).toEqual({ HttpTokens: "required" });
+    state.settings.imdsV2 = "required";
+    expect(buildRunInstancesInput(state, config).MetadataOptions).toEqual({ HttpTokens: "required" });
+    state.settings.imdsV2 = "optional";
+    expect(buildRunInstancesInput(state, config).MetadataOptions).toEqual({ HttpTokens: "optional" });
+  });
+
+  it("maps an encrypted, deleted-on-termination volume onto the image's root device when asked", () => {
+    const state = runState(0);
+    state.image.rootDeviceName = "/dev/sda1";
+    state.settings.encryptRootVolume = false;
+    expect(buildRunInstancesInput(state, config)).not.toHaveProperty("BlockDeviceMappings");
+    state.settings.encryptRootVolume = true;
+    expect(buildRunInstancesInput(state, config).BlockDeviceMappings).toEqual([
+      { DeviceName: "/dev/sda1", Ebs: { Encrypted: true, DeleteOnTermination: true } },
+    ]);
+    delete state.image.rootDeviceName;
+    expect(() => buildRunInstancesInput(state, config)).toThrow(/no recorded root device name/);
+  });
+
   it("sends no UserData when none is given", () => {
     expect(buildRunInstancesInput(runState(0), config)).not.toHaveProperty("UserData");
   });
@@ -138,6 +160,68 @@ describe("launchInstance (mocked EC2)", () => {
     expect(inputs).toHaveLength(2);
     expect(inputs[1]).toEqual(inputs[0]);
     expect(createEc2Client).toHaveBeenCalledTimes(2);
+  });
+
+  it("rides out throttling with jittered backoff inside its budget, timing only the attempt that got through", async () => {
+    const time = steppedClock(1_000);
+    const sleeps: number[] = [];
+    ec2Mock
+      .on(RunInstancesCommand)
+      .rejectsOnce(ec2Error("RequestLimitExceeded"))
+      .rejectsOnce(ec2Error("RequestLimitExceeded"))
+      .callsFake(() => {
+        time.advance(40);
+        return { Instances: [{ InstanceId: "i-0aaa", PrivateIpAddress: "10.0.2.7" }] };
+      });
+    const throttleRetry = {
+      budgetMs: 30_000,
+      random: () => 0.5,
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+        time.advance(ms);
+      },
+    };
+    const result = await launchInstance(runState(1), {
+      createEc2Client,
+      clock: time.clock,
+      config,
+      throttleRetry,
+    });
+    expect(sleeps).toEqual([125, 250]);
+    expect(result).toMatchObject({
+      instanceId: "i-0aaa",
+      launchRequestedAt: 1_375,
+      launchRespondedAt: 1_415,
+    });
+    // Each attempt on its own fresh client, every one destroyed; the same client token throughout.
+    expect(createEc2Client).toHaveBeenCalledTimes(3);
+    expect(destroy).toHaveBeenCalledTimes(3);
+    const tokens = ec2Mock.commandCalls(RunInstancesCommand).map((call) => call.args[0].input.ClientToken);
+    expect(new Set(tokens)).toEqual(new Set(["weekly-2025-01-run0001"]));
+  });
+
+  it("hands RequestLimitExceeded back to the state machine once the budget is spent", async () => {
+    const time = steppedClock(0);
+    ec2Mock.on(RunInstancesCommand).rejects(ec2Error("RequestLimitExceeded"));
+    const throttleRetry = {
+      budgetMs: 5_000,
+      random: () => 1,
+      sleep: async (ms: number) => void time.advance(ms),
+    };
+    await expect(
+      launchInstance(runState(1), { createEc2Client, clock: time.clock, config, throttleRetry }),
+    ).rejects.toMatchObject({ name: "RequestLimitExceeded" });
+    // 250 + 500 + 1000 + 2000 = 3750 ms waited; the next 4000 ms wait would pass 5000 ms.
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(5);
+  });
+
+  it("does not retry other errors inside the invocation", async () => {
+    ec2Mock.on(RunInstancesCommand).rejects(ec2Error("InsufficientInstanceCapacity"));
+    const throttleRetry = { budgetMs: 30_000, random: () => 0, sleep: async () => {} };
+    await expect(
+      launchInstance(runState(1), { createEc2Client, clock: () => 0, config, throttleRetry }),
+    ).rejects.toMatchObject({ name: "InsufficientInstanceCapacity" });
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(1);
   });
 
   it("fails when the response has no private IP, naming the instance", async () => {

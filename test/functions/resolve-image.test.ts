@@ -180,6 +180,32 @@ describe("resolveImage", () => {
     await expect(resolveImage(event(AMI, "c4.large"), deps)).resolves.toMatchObject({ amiId: AMI });
   });
 
+  it("records the root device, and accepts an encrypted root for an EBS-backed image", async () => {
+    ec2Mock
+      .on(DescribeImagesCommand, { ImageIds: [AMI] })
+      .resolves({ Images: [{ ...freebsdImage, RootDeviceName: "/dev/sda1", RootDeviceType: "ebs" }] });
+    const encrypted = event(PARAMETER);
+    encrypted.settings.encryptRootVolume = true;
+    await expect(resolveImage(encrypted, deps)).resolves.toMatchObject({
+      rootDeviceName: "/dev/sda1",
+      rootDeviceType: "ebs",
+    });
+  });
+
+  it("rejects an encrypted root for an image without an EBS root device, by the input field", async () => {
+    const encrypted = event(PARAMETER);
+    encrypted.settings.encryptRootVolume = true;
+    ec2Mock.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({
+      Images: [{ ...freebsdImage, RootDeviceName: "/dev/sda1", RootDeviceType: "instance-store" }],
+    });
+    await expect(resolveImage(encrypted, deps)).rejects.toMatchObject({
+      name: ErrorNames.invalidInput,
+      message: `encryptRootVolume: image ${AMI} has an instance-store root volume; only EBS root volumes can be encrypted`,
+    });
+    ec2Mock.on(DescribeImagesCommand, { ImageIds: [AMI] }).resolves({ Images: [freebsdImage] });
+    await expect(resolveImage(encrypted, deps)).rejects.toThrow(/encryptRootVolume: .* no root device name/);
+  });
+
   it("lets other AWS errors through under their own names", async () => {
     ec2Mock.on(DescribeImagesCommand).rejects(ec2Error("RequestLimitExceeded"));
     await expect(resolveImage(event(AMI), deps)).rejects.toMatchObject({ name: "RequestLimitExceeded" });

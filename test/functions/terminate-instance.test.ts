@@ -85,9 +85,51 @@ describe("terminateInstance", () => {
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)[1]?.args[0].input.NextToken).toBe("page-2");
   });
 
-  it("returns an empty list when the failed launch started nothing", async () => {
+  it("returns an empty list when EC2 refused the launch, so it started nothing", async () => {
     ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    for (const error of [
+      "InsufficientInstanceCapacity",
+      "InvalidParameterValue",
+      "InvalidAMIID.NotFound",
+      "RequestLimitExceeded",
+      "VcpuLimitExceeded",
+      "UnauthorizedOperation",
+      "IdempotentParameterMismatch",
+      "Unsupported",
+    ]) {
+      const state = runState(2, { failure: { Error: error } });
+      await expect(terminateInstance(state, deps), error).resolves.toEqual({ terminatedInstanceIds: [] });
+    }
     await expect(terminateInstance(runState(2), deps)).resolves.toEqual({ terminatedInstanceIds: [] });
+    expect(ec2Mock.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
+  });
+
+  it("waits (a retryable NotFound) when nothing is visible yet but the failed launch may have started one", async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    for (const error of [
+      "Sandbox.Timedout",
+      "Lambda.ServiceException",
+      "States.Timeout",
+      "InternalError",
+      "Error",
+    ]) {
+      const state = runState(2, { failure: { Error: error, Cause: "lost" } });
+      await expect(terminateInstance(state, deps), error).rejects.toMatchObject({
+        name: "InvalidInstanceID.NotFound",
+        message: expect.stringContaining(
+          `client token weekly-2025-01-run0002 is visible yet, and the launch failed with ${error}`,
+        ),
+      });
+    }
+    expect(ec2Mock.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
+  });
+
+  it("does not wait for an instance that is visible but already terminated", async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: [instance("i-0dead", "terminated")] }] });
+    const state = runState(2, { failure: { Error: "Sandbox.Timedout" } });
+    await expect(terminateInstance(state, deps)).resolves.toEqual({ terminatedInstanceIds: [] });
     expect(ec2Mock.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
   });
 });

@@ -38,6 +38,8 @@ describe("validateInput", () => {
         runningTimeoutSeconds: 120,
         openTimeoutSeconds: 600,
         concurrency: 1,
+        imdsV2: "required",
+        encryptRootVolume: false,
       },
       runs: [0, 1, 2].map((runIndex) => ({ runIndex, clientToken: clientTokenFor(executionId, runIndex) })),
     });

@@ -70,6 +70,18 @@ describe("local cloud faults", () => {
     expect(error.name).toBe("RequestLimitExceeded");
   });
 
+  it("throttles the next N requests of a named action in a burst, then serves it again", async () => {
+    const t = await cloud({ faults: { throttleBursts: { DescribeInstances: 2, RunInstances: 1 } } });
+    const describe = () => t.ec2.send(new DescribeInstancesCommand({}));
+    expect((await rejection(describe())).name).toBe("RequestLimitExceeded");
+    expect((await rejection(runOne(t.ec2))).name).toBe("RequestLimitExceeded");
+    expect((await rejection(describe())).name).toBe("RequestLimitExceeded");
+    await describe();
+    await runOne(t.ec2);
+    expect(t.aws.cloud.faults.get().throttleBursts).toEqual({ DescribeInstances: 0, RunInstances: 0 });
+    expect(t.aws.cloud.stats().errors.DescribeInstances?.RequestLimitExceeded).toBe(2);
+  });
+
   it("answers InvalidInstanceID.NotFound for a new instance during the eventual-consistency window", async () => {
     const t = await cloud({ faults: { notFoundWindowMs: 300 } });
     const instance = await runOne(t.ec2, { ClientToken: "window" });

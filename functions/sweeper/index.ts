@@ -1,0 +1,31 @@
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
+import { dynamoDbClient } from "../aws/dynamodb-client.js";
+import { ec2Client } from "../aws/ec2-client.js";
+import { epochMs, sleep } from "../shared/clock.js";
+import { requireEnv } from "../shared/env.js";
+import { parseMaxAgeMinutes, type SweepConfig, type SweepEvent, type SweepResult, sweep } from "./sweeper.js";
+
+const config: SweepConfig = {
+  stackTag: requireEnv("STACK_TAG"),
+  tableName: requireEnv("TABLE_NAME"),
+  maxAgeMinutes: parseMaxAgeMinutes(requireEnv("MAX_AGE_MINUTES")),
+};
+
+const log = (entry: Record<string, unknown>): void => console.log(JSON.stringify(entry));
+
+export const lambdaHandler = (
+  event: SweepEvent,
+  context: Pick<Context, "awsRequestId">,
+): Promise<SweepResult> =>
+  sweep(event ?? {}, {
+    ec2: ec2Client,
+    dynamodb: dynamoDbClient,
+    config,
+    clock: epochMs,
+    sleep,
+    log,
+    invocationId: context.awsRequestId,
+  });
+
+export const handler = middy<SweepEvent, SweepResult>().handler(lambdaHandler);

@@ -1,0 +1,476 @@
+/**
+ * Nothing leaks, nothing is lost: the stack's state machine on the local cloud (real handlers, real
+ * TCP, the definition's own retry backoff), one fault at a time. For every scenario the test counts,
+ * from the local EC2 and the table rather than from what the execution said: instances launched and
+ * still running at the end, run items per run (lost, duplicated), and checks the execution's status.
+ * The sweeper's real handler cleans up after the scenarios that leave an instance behind on purpose.
+ *
+ * Runner-level faults (a crashing probe, a DynamoDB write that fails, a lost response) go through the
+ * local runner's `taskFaults` hook; EC2 faults through the local cloud's own fault injection.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { marshallItem, unmarshallItem } from "../../functions/aws/benchmark-table.js";
+import { benchmarkIdFor } from "../../functions/domain/benchmark-identity.js";
+import type { RunState } from "../../functions/domain/contract.js";
+import type { BenchmarkInput } from "../../functions/domain/input-schema.js";
+import { buildRunRecord } from "../../functions/domain/run-record.js";
+import { auditBenchmark, type BenchmarkAudit, isAlive, sweepRecords } from "../../local-cloud/audit.js";
+import type { LocalCloud } from "../../local-cloud/cloud.js";
+import type { FaultSettings } from "../../local-cloud/faults.js";
+import { type LocalPipeline, startLocalPipeline } from "../../local-cloud/local-pipeline.js";
+import { invokeLocalSweeper } from "../../local-cloud/local-sweeper.js";
+import type { ExecutionOutcome, TaskFaults } from "../../local-cloud/runner/local-state-machine.js";
+import { randomSshPort } from "../local-cloud/local-aws-support.js";
+
+const DEBIAN = "/aws/service/debian/release/bookworm/latest/amd64";
+/** Boots in about 0.8 s at this scale; Step Functions' own retry backoff (seconds) is kept. */
+const TIME_SCALE = 0.05;
+
+let pipeline: LocalPipeline;
+let cloud: LocalCloud;
+
+interface MatrixRow {
+  scenario: string;
+  status: string;
+  runs: number;
+  recorded: number;
+  lost: number;
+  duplicated: number;
+  launched: number;
+  leftRunning: number;
+  sweptBySweeper: number;
+  seconds: number;
+}
+const matrix: MatrixRow[] = [];
+
+beforeAll(async () => {
+  // A port of its own: a refusing instance port is unbound, and another test file's cloud on the same
+  // loopback address and port would answer for it.
+  pipeline = await startLocalPipeline({ cloud: { timeScale: TIME_SCALE, sshPort: randomSshPort() } });
+  cloud = pipeline.localAws?.cloud as LocalCloud;
+}, 60_000);
+
+afterAll(async () => {
+  if (matrix.length > 0) {
+    console.log(`\nfault matrix (time scale ${TIME_SCALE}, real retry backoff)\n`);
+    console.table(matrix);
+  }
+  await pipeline?.close();
+});
+
+const fault = (name: string, message = `${name} (injected)`): Error =>
+  Object.assign(new Error(message), { name });
+const once = (error: Error) => (invocation: number) => (invocation === 1 ? error : undefined);
+
+function input(overrides: Partial<BenchmarkInput> = {}): BenchmarkInput {
+  return {
+    image: DEBIAN,
+    instanceType: "c7i.large",
+    runs: 2,
+    discardFirst: false,
+    port: cloud.sshPort,
+    runningTimeoutSeconds: 3,
+    openTimeoutSeconds: 2,
+    ...overrides,
+  };
+}
+
+interface Outcome {
+  execution: ExecutionOutcome;
+  audit: BenchmarkAudit;
+  benchmarkId: string;
+}
+
+/** Runs one benchmark to its end and audits it. Cloud faults are switched off afterwards. */
+async function run(
+  scenario: string,
+  benchmark: BenchmarkInput,
+  options: { faults?: FaultSettings; taskFaults?: TaskFaults; beforeStart?: () => Promise<void> } = {},
+): Promise<Outcome> {
+  const started = performance.now();
+  try {
+    if (options.faults) cloud.faults.set(options.faults);
+    await options.beforeStart?.();
+    const name = `matrix-${randomUUID()}`;
+    const execution = await pipeline.stateMachine.startExecution(benchmark, name, {
+      ...(options.taskFaults && { taskFaults: options.taskFaults }),
+    }).result;
+    const benchmarkId = benchmarkIdFor(execution.executionArn);
+    const audit = await auditBenchmark(
+      pipeline,
+      benchmarkId,
+      benchmark.runs ?? 10,
+      await sweepRecords(pipeline),
+    );
+    addRow(scenario, execution, audit, started);
+    return { execution, audit, benchmarkId };
+  } finally {
+    cloud.faults.clear();
+  }
+}
+
+function addRow(scenario: string, execution: ExecutionOutcome, audit: BenchmarkAudit, started: number): void {
+  matrix.push({
+    scenario,
+    status: execution.error ? `${execution.status} ${execution.error}` : execution.status,
+    runs: audit.runs.length,
+    recorded: audit.runs.filter((r) => r.items > 0).length,
+    lost: audit.runsLost,
+    duplicated: audit.runsDuplicated,
+    launched: audit.instancesLaunched,
+    leftRunning: audit.instancesLeftRunning.length,
+    sweptBySweeper: audit.runs.filter((r) => r.swept).length,
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+  });
+}
+
+/** The invariants every scenario must keep: nothing running, each run recorded exactly once. */
+function expectNothingLeakedOrLost(audit: BenchmarkAudit): void {
+  expect(audit.instancesLeftRunning).toEqual([]);
+  expect(audit.runsLost).toBe(0);
+  expect(audit.runsDuplicated).toBe(0);
+}
+const statuses = (audit: BenchmarkAudit) => audit.runs.map((r) => [r.status, r.errorName ?? null]);
+
+describe("fault matrix: every run recorded once, no instance left running, an honest status", () => {
+  it("no fault (baseline)", async () => {
+    const { execution, audit } = await run("no fault", input());
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    expect(audit.hasSummary).toBe(true);
+    expect(audit.instancesLaunched).toBe(2);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("throttling bursts on every EC2 action, under tight token buckets", async () => {
+    cloud.resetStats();
+    const { execution, audit } = await run(
+      "throttling bursts on every EC2 action",
+      input({ runs: 3, concurrency: 3, runningTimeoutSeconds: 8 }),
+      {
+        faults: {
+          // EC2's buckets, made tighter: three runs at once contend for RunInstances and TerminateInstances.
+          throttling: {
+            describe: { burst: 10, refillPerSecond: 20 },
+            runInstances: { burst: 1, refillPerSecond: 2 },
+            terminateInstances: { burst: 1, refillPerSecond: 2 },
+          },
+          // …and a burst of RequestLimitExceeded on every action the pipeline calls, whatever the buckets hold.
+          throttleBursts: {
+            DescribeImages: 1,
+            DescribeInstanceTypes: 1,
+            RunInstances: 2,
+            DescribeInstances: 6,
+            TerminateInstances: 2,
+          },
+        },
+      },
+    );
+    const errors = cloud.stats().errors;
+    for (const action of [
+      "DescribeImages",
+      "DescribeInstanceTypes",
+      "RunInstances",
+      "DescribeInstances",
+      "TerminateInstances",
+    ]) {
+      expect(
+        errors[action]?.RequestLimitExceeded ?? 0,
+        `${action}: ${JSON.stringify(errors)}`,
+      ).toBeGreaterThan(0);
+    }
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    // The poll rode out its throttling itself (adaptive backoff) instead of failing the step.
+    expect(audit.runItems.reduce((n, r) => n + (r.poll?.throttledCalls ?? 0), 0)).toBeGreaterThanOrEqual(6);
+    expect(audit.instancesLaunched).toBe(3);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("NotFound window, and a launch whose response is lost (Sandbox.Timedout) inside it", async () => {
+    cloud.resetStats();
+    const { execution, audit } = await run("NotFound window + launch timed out after RunInstances", input(), {
+      faults: { notFoundWindowMs: 1_500 },
+      taskFaults: {
+        LaunchInstance: { after: once(fault("Sandbox.Timedout", "Task timed out after 60.00 seconds")) },
+      },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["failed", "Sandbox.Timedout"],
+      ["succeeded", null],
+    ]);
+    // Run 0's instance was found by its client token once it became visible, and terminated.
+    const [lost, measured] = audit.runItems;
+    expect(lost?.instanceId).toBeUndefined();
+    expect(lost?.terminatedInstanceIds).toHaveLength(1);
+    expect(measured?.poll?.notFoundCalls).toBeGreaterThan(0);
+    expect(cloud.stats().errors.DescribeInstances?.["InvalidInstanceID.NotFound"]).toBeGreaterThan(0);
+    expect(audit.instancesLaunched).toBe(2);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a launch whose response is lost and retried reuses the instance (client token)", async () => {
+    const { execution, audit } = await run("launch response lost, step retried", input(), {
+      taskFaults: { LaunchInstance: { after: once(fault("Lambda.ServiceException")) } },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    expect(audit.runs.map((r) => r.instances)).toEqual([1, 1]);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("insufficient capacity at one launch", async () => {
+    const { execution, audit } = await run("InsufficientInstanceCapacity at one launch", input(), {
+      faults: { insufficientCapacity: { count: 1 } },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["failed", "InsufficientInstanceCapacity"],
+      ["succeeded", null],
+    ]);
+    expect(audit.runs.map((r) => r.instances)).toEqual([0, 1]);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("insufficient capacity at every launch", async () => {
+    const { execution, audit } = await run("InsufficientInstanceCapacity at every launch", input(), {
+      faults: { insufficientCapacity: true },
+    });
+    expect(execution).toMatchObject({ status: "FAILED", error: "BootBench.NoSuccessfulRuns" });
+    expect(statuses(audit)).toEqual([
+      ["failed", "InsufficientInstanceCapacity"],
+      ["failed", "InsufficientInstanceCapacity"],
+    ]);
+    expect(audit.hasSummary).toBe(true);
+    expect(audit.instancesLaunched).toBe(0);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("an instance that dies while pending (Server.InternalError)", async () => {
+    const { execution, audit } = await run("instance dies while pending", input(), {
+      faults: { internalErrorOnLaunch: { count: 1 } },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["failed", "BootBench.InstanceTerminated"],
+      ["succeeded", null],
+    ]);
+    expect(audit.runItems[0]?.error?.message).toContain("Server.InternalError");
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a network that never comes up", async () => {
+    const { execution, audit } = await run("network never comes up", input(), {
+      faults: { networkNeverUp: { count: 1 } },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["timeout", null],
+      ["succeeded", null],
+    ]);
+    expect(audit.runItems[0]).toMatchObject({ timedOutWaitingFor: "port-open", terminated: true });
+    expect(audit.runItems[0]?.timestamps.firstClosedAt).toBeUndefined();
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a port that never opens", async () => {
+    const { execution, audit } = await run("port never opens", input(), {
+      faults: { portNeverOpens: { count: 1 } },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["timeout", null],
+      ["succeeded", null],
+    ]);
+    expect(audit.runItems[0]?.timestamps.firstClosedAt).toBeGreaterThan(0);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a probe Lambda that crashes", async () => {
+    const { execution, audit } = await run("probe Lambda crashes", input(), {
+      taskFaults: {
+        ProbePort: { before: once(fault("Runtime.ExitError", "Runtime exited with error: signal: killed")) },
+      },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["failed", "Runtime.ExitError"],
+      ["succeeded", null],
+    ]);
+    expect(audit.runItems[0]?.terminated).toBe(true);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a DynamoDB write that fails once", async () => {
+    let recordInvocations = 0;
+    const { execution, audit } = await run("run write fails once (InternalServerError)", input(), {
+      taskFaults: {
+        RecordRun: {
+          before: (invocation) => {
+            recordInvocations = invocation;
+            return invocation === 1 ? fault("InternalServerError") : undefined;
+          },
+        },
+      },
+    });
+    expect(recordInvocations).toBe(3);
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(audit.runs.map((r) => r.items)).toEqual([1, 1]);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a DynamoDB write that succeeded but whose response was lost: the retry writes nothing new", async () => {
+    const firstAttempts: RunState[] = [];
+    let recordInvocations = 0;
+    const { execution, audit } = await run("run written, response lost, step retried", input(), {
+      taskFaults: {
+        RecordRun: {
+          after: (invocation, event) => {
+            recordInvocations = invocation;
+            if (invocation !== 1) return undefined;
+            firstAttempts.push(event as RunState);
+            return fault("Lambda.SdkClientException", "socket hang up");
+          },
+        },
+      },
+    });
+    expect(recordInvocations).toBe(3);
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(audit.runs.map((r) => r.items)).toEqual([1, 1]);
+    // The stored item is exactly what the first (successful, unacknowledged) write put there.
+    const [first] = firstAttempts;
+    const stored = audit.runItems.find((r) => r.runIndex === first?.run.runIndex);
+    expect(stored).toEqual(unmarshallItem(marshallItem(buildRunRecord(first as RunState))));
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a summary write that fails once", async () => {
+    const { execution, audit } = await run("summary write fails once", input(), {
+      taskFaults: { Summarise: { before: once(fault("ThrottlingException")) } },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(audit.hasSummary).toBe(true);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a terminate step that keeps failing: honest failure, then the sweeper", async () => {
+    const started = performance.now();
+    const { execution, audit, benchmarkId } = await run(
+      "terminate keeps failing (before sweeper)",
+      input({ runs: 1 }),
+      {
+        taskFaults: { TerminateInstance: { before: () => fault("UnauthorizedOperation", "not authorized") } },
+      },
+    );
+    expect(execution).toMatchObject({ status: "FAILED", error: "BootBench.TerminateFailed" });
+    expect(audit.runItems[0]).toMatchObject({
+      terminated: false,
+      terminationError: { name: "UnauthorizedOperation" },
+    });
+    expect(audit.instancesLeftRunning).toHaveLength(1);
+
+    await sweepLeftovers(audit.instancesLeftRunning);
+    const after = await auditBenchmark(pipeline, benchmarkId, 1, await sweepRecords(pipeline));
+    addRow("terminate keeps failing, then sweeper", execution, after, started);
+    expect(after.runs[0]).toMatchObject({ items: 1, swept: true });
+    expectNothingLeakedOrLost(after);
+  });
+
+  it("an execution aborted in the middle, then the sweeper", async () => {
+    const started = performance.now();
+    const execution = pipeline.stateMachine.startExecution(
+      input({ runs: 3 }),
+      `matrix-abort-${randomUUID()}`,
+    );
+    const benchmarkId = benchmarkIdFor(execution.executionArn);
+    // Abort once run 1's instance is up: run 0 is recorded, run 1 is in the middle, run 2 never starts.
+    await until(() =>
+      cloud
+        .instances()
+        .some(
+          (i) =>
+            i.tags.some((t) => t.key === "boot-bench:benchmark" && t.value === benchmarkId) &&
+            i.tags.some((t) => t.key === "boot-bench:run" && t.value === "1") &&
+            i.state === "running",
+        ),
+    );
+    execution.abort();
+    const outcome = await execution.result;
+    expect(outcome.status).toBe("ABORTED");
+    const before = await auditBenchmark(pipeline, benchmarkId, 3, await sweepRecords(pipeline));
+    addRow("aborted mid-run (before sweeper)", outcome, before, started);
+    expect(before.runs.map((r) => [r.items, r.instances])).toEqual([
+      [1, 1],
+      [0, 1],
+      [0, 0],
+    ]);
+    expect(before.instancesLeftRunning).toHaveLength(1);
+
+    await sweepLeftovers(before.instancesLeftRunning);
+    const after = await auditBenchmark(pipeline, benchmarkId, 2, await sweepRecords(pipeline));
+    addRow("aborted mid-run, then sweeper (runs started: 2)", outcome, after, started);
+    expect(after.runs.map((r) => [r.items, r.swept])).toEqual([
+      [1, false],
+      [0, true],
+    ]);
+    // Run 2 never started: no instance, no record; the ABORTED status says the benchmark is incomplete.
+    expectNothingLeakedOrLost(after);
+  });
+});
+
+/**
+ * The sweeper as scheduled (30-minute bound) leaves these young instances alone; invoked by hand with
+ * a bound of 0 it terminates them and records the sweep.
+ */
+async function sweepLeftovers(leftovers: readonly string[]): Promise<void> {
+  const scheduled = await invokeLocalSweeper({ source: "aws.events", "detail-type": "Scheduled Event" });
+  expect(scheduled).toMatchObject({ maxAgeMinutes: 30, terminated: [] });
+  expect(scheduled.examined).toBeGreaterThanOrEqual(leftovers.length);
+
+  const manual = await invokeLocalSweeper({ maxAgeMinutes: 0 });
+  expect(manual.terminated.map((i) => i.instanceId).sort()).toEqual([...leftovers].sort());
+  expect(manual.record?.pk).toMatch(/^SWEEP#\d{4}-\d{2}-\d{2}$/);
+  expect(cloud.instances().filter(isAlive)).toEqual([]);
+}
+
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe("instance hardening on the local cloud", () => {
+  it("launches with IMDSv2 required by default, and honours imdsV2 optional and an encrypted root", async () => {
+    const hardened = await run("IMDSv2 default, root unencrypted", input({ runs: 1 }));
+    const relaxed = await run(
+      "IMDSv1 allowed, root encrypted",
+      input({ runs: 1, imdsV2: "optional", encryptRootVolume: true }),
+    );
+    const instanceOf = (audit: BenchmarkAudit) =>
+      cloud.instances().find((i) => i.instanceId === audit.runItems[0]?.instanceId);
+    expect(hardened.execution.status).toBe("SUCCEEDED");
+    expect(relaxed.execution.status).toBe("SUCCEEDED");
+    expect(instanceOf(hardened.audit)).toMatchObject({ httpTokens: "required", rootVolumeEncrypted: false });
+    expect(instanceOf(relaxed.audit)).toMatchObject({ httpTokens: "optional", rootVolumeEncrypted: true });
+    expect(relaxed.audit.runItems[0]?.image).toMatchObject({
+      rootDeviceName: "/dev/xvda",
+      rootDeviceType: "ebs",
+    });
+    expectNothingLeakedOrLost(hardened.audit);
+    expectNothingLeakedOrLost(relaxed.audit);
+  });
+});

@@ -1,0 +1,387 @@
+/**
+ * The security model as CDK assertions over the whole template: least-privilege IAM for every role
+ * (DESIGN section 4), no public ingress, and the logging and tracing that make an incident traceable.
+ * Properties are checked across every policy in the stack, so a role added later is held to them too.
+ */
+import { App, Stack } from "aws-cdk-lib";
+import { describe, expect, it } from "vitest";
+import {
+  DEFAULT_SWEEP_INTERVAL_MINUTES,
+  DEFAULT_SWEEP_MAX_AGE_MINUTES,
+  MIN_SWEEP_MAX_AGE_MINUTES,
+  sweeperSettingsFromContext,
+} from "../../infra/constructs/sweeper.js";
+import {
+  actionsOf,
+  type CfnResource,
+  flatten,
+  type PolicyStatement,
+  resourcesOf,
+  resourcesOfType,
+  STACK_NAME,
+  statementsOfFunctionRole,
+  statementsOfRole,
+  synthesize,
+} from "./synth.js";
+
+const { template } = synthesize();
+
+const onlyLogicalId = (type: string, prefix = ""): string => {
+  const ids = Object.keys(resourcesOfType(template, type)).filter((id) => id.startsWith(prefix));
+  if (ids.length !== 1) throw new Error(`Expected one ${type} ${prefix}, found ${ids.length}`);
+  return ids[0] as string;
+};
+const TABLE = onlyLogicalId("AWS::DynamoDB::GlobalTable");
+const SWEEPER = onlyLogicalId("AWS::Lambda::Function", "SweeperFunction");
+const sweeperFunction = resourcesOfType(template, "AWS::Lambda::Function")[SWEEPER] as CfnResource;
+const roleOf = (fn: CfnResource) =>
+  (fn.Properties.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+const SWEEPER_ROLE = roleOf(sweeperFunction);
+
+/** Every statement of every policy in the stack, with the roles it is attached to. */
+const everyStatement = (): { roles: string[]; statement: PolicyStatement }[] =>
+  Object.values(resourcesOfType(template, "AWS::IAM::Policy")).flatMap((policy) =>
+    (policy.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement.map((statement) => ({
+      roles: (policy.Properties.Roles as { Ref: string }[]).map((r) => r.Ref),
+      statement,
+    })),
+  );
+const withAction = (action: string) =>
+  everyStatement().filter(({ statement }) => actionsOf(statement).includes(action));
+const functionRole = (step: string) =>
+  roleOf(
+    Object.values(resourcesOfType(template, "AWS::Lambda::Function")).find(
+      (fn) => fn.Metadata?.["BootBench:Step"] === step,
+    ) as CfnResource,
+  );
+
+const ARN = "arn:<AWS::Partition>";
+const INSTANCES = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:instance/*`;
+const VOLUMES = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:volume/*`;
+const STACK_TAG_CONDITION = (kind: "RequestTag" | "ResourceTag") => ({
+  StringEquals: { [`aws:${kind}/boot-bench:stack`]: STACK_NAME },
+});
+
+/** Actions that support no resource-level permissions (or, for Lambda's VPC interfaces, need "*"). */
+const ACTIONS_WITHOUT_RESOURCES = new Set([
+  "xray:PutTraceSegments",
+  "xray:PutTelemetryRecords",
+  "xray:GetSamplingRules",
+  "xray:GetSamplingTargets",
+  "ec2:DescribeInstances",
+  "ec2:DescribeImages",
+  "ec2:DescribeInstanceTypes",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribeSubnets",
+  "ec2:CreateNetworkInterface",
+  "ec2:DeleteNetworkInterface",
+  "ec2:AssignPrivateIpAddresses",
+  "ec2:UnassignPrivateIpAddresses",
+  "logs:CreateLogDelivery",
+  "logs:GetLogDelivery",
+  "logs:UpdateLogDelivery",
+  "logs:DeleteLogDelivery",
+  "logs:ListLogDeliveries",
+  "logs:PutResourcePolicy",
+  "logs:DescribeResourcePolicies",
+  "logs:DescribeLogGroups",
+]);
+
+describe("least privilege, across every role in the stack", () => {
+  it("allows only named actions: no wildcards, no NotAction or NotResource, no iam:PassRole", () => {
+    const statements = everyStatement().map(({ statement }) => statement);
+    expect(statements.length).toBeGreaterThan(20);
+    for (const statement of statements) {
+      expect(statement.Effect).toBe("Allow");
+      expect(statement).not.toHaveProperty("NotAction");
+      expect(statement).not.toHaveProperty("NotResource");
+      for (const action of actionsOf(statement)) expect(action).not.toContain("*");
+    }
+    // Without PassRole no instance can be launched with an instance profile.
+    expect(statements.flatMap(actionsOf).filter((action) => action.startsWith("iam:"))).toEqual([]);
+  });
+
+  it('uses Resource "*" only for actions that support no resource-level permissions', () => {
+    const wildcard = everyStatement()
+      .map(({ statement }) => statement)
+      .filter((statement) => statement.Resource === "*");
+    for (const statement of wildcard) {
+      for (const action of actionsOf(statement)) expect(ACTIONS_WITHOUT_RESOURCES, action).toContain(action);
+    }
+  });
+
+  it("lets only launch-instance call RunInstances: instances and volumes only with the stack tag", () => {
+    const runInstances = withAction("ec2:RunInstances");
+    expect(new Set(runInstances.flatMap(({ roles }) => roles))).toEqual(
+      new Set([functionRole("launch-instance")]),
+    );
+    const tagged = runInstances.filter(({ statement }) => statement.Condition !== undefined);
+    expect(tagged).toHaveLength(1);
+    expect(tagged[0]?.statement.Condition).toEqual(STACK_TAG_CONDITION("RequestTag"));
+    expect(resourcesOf(tagged[0]?.statement)).toEqual([INSTANCES, VOLUMES]);
+    // No other statement names instances or volumes, so neither can be created untagged.
+    for (const { statement } of runInstances.filter(({ statement }) => statement.Condition === undefined)) {
+      for (const resource of resourcesOf(statement)) {
+        expect(resource).not.toMatch(/:(instance|volume)\//);
+        expect(resource).not.toBe("*");
+      }
+    }
+  });
+
+  it("confines RunInstances to the stack's subnets and instance security group, with no key pair", () => {
+    const [untagged, ...others] = withAction("ec2:RunInstances").filter(
+      ({ statement }) => statement.Condition === undefined,
+    );
+    expect(others).toEqual([]);
+    const subnets = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet"));
+    const instanceGroup = onlyLogicalId("AWS::EC2::SecurityGroup", "InstanceSecurityGroup");
+    expect(resourcesOf(untagged?.statement)).toEqual([
+      `${ARN}:ec2:<AWS::Region>::image/*`,
+      ...subnets.map((id) => `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:subnet/<${id}>`),
+      `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:security-group/<${instanceGroup}.GroupId>`,
+      `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*`,
+    ]);
+    // RunInstances with KeyName or a launch template needs these resources: nothing grants them.
+    const all = everyStatement().flatMap(({ statement }) => resourcesOf(statement));
+    expect(all.filter((resource) => /:(key-pair|launch-template|instance-profile)\//.test(resource))).toEqual(
+      [],
+    );
+  });
+
+  it("allows CreateTags only as part of RunInstances", () => {
+    const createTags = withAction("ec2:CreateTags");
+    expect(createTags).toHaveLength(1);
+    expect(createTags[0]?.roles).toEqual([functionRole("launch-instance")]);
+    expect(createTags[0]?.statement.Condition).toEqual({
+      StringEquals: { "ec2:CreateAction": "RunInstances" },
+    });
+    expect(resourcesOf(createTags[0]?.statement)).toEqual([INSTANCES, VOLUMES]);
+  });
+
+  it("allows TerminateInstances only on instances tagged with the stack, to terminate-instance and the sweeper", () => {
+    const terminate = withAction("ec2:TerminateInstances");
+    expect(terminate.flatMap(({ roles }) => roles).sort()).toEqual(
+      [functionRole("terminate-instance"), SWEEPER_ROLE].sort(),
+    );
+    for (const { statement } of terminate) {
+      expect(actionsOf(statement)).toEqual(["ec2:TerminateInstances"]);
+      expect(statement.Condition).toEqual(STACK_TAG_CONDITION("ResourceTag"));
+      expect(resourcesOf(statement)).toEqual([INSTANCES]);
+    }
+  });
+
+  it("grants no other mutating EC2 action than Lambda's own network interfaces for the probe", () => {
+    const mutating = everyStatement()
+      .flatMap(({ roles, statement }) => actionsOf(statement).map((action) => ({ roles, action })))
+      .filter(({ action }) => action.startsWith("ec2:") && !/^ec2:Describe/.test(action))
+      .map(({ action }) => action);
+    expect([...new Set(mutating)].sort()).toEqual([
+      "ec2:AssignPrivateIpAddresses",
+      "ec2:CreateNetworkInterface",
+      "ec2:CreateTags",
+      "ec2:DeleteNetworkInterface",
+      "ec2:RunInstances",
+      "ec2:TerminateInstances",
+      "ec2:UnassignPrivateIpAddresses",
+    ]);
+    for (const action of ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"]) {
+      expect(withAction(action).flatMap(({ roles }) => roles)).toEqual([functionRole("probe-port")]);
+    }
+  });
+
+  it("touches DynamoDB only on the results table and its indexes, with item-level actions only", () => {
+    const dynamodb = everyStatement().filter(({ statement }) =>
+      actionsOf(statement).some((action) => action.startsWith("dynamodb:")),
+    );
+    expect(dynamodb.length).toBeGreaterThan(0);
+    for (const { statement } of dynamodb) {
+      for (const resource of resourcesOf(statement))
+        expect(resource).toMatch(new RegExp(`^<${TABLE}\\.Arn>(/index/\\w+)?$`));
+      for (const action of actionsOf(statement)) {
+        // No Scan, no deletes, no table management: items are only ever read, added or updated.
+        expect(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]).toContain(
+          action,
+        );
+      }
+    }
+    const actions = (role: string) =>
+      statementsOfRole(template, role)
+        .flatMap(actionsOf)
+        .filter((a) => a.startsWith("dynamodb:"))
+        .sort();
+    expect(actions(functionRole("record-run"))).toEqual(["dynamodb:GetItem", "dynamodb:PutItem"]);
+    expect(actions(functionRole("summarise"))).toEqual(["dynamodb:PutItem", "dynamodb:Query"]);
+    expect(actions(SWEEPER_ROLE)).toEqual(["dynamodb:PutItem"]);
+  });
+
+  it("reads SSM parameters and nothing else of SSM", () => {
+    const ssm = everyStatement().filter(({ statement }) =>
+      actionsOf(statement).some((action) => action.startsWith("ssm:")),
+    );
+    expect(ssm.flatMap(({ roles }) => roles)).toContain(functionRole("resolve-image"));
+    // ResolveImage reads single parameters; walking trees is for target discovery only.
+    expect(
+      statementsOfRole(template, functionRole("resolve-image"))
+        .flatMap(actionsOf)
+        .filter((a) => a.startsWith("ssm:")),
+    ).toEqual(["ssm:GetParameter"]);
+    for (const { statement } of ssm) {
+      for (const action of actionsOf(statement)) expect(action).toMatch(/^ssm:GetParameters?(ByPath)?$/);
+      for (const resource of resourcesOf(statement)) {
+        expect(resource).toMatch(/^arn:<AWS::Partition>:ssm:<AWS::Region>:(<AWS::AccountId>)?:parameter\//);
+      }
+    }
+  });
+});
+
+describe("the sweeper", () => {
+  it("may describe instances, terminate tagged ones, record sweeps, write its own logs, and nothing else", () => {
+    const logGroup = (sweeperFunction.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    const statements = statementsOfRole(template, SWEEPER_ROLE);
+    expect(statements.map((s) => [actionsOf(s).join(","), flatten(s.Resource), s.Condition ?? null])).toEqual(
+      [
+        ["logs:CreateLogStream,logs:PutLogEvents", `<${logGroup}.Arn>`, null],
+        ["xray:PutTraceSegments,xray:PutTelemetryRecords", "*", null],
+        ["ec2:DescribeInstances", "*", null],
+        ["ec2:TerminateInstances", INSTANCES, STACK_TAG_CONDITION("ResourceTag")],
+        ["dynamodb:PutItem", `<${TABLE}.Arn>`, null],
+      ],
+    );
+    const role = resourcesOfType(template, "AWS::IAM::Role")[SWEEPER_ROLE];
+    expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it("runs on a schedule, every 10 minutes, with a 30-minute bound, and only the schedule may invoke it", () => {
+    const rules = Object.entries(resourcesOfType(template, "AWS::Events::Rule")).filter(([id]) =>
+      id.startsWith("SweeperSchedule"),
+    );
+    expect(rules).toHaveLength(1);
+    const [ruleId, rule] = rules[0] as [string, CfnResource];
+    expect(rule.Properties).toMatchObject({
+      ScheduleExpression: `rate(${DEFAULT_SWEEP_INTERVAL_MINUTES} minutes)`,
+      State: "ENABLED",
+      Targets: [
+        {
+          Arn: { "Fn::GetAtt": [SWEEPER, "Arn"] },
+          RetryPolicy: { MaximumEventAgeInSeconds: DEFAULT_SWEEP_INTERVAL_MINUTES * 60 },
+        },
+      ],
+    });
+    expect(sweeperFunction.Properties.Environment).toEqual({
+      Variables: {
+        NODE_OPTIONS: "--enable-source-maps",
+        STACK_TAG: STACK_NAME,
+        TABLE_NAME: { Ref: TABLE },
+        MAX_AGE_MINUTES: String(DEFAULT_SWEEP_MAX_AGE_MINUTES),
+      },
+    });
+    const permissions = Object.values(resourcesOfType(template, "AWS::Lambda::Permission")).filter(
+      (p) => JSON.stringify(p.Properties.FunctionName) === JSON.stringify({ "Fn::GetAtt": [SWEEPER, "Arn"] }),
+    );
+    expect(permissions.map((p) => p.Properties)).toEqual([
+      {
+        Action: "lambda:InvokeFunction",
+        FunctionName: { "Fn::GetAtt": [SWEEPER, "Arn"] },
+        Principal: "events.amazonaws.com",
+        SourceArn: { "Fn::GetAtt": [ruleId, "Arn"] },
+      },
+    ]);
+  });
+
+  it("is no step of the state machine and runs like the steps: Node.js 24, arm64, traced", () => {
+    expect(sweeperFunction.Metadata?.["BootBench:Step"]).toBeUndefined();
+    expect(sweeperFunction.Properties).toMatchObject({
+      Runtime: "nodejs24.x",
+      Architectures: ["arm64"],
+      TracingConfig: { Mode: "Active" },
+    });
+    expect(sweeperFunction.Properties.VpcConfig).toBeUndefined();
+  });
+
+  it("takes its bound and interval from context, refusing a bound that would end benchmarks in progress", () => {
+    const settings = (context: Record<string, unknown>) =>
+      sweeperSettingsFromContext(new Stack(new App({ context }), "Context"));
+    expect(settings({})).toEqual({ maxAgeMinutes: 30, intervalMinutes: 10 });
+    expect(settings({ sweeperMaxAgeMinutes: "45", sweeperIntervalMinutes: 5 })).toEqual({
+      maxAgeMinutes: 45,
+      intervalMinutes: 5,
+    });
+    // The probe Lambda alone may legitimately keep an instance for 15 minutes.
+    expect(MIN_SWEEP_MAX_AGE_MINUTES).toBe(20);
+    expect(() => settings({ sweeperMaxAgeMinutes: 10 })).toThrow(/sweeperMaxAgeMinutes .* from 20/);
+    expect(() => settings({ sweeperIntervalMinutes: "often" })).toThrow(/sweeperIntervalMinutes/);
+  });
+});
+
+describe("network exposure", () => {
+  it("opens no security group to any address range: instances are reachable only from the probe", () => {
+    const inline = Object.values(resourcesOfType(template, "AWS::EC2::SecurityGroup")).flatMap(
+      (group) => (group.Properties.SecurityGroupIngress as Record<string, unknown>[] | undefined) ?? [],
+    );
+    const separate = Object.values(resourcesOfType(template, "AWS::EC2::SecurityGroupIngress")).map(
+      (rule) => rule.Properties,
+    );
+    expect(inline).toEqual([]);
+    expect(separate.length).toBeGreaterThan(0);
+    for (const rule of separate) {
+      expect(Object.keys(rule).filter((key) => /Cidr|PrefixList/.test(key))).toEqual([]);
+      expect(rule.SourceSecurityGroupId).toEqual({
+        "Fn::GetAtt": [onlyLogicalId("AWS::EC2::SecurityGroup", "ProbeSecurityGroup"), "GroupId"],
+      });
+    }
+  });
+
+  it("puts only the probe into the VPC; every other function, the sweeper included, stays outside", () => {
+    const inVpc = Object.values(resourcesOfType(template, "AWS::Lambda::Function")).filter(
+      (fn) => fn.Properties.VpcConfig !== undefined,
+    );
+    expect(inVpc.map((fn) => fn.Metadata?.["BootBench:Step"])).toEqual(["probe-port"]);
+  });
+});
+
+describe("observability", () => {
+  it("logs every state machine execution to its own log group and traces it with X-Ray", () => {
+    const machine = Object.values(
+      resourcesOfType(template, "AWS::StepFunctions::StateMachine"),
+    )[0] as CfnResource;
+    expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    const logging = machine.Properties.LoggingConfiguration as {
+      Level: string;
+      Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { "Fn::GetAtt": [string, string] } } }[];
+    };
+    expect(logging.Level).toBe("ALL");
+    const [destination] = logging.Destinations;
+    const logGroup = resourcesOfType(template, "AWS::Logs::LogGroup")[
+      destination?.CloudWatchLogsLogGroup.LogGroupArn["Fn::GetAtt"][0] ?? ""
+    ];
+    expect(logGroup?.Properties.RetentionInDays).toBeGreaterThan(0);
+  });
+
+  it("traces every Lambda function and logs each to its own log group", () => {
+    const functions = Object.values(resourcesOfType(template, "AWS::Lambda::Function"));
+    const logGroups = functions.map((fn) => {
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: "Active" });
+      return (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    });
+    expect(new Set(logGroups).size).toBe(functions.length);
+  });
+
+  it("sets a retention on every log group, and no function relies on an implicit one", () => {
+    const logGroups = Object.values(resourcesOfType(template, "AWS::Logs::LogGroup"));
+    expect(logGroups.length).toBeGreaterThanOrEqual(11);
+    for (const group of logGroups) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    // A function without LoggingConfig would write to /aws/lambda/<name>, created without retention.
+    for (const fn of Object.values(resourcesOfType(template, "AWS::Lambda::Function"))) {
+      expect(fn.Properties.LoggingConfig).toBeDefined();
+    }
+  });
+});
+
+describe("statements per step (unchanged by the sweeper)", () => {
+  it("keeps terminate-instance's own grant to tagged instances", () => {
+    const terminate = statementsOfFunctionRole(template, "terminate-instance").filter((s) =>
+      actionsOf(s).includes("ec2:TerminateInstances"),
+    );
+    expect(terminate.map((s) => s.Condition)).toEqual([STACK_TAG_CONDITION("ResourceTag")]);
+  });
+});
