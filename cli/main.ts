@@ -7,6 +7,7 @@ import { registerImagesCommand } from "./commands/images.js";
 import { registerReportCommand } from "./commands/report.js";
 import { registerResultsCommand } from "./commands/results.js";
 import { registerRunCommand } from "./commands/run.js";
+import { registerSchedulesCommand } from "./commands/schedules.js";
 import { registerServeDynamoDbCommand } from "./commands/serve-dynamodb.js";
 
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRunCommand(program);
   registerImagesCommand(program);
+  registerSchedulesCommand(program);
   registerResultsCommand(program);
   registerHistoryCommand(program);
   registerReportCommand(program);

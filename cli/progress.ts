@@ -3,16 +3,7 @@
  * status block is redrawn in place; otherwise each phase change is one line (CI logs, pipes).
  */
 import type { ExecutionEvent } from "../local-cloud/runner/local-state-machine.js";
-
-const PHASE_OF_STATE: Record<string, string> = {
-  ValidateInput: "validating input",
-  ResolveImage: "resolving image",
-  LaunchInstance: "launching",
-  Observe: "waiting for running, probing port",
-  TerminateInstance: "terminating",
-  RecordRun: "recording",
-  Summarise: "summarising",
-};
+import { PHASE_OF_STATE } from "./phases.js";
 
 interface ExecutionStatus {
   image: string;

@@ -4,16 +4,22 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { suites as configuredSuites } from "../config/suites.js";
 import {
   MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS,
   PROBE_LAMBDA_TIMEOUT_SECONDS,
 } from "../functions/domain/input-schema.js";
+import { TAG_STACK } from "../functions/domain/instance-tags.js";
 import { BenchmarkFunction, type BenchmarkFunctionProps } from "./constructs/benchmark-function.js";
+import { RegressionAlerts } from "./constructs/regression-alerts.js";
+import { SuiteSchedules } from "./constructs/suite-schedules.js";
+import { Sweeper } from "./constructs/sweeper.js";
 import { acknowledgeFindings } from "./nag-suppressions.js";
 import { BenchmarkStateMachine } from "./state-machine.js";
+import { type LoadedSuite, loadSuites } from "./suites-schema.js";
 
 /** The tag every benchmark instance carries; IAM conditions and the sweeper key on it. */
-export const STACK_TAG_KEY = "boot-bench:stack";
+export const STACK_TAG_KEY = TAG_STACK;
 
 export const DEFAULT_PROBE_PORTS = [22];
 
@@ -92,11 +98,33 @@ function listFromContext(scope: Construct, key: string): string[] | undefined {
 export interface BootBenchStackProps extends StackProps {
   /** @default read from CDK context, see {@link networkSettingsFromContext} */
   network?: NetworkSettings;
+  /** The suites to schedule, as config/suites.ts writes them (validated here). @default config/suites.ts */
+  suites?: unknown;
+}
+
+/**
+ * Suite settings from CDK context: `schedules=false` deploys every schedule DISABLED (they stay, so
+ * turning them back on is an in-place update); `alertEmail` subscribes an address to regression alerts.
+ */
+export function suiteSettingsFromContext(scope: Construct): {
+  schedulesEnabled: boolean;
+  alertEmail?: string;
+} {
+  const schedules: unknown = scope.node.tryGetContext("schedules");
+  const alertEmail: unknown = scope.node.tryGetContext("alertEmail");
+  const schedulesEnabled = !(schedules === false || String(schedules).trim().toLowerCase() === "false");
+  return {
+    schedulesEnabled,
+    ...(typeof alertEmail === "string" && alertEmail.trim() !== "" && { alertEmail: alertEmail.trim() }),
+  };
 }
 
 export class BootBenchStack extends Stack {
   readonly table: dynamodb.TableV2;
   readonly stateMachine: BenchmarkStateMachine;
+  readonly suites: LoadedSuite[];
+  readonly alerts: RegressionAlerts;
+  readonly schedules: SuiteSchedules;
   readonly functions: Record<
     | "validateInput"
     | "resolveImage"
@@ -105,13 +133,18 @@ export class BootBenchStack extends Stack {
     | "probePort"
     | "terminateInstance"
     | "recordRun"
-    | "summarise",
+    | "summarise"
+    | "discoverTargets"
+    | "summariseSuite",
     BenchmarkFunction
   >;
 
   constructor(scope: Construct, id: string, props: BootBenchStackProps = {}) {
     super(scope, id, props);
     const network = props.network ?? networkSettingsFromContext(this);
+    // Validated first: a bad suite fails synth before anything else is built.
+    this.suites = loadSuites(props.suites ?? configuredSuites);
+    const suiteSettings = suiteSettingsFromContext(this);
     const logRetention = logs.RetentionDays.THREE_MONTHS;
     const stackTag = this.stackName;
 
@@ -152,6 +185,10 @@ export class BootBenchStack extends Stack {
         sortKey: { name: "startedAt", type: dynamodb.AttributeType.STRING },
         projectionType: dynamodb.ProjectionType.ALL,
       })),
+    });
+
+    this.alerts = new RegressionAlerts(this, "RegressionAlerts", {
+      ...(suiteSettings.alertEmail !== undefined && { email: suiteSettings.alertEmail }),
     });
 
     // ---- functions ----------------------------------------------------------------------------
@@ -216,8 +253,10 @@ export class BootBenchStack extends Stack {
         timeout: Duration.seconds(60),
         environment: { TABLE_NAME: this.table.tableName },
       }),
+      ...this.suiteFunctions(fn, common),
     };
     this.grantStepPermissions(subnets, instanceSecurityGroup, stackTag);
+    this.grantSuitePermissions();
 
     // ---- state machine ------------------------------------------------------------------------
     this.stateMachine = new BenchmarkStateMachine(this, "StateMachine", {
@@ -230,15 +269,86 @@ export class BootBenchStack extends Stack {
         terminateInstance: this.functions.terminateInstance.function,
         recordRun: this.functions.recordRun.function,
         summarise: this.functions.summarise.function,
+        discoverTargets: this.functions.discoverTargets.function,
+        summariseSuite: this.functions.summariseSuite.function,
       },
       logRetention,
+    });
+    this.schedules = new SuiteSchedules(this, "SuiteSchedules", {
+      suites: this.suites,
+      stateMachine: this.stateMachine.stateMachine,
+      enabled: suiteSettings.schedulesEnabled,
     });
 
     new CfnOutput(this, "StateMachineArn", { value: this.stateMachine.stateMachine.stateMachineArn });
     new CfnOutput(this, "StateMachineName", { value: this.stateMachine.stateMachine.stateMachineName });
     new CfnOutput(this, "TableName", { value: this.table.tableName });
+    new CfnOutput(this, "AlertTopicArn", { value: this.alerts.topic.topicArn });
+    new CfnOutput(this, "ScheduleDeadLetterQueueUrl", { value: this.schedules.deadLetterQueue.queueUrl });
+
+    // Last line of defence against leaked instances (infra/constructs/sweeper.ts).
+    new Sweeper(this, "Sweeper", { table: this.table, stackTag, logRetention });
 
     acknowledgeFindings(this);
+  }
+
+  /** The suite steps (infra/suite-flow.ts): both read the table; SummariseSuite publishes alerts. */
+  private suiteFunctions(
+    fn: (constructId: string, props: BenchmarkFunctionProps) => BenchmarkFunction,
+    common: { logRetention: logs.RetentionDays },
+  ): Pick<BootBenchStack["functions"], "discoverTargets" | "summariseSuite"> {
+    return {
+      // GetParametersByPath pages through a whole tree (10 parameters a call), so a minute.
+      discoverTargets: fn("DiscoverTargetsFunction", {
+        ...common,
+        step: "discover-targets",
+        timeout: Duration.seconds(60),
+        environment: { TABLE_NAME: this.table.tableName },
+      }),
+      summariseSuite: fn("SummariseSuiteFunction", {
+        ...common,
+        step: "summarise-suite",
+        timeout: Duration.seconds(60),
+        environment: { TABLE_NAME: this.table.tableName, ALERT_TOPIC_ARN: this.alerts.topic.topicArn },
+      }),
+    };
+  }
+
+  private grantSuitePermissions(): void {
+    const { discoverTargets, summariseSuite } = this.functions;
+    const index = (name: string) => `${this.table.tableArn}/index/${name}`;
+    discoverTargets.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "DiscoverImageParameters",
+        actions: ["ssm:GetParameter", "ssm:GetParametersByPath"],
+        resources: this.imageParameterArns(),
+      }),
+    );
+    discoverTargets.addToRolePolicy(
+      new iam.PolicyStatement({ sid: "DescribeImages", actions: ["ec2:DescribeImages"], resources: ["*"] }),
+    );
+    discoverTargets.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "FindEarlierBenchmarksOfAmi",
+        actions: ["dynamodb:Query"],
+        resources: [index("ByAmi")],
+      }),
+    );
+    summariseSuite.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ReadSummariesWriteSuite",
+        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        resources: [this.table.tableArn],
+      }),
+    );
+    summariseSuite.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "FindPreviousOfSeries",
+        actions: ["dynamodb:Query"],
+        resources: [index("BySource")],
+      }),
+    );
+    this.alerts.topic.grantPublish(summariseSuite.role);
   }
 
   private network(
@@ -298,17 +408,9 @@ export class BootBenchStack extends Stack {
     f.resolveImage.addToRolePolicy(
       new iam.PolicyStatement({
         sid: "ReadImageParameters",
-        actions: ["ssm:GetParameter", "ssm:GetParametersByPath"],
-        resources: [
-          // Public parameters (/aws/service/…) have no account in their ARN.
-          this.formatArn({
-            service: "ssm",
-            account: "",
-            resource: "parameter",
-            resourceName: "aws/service/*",
-          }),
-          this.formatArn({ service: "ssm", resource: "parameter", resourceName: "*" }),
-        ],
+        // ResolveImage reads one parameter; only DiscoverTargets walks trees (GetParametersByPath).
+        actions: ["ssm:GetParameter"],
+        resources: this.imageParameterArns(),
       }),
     );
     f.resolveImage.addToRolePolicy(
@@ -408,5 +510,13 @@ export class BootBenchStack extends Stack {
         resources: [this.table.tableArn],
       }),
     );
+  }
+
+  /** The SSM parameters images may be named by: public ones (no account in their ARN) and the account's. */
+  private imageParameterArns(): string[] {
+    return [
+      this.formatArn({ service: "ssm", account: "", resource: "parameter", resourceName: "aws/service/*" }),
+      this.formatArn({ service: "ssm", resource: "parameter", resourceName: "*" }),
+    ];
   }
 }

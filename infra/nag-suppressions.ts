@@ -2,7 +2,7 @@
  * Every cdk-nag finding this stack accepts, each acknowledged on the construct it concerns, by its
  * exact finding id, with the reason it is acceptable here. A new finding fails `cdk synth`.
  */
-import { Stack, Validations } from "aws-cdk-lib";
+import { ArnFormat, Stack, Validations } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
 import type { BootBenchStack } from "./boot-bench-stack.js";
 import type { StepName } from "./constructs/benchmark-function.js";
@@ -22,6 +22,8 @@ const WILDCARD_RESOURCE_REASONS: Record<StepName, string> = {
   "terminate-instance": `ec2:DescribeInstances (finding a run's instance by client token) supports no resource-level permissions; ${XRAY}.`,
   "record-run": `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
   summarise: `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
+  "discover-targets": `ec2:DescribeImages supports no resource-level permissions; ${XRAY}.`,
+  "summarise-suite": `Only X-Ray: ${XRAY}; DynamoDB access names the table and its BySource index, SNS the alert topic.`,
 };
 
 export function acknowledgeFindings(stack: BootBenchStack): void {
@@ -59,6 +61,30 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
     resolveImage.role,
     iam5(nagArn(stack, stack.formatArn({ service: "ssm", resource: "parameter", resourceName: "*" }))),
     "A benchmark may name an SSM parameter of this account that holds an AMI id; read-only, this region only, " +
+      "and SecureString values stay unreadable without kms:Decrypt.",
+  );
+
+  // DiscoverTargets reads the same parameters as ResolveImage, whole trees of them (GetParametersByPath).
+  const { discoverTargets } = stack.functions;
+  ack(
+    discoverTargets.role,
+    iam5(
+      nagArn(
+        stack,
+        stack.formatArn({
+          service: "ssm",
+          account: "",
+          resource: "parameter",
+          resourceName: "aws/service/*",
+        }),
+      ),
+    ),
+    "A suite target may name any AWS public parameter or pattern of them (e.g. /aws/service/freebsd/*/base/ufs/*/CURRENT); read-only, this region only.",
+  );
+  ack(
+    discoverTargets.role,
+    iam5(nagArn(stack, stack.formatArn({ service: "ssm", resource: "parameter", resourceName: "*" }))),
+    "A suite target may name an SSM parameter of this account that holds an AMI id; read-only, this region only, " +
       "and SecureString values stay unreadable without kms:Decrypt.",
   );
 
@@ -109,6 +135,22 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
     iam5("*"),
     "Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing (xray:PutTraceSegments, " +
       "GetSamplingRules, …) support no resource-level permissions.",
+  );
+  ack(
+    stateMachineRole,
+    iam5(
+      nagArn(
+        stack,
+        stack.formatArn({
+          service: "states",
+          resource: "execution",
+          resourceName: `${stack.stateMachine.stateMachineName}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ),
+    ),
+    "A suite waits for its benchmarks, child executions of this same state machine (startExecution.sync:2), " +
+      "with DescribeExecution and StopExecution; their names are made at run time, the state machine is fixed.",
   );
   for (const fn of Object.values(stack.functions)) {
     ack(

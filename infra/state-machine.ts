@@ -4,13 +4,15 @@
  *
  * JSONPath only (no JSONata, no variables): the same definition runs in aws-local-stepfunctions.
  */
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { ErrorNames } from "../functions/domain/contract.js";
+import { buildSuiteFlow } from "./suite-flow.js";
 
 export interface StepFunctions {
   validateInput: lambda.IFunction;
@@ -21,6 +23,9 @@ export interface StepFunctions {
   terminateInstance: lambda.IFunction;
   recordRun: lambda.IFunction;
   summarise: lambda.IFunction;
+  /** Suites (infra/suite-flow.ts): resolve the targets, then close the suite run. */
+  discoverTargets: lambda.IFunction;
+  summariseSuite: lambda.IFunction;
 }
 
 /** Fail state error of a run whose instance could not be terminated. */
@@ -75,7 +80,7 @@ function addRetries(task: tasks.LambdaInvoke, kind: StepKind, extraErrors: strin
   }
 }
 
-function invoke(
+export function invoke(
   scope: Construct,
   stateName: string,
   fn: lambda.IFunction,
@@ -95,8 +100,19 @@ function invoke(
   return task;
 }
 
-/** Builds the definition; state names are the construct ids. */
-export function buildDefinition(scope: Construct, fns: StepFunctions): sfn.IChainable {
+/**
+ * Builds the definition; state names are the construct ids. A top-level Choice sends an input with
+ * `suite` to the suite flow (infra/suite-flow.ts), whose benchmarks are child executions of this same
+ * state machine, `selfArn`; everything else is a single benchmark, as before.
+ */
+export function buildDefinition(scope: Construct, fns: StepFunctions, selfArn: string): sfn.IChainable {
+  return new sfn.Choice(scope, "Suite?")
+    .when(sfn.Condition.isPresent("$.suite"), buildSuiteFlow(scope, fns, selfArn))
+    .otherwise(buildBenchmarkFlow(scope, fns));
+}
+
+/** The single-benchmark flow of docs/architecture.md. */
+export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IChainable {
   const catchAll = (resultPath: string): sfn.CatchProps => ({ errors: [sfn.Errors.ALL], resultPath });
 
   const validateInput = invoke(scope, "ValidateInput", fns.validateInput, "plain", {
@@ -209,6 +225,8 @@ export interface BenchmarkStateMachineProps {
 export class BenchmarkStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly logGroup: logs.LogGroup;
+  /** Fixed, so that the suite flow can name this state machine's ARN in its own definition. */
+  readonly stateMachineName: string;
 
   constructor(scope: Construct, id: string, props: BenchmarkStateMachineProps) {
     super(scope, id);
@@ -219,12 +237,71 @@ export class BenchmarkStateMachine extends Construct {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const stack = Stack.of(this);
+    // A fixed name lets the suite flow start child executions of this very state machine by an ARN
+    // built from it, without a reference from the definition to the resource itself (a cycle).
+    this.stateMachineName = `${stack.stackName}-Benchmark`;
+    const selfArn = stack.formatArn({
+      service: "states",
+      resource: "stateMachine",
+      resourceName: this.stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     this.stateMachine = new sfn.StateMachine(this, "Resource", {
-      definitionBody: sfn.DefinitionBody.fromChainable(buildDefinition(this, props.functions)),
+      stateMachineName: this.stateMachineName,
+      definitionBody: sfn.DefinitionBody.fromChainable(buildDefinition(this, props.functions, selfArn)),
       stateMachineType: sfn.StateMachineType.STANDARD,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-      comment: "boot-bench: EC2 boot time, RunInstances to port open, N runs of one image",
+      comment:
+        "boot-bench: EC2 boot time, RunInstances to port open, N runs of one image, or a suite of them",
     });
+    grantChildExecutions(this.stateMachine.role, stack, selfArn, this.stateMachineName);
   }
+}
+
+/**
+ * What `states:startExecution.sync:2` needs on the parent's role: start, describe and stop the child
+ * executions, and the managed EventBridge rule through which Step Functions learns that a child ended.
+ */
+function grantChildExecutions(
+  role: iam.IRole,
+  stack: Stack,
+  selfArn: string,
+  stateMachineName: string,
+): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: "StartChildBenchmarks",
+      actions: ["states:StartExecution"],
+      resources: [selfArn],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: "FollowChildBenchmarks",
+      actions: ["states:DescribeExecution", "states:StopExecution"],
+      resources: [
+        stack.formatArn({
+          service: "states",
+          resource: "execution",
+          resourceName: `${stateMachineName}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: "ChildExecutionEvents",
+      actions: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+      resources: [
+        stack.formatArn({
+          service: "events",
+          resource: "rule",
+          resourceName: "StepFunctionsGetEventsForStepFunctionsExecutionRule",
+        }),
+      ],
+    }),
+  );
 }

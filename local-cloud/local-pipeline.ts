@@ -8,12 +8,19 @@ import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { type LocalAwsOptions, startLocalAws } from "./local-aws.js";
 import { localDefinitionFrom } from "./runner/local-definition.js";
-import { ensureTable, type LocalDynamoDb, startLocalDynamoDb } from "./runner/local-dynamodb.js";
+import {
+  ensureTable,
+  LOCAL_TABLE_NAME,
+  type LocalDynamoDb,
+  startLocalDynamoDb,
+} from "./runner/local-dynamodb.js";
 import { LocalStateMachine, type LocalStateMachineOptions } from "./runner/local-state-machine.js";
 import { assertLoopbackEndpoint } from "./runner/loopback.js";
 import { LOCAL_STACK_NAME, synthesizeTemplate } from "./runner/synth.js";
+import { type LocalSns, startLocalSns } from "./sns/sns-server.js";
 
-export const LOCAL_TABLE_NAME = "boot-bench-local";
+export { LOCAL_TABLE_NAME };
+
 const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 export interface LocalPipelineOptions {
@@ -30,8 +37,12 @@ export interface LocalPipeline {
   tableName: string;
   dynamoDb: DynamoDBClient;
   endpoints: { ec2: string; ssm: string; dynamodb: string };
+  /** Where the handlers publish regression alerts (AWS_ENDPOINT_URL_SNS). */
+  snsEndpoint: string;
   /** Our own local EC2 + SSM endpoint, when we started it (absent when the environment named one). */
   localAws?: Awaited<ReturnType<typeof startLocalAws>>;
+  /** Our own SNS stub, which keeps what the alerts would have said (absent when the environment named one). */
+  localSns?: LocalSns;
   close(): Promise<void>;
 }
 
@@ -67,13 +78,22 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       closers.push(() => localDynamoDb.close());
       dynamodb = localDynamoDb.endpoint;
     }
+    let sns = env.AWS_ENDPOINT_URL_SNS ?? env.AWS_ENDPOINT_URL;
+    let localSns: LocalSns | undefined;
+    if (sns === undefined) {
+      const started = await startLocalSns();
+      localSns = started;
+      closers.push(() => started.close());
+      sns = started.endpoint;
+    }
     const endpoints = { ec2, ssm, dynamodb };
-    for (const [service, url] of Object.entries(endpoints)) {
+    for (const [service, url] of Object.entries({ ...endpoints, sns })) {
       assertLoopbackEndpoint(`AWS_ENDPOINT_URL_${service.toUpperCase()}`, url);
     }
     env.AWS_ENDPOINT_URL_EC2 = ec2;
     env.AWS_ENDPOINT_URL_SSM = ssm;
     env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb;
+    env.AWS_ENDPOINT_URL_SNS = sns;
 
     const local = localDefinitionFrom(synthesizeTemplate(), { region, tableName: LOCAL_TABLE_NAME });
     Object.assign(env, local.environment);
@@ -84,7 +104,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const stateMachine = await LocalStateMachine.load(local, {
       region,
       projectRoot: PROJECT_ROOT,
-      stateMachineName: LOCAL_STACK_NAME,
+      // The template's name, so that a suite's nested executions name this very state machine.
+      stateMachineName: local.stateMachineName ?? LOCAL_STACK_NAME,
       ...(options.retryIntervalMs !== undefined && { retryIntervalMs: options.retryIntervalMs }),
       ...(options.onEvent && { onEvent: options.onEvent }),
     });
@@ -93,7 +114,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       tableName: LOCAL_TABLE_NAME,
       dynamoDb,
       endpoints,
+      snsEndpoint: sns,
       ...(localAws && { localAws }),
+      ...(localSns && { localSns }),
       close,
     };
   } catch (error) {

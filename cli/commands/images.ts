@@ -3,7 +3,6 @@
  * benchmark without an AWS account.
  */
 import type { Command } from "commander";
-import { LocalCloud } from "../../local-cloud/cloud.js";
 import { seconds, textTable } from "../text-table.js";
 
 export function registerImagesCommand(program: Command): void {
@@ -12,6 +11,7 @@ export function registerImagesCommand(program: Command): void {
     .description("list the local cloud's emulated images and the SSM parameters they are published under")
     .option("--local", "the local cloud's catalogue (the only catalogue this command knows)")
     .action(async () => {
+      const { LocalCloud } = await import("../../local-cloud/cloud.js");
       const cloud = new LocalCloud();
       try {
         const rows = cloud.catalogue.parameters().map((parameter) => {

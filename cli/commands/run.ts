@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import type { RunRecord } from "../../functions/domain/run-record.js";
-import { type LocalPipeline, startLocalPipeline } from "../../local-cloud/local-pipeline.js";
+import type { LocalPipeline } from "../../local-cloud/local-pipeline.js";
 import { boundaryErrors, summariseErrors } from "../../local-cloud/measurement-error.js";
 import { bootTable } from "../boot-table.js";
 import { type BenchmarkOutcome, runLocalBenchmark } from "../local-benchmark.js";
@@ -31,6 +31,15 @@ interface RunOptions {
   dataDir: string;
   inMemory?: boolean;
   throttle?: boolean;
+  // Suites, input files and deployed stacks (cli/run-modes.ts).
+  input?: string;
+  suite?: string;
+  force?: boolean;
+  stack: string;
+  stateMachineArn?: string;
+  table?: string;
+  pollInterval: string;
+  name?: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -61,19 +70,37 @@ export function registerRunCommand(program: Command): void {
     )
     .option("--in-memory", "local cloud: keep results in memory only")
     .option("--throttle", "local cloud: enforce EC2's API rate limits (token buckets)")
+    .option("--suite <name>", "run a suite of config/suites.ts (see `boot-bench schedules`)")
+    .option("--force", "suite: benchmark images again that already have a benchmark with the same settings")
+    .option("--input <file>", 'a JSON execution input: one benchmark, or { "suite": … }')
+    .option(
+      "--stack <name>",
+      "deployed: the stack whose StateMachineArn and TableName outputs to use",
+      "BootBench",
+    )
+    .option("--state-machine-arn <arn>", "deployed: the state machine to start instead of the stack's")
+    .option("--table <name>", "deployed: the results table instead of the stack's")
+    .option("--poll-interval <s>", "deployed: seconds between progress polls", "5")
+    .option("--name <name>", "deployed: the execution name, which becomes the benchmark id")
     .action(async (options: RunOptions) => {
+      const fromFlags = (image: string) => benchmarkInput(image, options);
       if (!options.local) {
-        throw new Error(
-          "boot-bench run needs --local for now; against a deployed stack, start an execution with " +
-            "`aws stepfunctions start-execution` (see the README)",
-        );
+        const { runDeployedMode } = await import("../run-modes.js");
+        process.exitCode = await runDeployedMode(options, fromFlags);
+      } else if (options.suite !== undefined || options.input !== undefined) {
+        const { runLocalInputMode } = await import("../run-modes.js");
+        process.exitCode = await runLocalInputMode(options, fromFlags);
+      } else {
+        process.exitCode = await runLocal(options);
       }
-      process.exitCode = await runLocal(options);
     });
 }
 
 async function runLocal(options: RunOptions): Promise<number> {
   const progress = createProgressReporter(process.stderr);
+  // Loaded here, not at the top: the pipeline brings in the CDK (over a second), which every other
+  // command (results, history, report) would otherwise pay for at startup.
+  const { startLocalPipeline } = await import("../../local-cloud/local-pipeline.js");
   const pipeline = await startLocalPipeline({
     ...(options.inMemory ? {} : { dataDir: options.dataDir }),
     cloud: {
@@ -101,9 +128,9 @@ async function runLocal(options: RunOptions): Promise<number> {
 function benchmarkInput(
   image: string,
   options: RunOptions,
-  pipeline: LocalPipeline,
+  pipeline?: LocalPipeline,
 ): Record<string, unknown> {
-  const sshPort = pipeline.localAws?.cloud.sshPort;
+  const sshPort = pipeline?.localAws?.cloud.sshPort;
   return {
     image,
     instanceType: options.instanceType,

@@ -24,6 +24,11 @@ export interface BenchmarkSettings {
   /** How many runs go on at once (Map MaxConcurrency). 1 = one after another. */
   concurrency: number;
   label?: string;
+  /** Instance metadata service: `required` (IMDSv2 only, the default) or `optional` (IMDSv1 allowed too).
+   * Optional here so that settings stored before the field existed still type-check; absent = required. */
+  imdsV2?: "required" | "optional";
+  /** Encrypt the root EBS volume (the account's default EBS key); absent = false, the image's own mapping. */
+  encryptRootVolume?: boolean;
 }
 
 /** Identity of one benchmark (one execution). */
@@ -45,6 +50,10 @@ export interface ResolvedImage {
   sourceParameter?: string;
   description?: string;
   creationDate?: string;
+  /** Device name of the root volume (`/dev/xvda`, `/dev/sda1`): where an encrypted root mapping goes. */
+  rootDeviceName?: string;
+  /** `ebs` or `instance-store`. */
+  rootDeviceType?: string;
 }
 
 // ---- ValidateInput -------------------------------------------------------------------------
@@ -203,4 +212,6 @@ export const ErrorNames = {
   noSuccessfulRuns: "BootBench.NoSuccessfulRuns",
   /** Summarise found fewer run items than the benchmark has runs: a Map iteration never recorded. */
   runsMissing: "BootBench.RunsMissing",
+  /** A suite run in which a benchmark failed or a target could not be resolved (functions/domain/suite.ts). */
+  suiteIncomplete: "BootBench.SuiteIncomplete",
 } as const;

@@ -73,6 +73,12 @@ export const benchmarkInputSchema = z.strictObject({
     .max(128, { error: labelError })
     .regex(PRINTABLE, { error: labelError })
     .optional(),
+  // IMDSv2 unless the benchmark asks otherwise: an image whose first boot still uses IMDSv1 can be
+  // measured as users with that setting get it.
+  imdsV2: z
+    .enum(["required", "optional"], { error: 'must be "required" (IMDSv2 only) or "optional"' })
+    .default("required"),
+  encryptRootVolume: z.boolean({ error: "must be true or false" }).default(false),
 });
 
 /** What a caller may pass (before defaults): for the CLI, schedules and sample events. */

@@ -4,7 +4,12 @@ import { type Duration, RemovalPolicy } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
+import {
+  type BundlingOptions,
+  NodejsFunction,
+  OutputFormat,
+  SourceMapMode,
+} from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 
@@ -17,7 +22,9 @@ export type StepName =
   | "probe-port"
   | "terminate-instance"
   | "record-run"
-  | "summarise";
+  | "summarise"
+  | "discover-targets"
+  | "summarise-suite";
 
 /** The local runner maps each Task's function to its handler code through this metadata key. */
 export const STEP_METADATA_KEY = "BootBench:Step";
@@ -29,6 +36,22 @@ export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
  * behind and would change the deployed runtime silently on a CDK upgrade.
  */
 export const BENCHMARK_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** esbuild settings of every boot-bench Lambda: the steps and the sweeper bundle the same way. */
+export const BUNDLING: BundlingOptions = {
+  forceDockerBundling: false,
+  // @middy/core 7 is ESM-only; the banner gives bundled CommonJS dependencies a `require`.
+  format: OutputFormat.ESM,
+  mainFields: ["module", "main"],
+  banner:
+    "import { createRequire as __bootBenchCreateRequire } from 'node:module'; const require = __bootBenchCreateRequire(import.meta.url);",
+  minify: true,
+  sourceMap: true,
+  sourceMapMode: SourceMapMode.DEFAULT,
+  // The SDK is bundled so that the deployed code runs the client versions the tests ran with,
+  // not whatever the runtime ships that month.
+  bundleAwsSDK: true,
+};
 
 export interface BenchmarkFunctionProps {
   step: StepName;
@@ -91,20 +114,7 @@ export class BenchmarkFunction extends Construct {
       securityGroups: props.securityGroups,
       // The probe makes no AWS API calls, so a public subnet without a public IP serves it.
       allowPublicSubnet: props.vpc !== undefined ? true : undefined,
-      bundling: {
-        forceDockerBundling: false,
-        // @middy/core 7 is ESM-only; the banner gives bundled CommonJS dependencies a `require`.
-        format: OutputFormat.ESM,
-        mainFields: ["module", "main"],
-        banner:
-          "import { createRequire as __bootBenchCreateRequire } from 'node:module'; const require = __bootBenchCreateRequire(import.meta.url);",
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.DEFAULT,
-        // The SDK is bundled so that the deployed code runs the client versions the tests ran with,
-        // not whatever the runtime ships that month.
-        bundleAwsSDK: true,
-      },
+      bundling: BUNDLING,
     });
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(STEP_METADATA_KEY, props.step);
   }

@@ -2,12 +2,16 @@
  * Turns the CloudFormation template that `cdk synth` produces into what the local runner needs: the
  * very same state machine definition, the Lambda step behind every Task, the environment the handlers
  * are deployed with, and the table to create. A Task whose resource is not one of the stack's
- * step functions is refused here, so a local run can never fall through to a real AWS call.
+ * step functions is refused here, so a local run can never fall through to a real AWS call. The one
+ * exception is `states:startExecution.sync:2` of this very state machine (a suite's benchmarks), which
+ * the runner executes as a nested local execution; any other state machine is refused.
  */
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 
 export const LOCAL_ACCOUNT = "000000000000";
 export const STEP_METADATA_KEY = "BootBench:Step";
+/** The only non-Lambda Task resource the local runner accepts, and only for this same state machine. */
+export const START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface CfnResource {
@@ -27,11 +31,19 @@ export interface LocalTask {
   timeoutSeconds: number;
 }
 
+/** A Task that starts a child execution of this state machine and waits for it. */
+export interface LocalNestedExecutionTask {
+  stateName: string;
+}
+
 export interface LocalDefinition {
   /** Amazon States Language, with function ARNs resolved to local placeholders. */
   definition: AslDefinition;
   stateMachineLogicalId: string;
+  /** The template's StateMachineName, when it sets one (needed for nested executions). */
+  stateMachineName?: string;
   tasks: LocalTask[];
+  nestedExecutionTasks: LocalNestedExecutionTask[];
   /** Union of the step functions' environment variables, resolved to local values. */
   environment: Record<string, string>;
   table: CreateTableCommandInput;
@@ -60,6 +72,10 @@ export function functionArn(region: string, logicalId: string): string {
   return `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${logicalId}`;
 }
 
+export function stateMachineArn(region: string, name: string): string {
+  return `arn:aws:states:${region}:${LOCAL_ACCOUNT}:stateMachine:${name}`;
+}
+
 export function localDefinitionFrom(template: CfnTemplate, names: LocalNames): LocalDefinition {
   const resources = template.Resources;
   const stateMachines = Object.entries(resources).filter(
@@ -81,11 +97,19 @@ export function localDefinitionFrom(template: CfnTemplate, names: LocalNames): L
   if (rawDefinition === undefined)
     throw new Error(`State machine ${stateMachineLogicalId} has no DefinitionString`);
   const definition = JSON.parse(resolve(rawDefinition, "DefinitionString")) as AslDefinition;
+  const nameProperty = stateMachine.Properties?.StateMachineName;
+  const stateMachineName = nameProperty === undefined ? undefined : resolve(nameProperty, "StateMachineName");
 
   const tasks: LocalTask[] = [];
+  const nestedExecutionTasks: LocalNestedExecutionTask[] = [];
   const environment: Record<string, string> = {};
   for (const [stateName, state] of allStates(definition)) {
     if (state.Type !== "Task") continue;
+    if (state.Resource === START_EXECUTION_SYNC) {
+      checkNestedExecution(stateName, state, stateMachineName, names.region);
+      nestedExecutionTasks.push({ stateName });
+      continue;
+    }
     const logicalId = functionLogicalIdOf(state.Resource, names.region);
     const fn = logicalId === undefined ? undefined : resources[logicalId];
     if (logicalId === undefined || fn?.Type !== "AWS::Lambda::Function") {
@@ -119,10 +143,32 @@ export function localDefinitionFrom(template: CfnTemplate, names: LocalNames): L
   return {
     definition,
     stateMachineLogicalId,
+    ...(stateMachineName !== undefined && { stateMachineName }),
     tasks,
+    nestedExecutionTasks,
     environment,
     table: createTableInput(table, names.tableName),
   };
+}
+
+/** A nested execution runs locally only when it is of this very state machine, named statically. */
+function checkNestedExecution(
+  stateName: string,
+  state: AslState,
+  stateMachineName: string | undefined,
+  region: string,
+): void {
+  const parameters = (state.Parameters ?? {}) as Record<string, unknown>;
+  const target = parameters.StateMachineArn;
+  const self = stateMachineName === undefined ? undefined : stateMachineArn(region, stateMachineName);
+  if (typeof target !== "string" || self === undefined || target !== self) {
+    throw new Error(
+      `Task ${stateName} starts an execution of ${String(target ?? parameters["StateMachineArn.$"])}, which is not ` +
+        `this stack's state machine${self === undefined ? " (the template gives it no StateMachineName)" : ` (${self})`}; ` +
+        "the local runner only runs nested executions of the same state machine and refuses anything else " +
+        "(it would call real AWS)",
+    );
+  }
 }
 
 /** Every state, including those inside Map and Parallel, with its name (names are unique in ASL). */
@@ -162,6 +208,8 @@ function resolveToString(
       if (ref === "AWS::AccountId") return LOCAL_ACCOUNT;
       if (ref === "AWS::URLSuffix") return "amazonaws.com";
       if (ref === tableLogicalId) return names.tableName;
+      // A topic's Ref is its ARN; the local SNS stub accepts any topic of the local account.
+      if (resources[ref]?.Type === "AWS::SNS::Topic") return topicArn(names.region, ref);
       if (resources[ref]) return `local-${ref}`;
     }
     const getAtt = value["Fn::GetAtt"];
@@ -170,6 +218,8 @@ function resolveToString(
       const target = resources[logicalId];
       if (target?.Type === "AWS::Lambda::Function" && attribute === "Arn")
         return functionArn(names.region, logicalId);
+      if (target?.Type === "AWS::SNS::Topic" && attribute === "TopicArn")
+        return topicArn(names.region, logicalId);
       if (logicalId === tableLogicalId && attribute === "Arn") {
         return `arn:aws:dynamodb:${names.region}:${LOCAL_ACCOUNT}:table/${names.tableName}`;
       }
@@ -178,6 +228,9 @@ function resolveToString(
   }
   throw new Error(`Cannot resolve ${JSON.stringify(value)} in ${where} for the local runner`);
 }
+
+const topicArn = (region: string, logicalId: string): string =>
+  `arn:aws:sns:${region}:${LOCAL_ACCOUNT}:${logicalId}`;
 
 function createTableInput(table: CfnResource, tableName: string): CreateTableCommandInput {
   const p = table.Properties ?? {};

@@ -3,6 +3,10 @@
  * real handler of its step, in process. Task errors are shaped as Lambda reports them (the Error is the
  * thrown error's name, the Cause Lambda's JSON), and a handler that outlives its function's timeout
  * fails with `Sandbox.Timedout`, as in AWS.
+ *
+ * A `states:startExecution.sync:2` Task of this same state machine (a suite's benchmark) runs a nested
+ * local execution of the same definition and answers as Step Functions does: the child's description
+ * with `Output` as JSON (the `:2` variant), or `States.TaskFailed` with that description as the Cause.
  */
 import "./promise-with-resolvers.js";
 import { randomUUID } from "node:crypto";
@@ -15,6 +19,7 @@ import {
   LOCAL_ACCOUNT,
   type LocalDefinition,
   type LocalTask,
+  stateMachineArn,
 } from "./local-definition.js";
 
 /** aws-local-stepfunctions does not export its event type; derive it from the API. */
@@ -42,6 +47,23 @@ export interface LocalExecution {
   abort(): void;
 }
 
+/**
+ * A fault injected around one Task's real handler, for tests of how the state machine copes with a
+ * Lambda invocation that fails (test/e2e/fault-matrix.test.ts). `invocation` counts this state's
+ * invocations in the execution from 1, retries and Map iterations included; `event` is the payload.
+ * Return an Error to fail the invocation with it (its name becomes the state's Error, shaped as Lambda
+ * reports it), or undefined to let it through.
+ * - `before`: the handler never runs (a crashed runtime, an invoke that never arrived).
+ * - `after`: the handler ran to completion and its side effects stand, but its response is lost (a
+ *   timeout or a dropped connection after the work was done).
+ */
+export interface TaskFault {
+  before?: (invocation: number, event: unknown) => Error | undefined;
+  after?: (invocation: number, event: unknown) => Error | undefined;
+}
+/** Faults by Task state name. */
+export type TaskFaults = Readonly<Record<string, TaskFault>>;
+
 export interface LocalStateMachineOptions {
   region: string;
   projectRoot: string;
@@ -50,14 +72,46 @@ export interface LocalStateMachineOptions {
   retryIntervalMs?: number;
   /** Called for every execution event, e.g. to show progress. */
   onEvent?: (executionName: string, event: ExecutionEvent) => void;
+  /** Faults for every execution (tests); `startExecution` can give its own instead. */
+  taskFaults?: TaskFaults;
+}
+
+/**
+ * Step Functions' default Task timeout is 99,999,999 s; aws-local-stepfunctions would use 60 s, and a
+ * Node.js timer holds at most 2^31 - 1 ms (24.8 days), which no local execution comes near.
+ */
+const NESTED_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+// Step Functions execution names: 1 to 80 characters, no whitespace, wildcards or control characters.
+const NAME_FORBIDDEN = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/;
+const isExecutionName = (name: string): boolean =>
+  name.length >= 1 &&
+  name.length <= 80 &&
+  !NAME_FORBIDDEN.test(name) &&
+  ![...name].some((char) => {
+    const code = char.charCodeAt(0);
+    return code < 0x20 || (code >= 0x7f && code <= 0x9f);
+  });
+
+/** A Task error as Step Functions reports it: `Error` is the name, `Cause` the message. */
+function taskError(name: string, cause: string): Error {
+  const error = new Error(cause);
+  error.name = name;
+  return error;
 }
 
 export class LocalStateMachine {
+  /** Execution names started as nested executions: Step Functions refuses to reuse one. */
+  private readonly nestedNames = new Set<string>();
+  /** The definition as run: nested-execution Tasks get Step Functions' default timeout. */
+  private readonly definitionToRun: AslDefinition;
+
   private constructor(
     private readonly local: LocalDefinition,
     private readonly handlers: Map<string, LambdaHandler>,
     private readonly options: LocalStateMachineOptions,
-  ) {}
+  ) {
+    this.definitionToRun = withNestedTaskTimeouts(local);
+  }
 
   /**
    * Loads the handler of every Task. The handlers read their configuration from the environment when
@@ -87,18 +141,40 @@ export class LocalStateMachine {
   }
 
   get stateMachineArn(): string {
-    return `arn:aws:states:${this.options.region}:${LOCAL_ACCOUNT}:stateMachine:${this.options.stateMachineName}`;
+    return stateMachineArn(this.options.region, this.options.stateMachineName);
   }
 
-  startExecution(input: unknown, name: string = randomUUID()): LocalExecution {
+  startExecution(
+    input: unknown,
+    name: string = randomUUID(),
+    overrides: { taskFaults?: TaskFaults } = {},
+  ): LocalExecution {
     const executionArn = `arn:aws:states:${this.options.region}:${LOCAL_ACCOUNT}:execution:${this.options.stateMachineName}:${name}`;
     const startedAt = new Date().toISOString();
-    const stateMachine = new StateMachine(this.local.definition as never, {
+    const stateMachine = new StateMachine(this.definitionToRun as never, {
       validationOptions: { checkArn: false },
     });
+    const children = new Set<LocalExecution>();
+    const faults = overrides.taskFaults ?? this.options.taskFaults ?? {};
+    const invocations = new Map<string, number>();
+    // Step Functions starts no task of a stopped execution, but aws-local-stepfunctions lets a running
+    // Map go on to its next iteration after abort(): such tasks fail here without running.
+    let aborted = false;
     const taskResourceLocalHandlers = Object.fromEntries(
-      this.local.tasks.map((task) => [task.stateName, (event: unknown) => this.invoke(task, event)]),
+      this.local.tasks.map((task) => [
+        task.stateName,
+        (event: unknown) => {
+          if (aborted) return Promise.reject(lambdaError("ExecutionAborted", "the execution was aborted"));
+          const invocation = (invocations.get(task.stateName) ?? 0) + 1;
+          invocations.set(task.stateName, invocation);
+          return this.invoke(task, event, faults[task.stateName], invocation);
+        },
+      ]),
     );
+    for (const task of this.local.nestedExecutionTasks) {
+      taskResourceLocalHandlers[task.stateName] = (parameters: unknown) =>
+        this.runNested(parameters, children, overrides);
+    }
     const execution = stateMachine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: taskResourceLocalHandlers as never,
@@ -135,10 +211,81 @@ export class LocalStateMachine {
         return finish({ status: "FAILED", error: cause.name, cause: cause.message });
       },
     );
-    return { executionArn, name, result, abort: () => execution.abort() };
+    const abort = () => {
+      aborted = true;
+      // Step Functions stops the children of a .sync task when the parent stops.
+      for (const child of children) child.abort();
+      execution.abort();
+    };
+    return { executionArn, name, result, abort };
   }
 
-  private async invoke(task: LocalTask, event: unknown): Promise<unknown> {
+  /**
+   * `states:startExecution.sync:2`: starts a nested execution of this state machine and waits for it.
+   * Anything but this state machine is refused (local-definition.ts already refused it statically).
+   */
+  private async runNested(
+    parameters: unknown,
+    children: Set<LocalExecution>,
+    overrides: { taskFaults?: TaskFaults },
+  ): Promise<unknown> {
+    const p = (parameters ?? {}) as Record<string, unknown>;
+    if (p.StateMachineArn !== this.stateMachineArn) {
+      throw taskError(
+        "StepFunctions.StateMachineDoesNotExistException",
+        `The local runner only starts executions of ${this.stateMachineArn}, not ${String(p.StateMachineArn)}`,
+      );
+    }
+    const name = p.Name === undefined ? randomUUID() : String(p.Name);
+    if (!isExecutionName(name)) {
+      throw taskError("StepFunctions.InvalidNameException", `Invalid Name: '${name}'`);
+    }
+    if (this.nestedNames.has(name)) {
+      throw taskError("StepFunctions.ExecutionAlreadyExistsException", `Execution Already Exists: '${name}'`);
+    }
+    let input: unknown = p.Input ?? {};
+    if (typeof input === "string") {
+      try {
+        input = JSON.parse(input);
+      } catch {
+        throw taskError(
+          "StepFunctions.InvalidExecutionInputException",
+          "Invalid State Machine Execution Input",
+        );
+      }
+    }
+    this.nestedNames.add(name);
+    const child = this.startExecution(input, name, overrides);
+    children.add(child);
+    const outcome = await child.result.finally(() => children.delete(child));
+    const description = {
+      ExecutionArn: outcome.executionArn,
+      Input: input,
+      InputDetails: { Included: true },
+      Name: name,
+      StartDate: Date.parse(outcome.startedAt),
+      StateMachineArn: this.stateMachineArn,
+      Status: outcome.status,
+      StopDate: Date.parse(outcome.stoppedAt),
+    };
+    if (outcome.status === "SUCCEEDED") {
+      // The :2 variant returns the child's Output as JSON (plain .sync would return a string).
+      return JSON.parse(
+        JSON.stringify({ ...description, Output: outcome.output ?? null, OutputDetails: { Included: true } }),
+      );
+    }
+    throw taskError(
+      "States.TaskFailed",
+      JSON.stringify({
+        ...description,
+        Input: JSON.stringify(input),
+        ...(outcome.error !== undefined && { Error: outcome.error }),
+        ...(outcome.cause !== undefined && { Cause: outcome.cause }),
+      }),
+    );
+  }
+
+  private async invoke(task: LocalTask, event: unknown, fault?: TaskFault, invocation = 1): Promise<unknown> {
     const handler = this.handlers.get(task.stateName) as LambdaHandler;
     const deadline = Date.now() + task.timeoutSeconds * 1000;
     const context = {
@@ -165,7 +312,11 @@ export class LocalStateMachine {
     try {
       // A JSON round trip, as the payload crosses the Lambda service in AWS.
       const payload = JSON.parse(JSON.stringify(event ?? null));
+      const before = fault?.before?.(invocation, payload);
+      if (before) throw lambdaError(before.name, before.message);
       const result = await Promise.race([handler(payload, context), timeout]);
+      const after = fault?.after?.(invocation, payload);
+      if (after) throw lambdaError(after.name, after.message);
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
     } catch (error) {
       if (error instanceof Error && error.name === "Sandbox.Timedout") throw error;
@@ -191,4 +342,19 @@ function lambdaError(errorType: string, errorMessage: string, stack?: string): E
   const error = new Error(JSON.stringify({ errorType, errorMessage, trace }));
   error.name = errorType;
   return error;
+}
+
+/**
+ * The definition as run locally: nested-execution Tasks without a TimeoutSeconds get Step Functions'
+ * default instead of aws-local-stepfunctions' 60 s, which a whole benchmark easily outlasts.
+ */
+function withNestedTaskTimeouts(local: LocalDefinition): AslDefinition {
+  const definition = structuredClone(local.definition);
+  const nested = new Set(local.nestedExecutionTasks.map((task) => task.stateName));
+  for (const [name, state] of allStates(definition)) {
+    if (nested.has(name) && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
+      state.TimeoutSeconds = NESTED_TASK_TIMEOUT_SECONDS;
+    }
+  }
+  return definition;
 }

@@ -14,7 +14,13 @@ export const LOCAL_STACK_NAME = "BootBench";
 export function synthesizeTemplate(): CfnTemplate {
   const outdir = mkdtempSync(join(tmpdir(), "boot-bench-synth-"));
   try {
-    const app = new App({ outdir, context: { "aws:cdk:bundling-stacks": [] } });
+    // No CloudFormation schema validation (~10 s): the definition is what is run here, and `cdk synth`
+    // and test/infra/nag.test.ts validate the template.
+    const app = new App({
+      outdir,
+      context: { "aws:cdk:bundling-stacks": [] },
+      builtinCloudFormationValidation: false,
+    });
     const stack = new BootBenchStack(app, LOCAL_STACK_NAME);
     return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
   } finally {

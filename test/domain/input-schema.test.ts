@@ -28,6 +28,8 @@ describe("parseBenchmarkInput defaults", () => {
       runningTimeoutSeconds: 120,
       openTimeoutSeconds: 600,
       concurrency: 1,
+      imdsV2: "required",
+      encryptRootVolume: false,
     });
   });
 
@@ -50,8 +52,29 @@ describe("parseBenchmarkInput defaults", () => {
       openTimeoutSeconds: 600,
       concurrency: 10,
       label: "FreeBSD 15 (arm64) — weekly",
+      imdsV2: "optional",
+      encryptRootVolume: true,
     };
     expect(parseBenchmarkInput(full)).toEqual(full);
+  });
+});
+
+describe("parseBenchmarkInput instance hardening", () => {
+  it("requires IMDSv2 unless the benchmark says optional, and names any other value", () => {
+    expect(parseBenchmarkInput({ ...minimal, imdsV2: "optional" }).imdsV2).toBe("optional");
+    expect(problemsOf({ ...minimal, imdsV2: "disabled" })).toEqual([
+      'imdsV2: must be "required" (IMDSv2 only) or "optional" (got "disabled")',
+    ]);
+    expect(problemsOf({ ...minimal, imdsV2: true })).toEqual([
+      'imdsV2: must be "required" (IMDSv2 only) or "optional" (got true)',
+    ]);
+  });
+
+  it("takes encryptRootVolume as a boolean only", () => {
+    expect(parseBenchmarkInput({ ...minimal, encryptRootVolume: true }).encryptRootVolume).toBe(true);
+    expect(problemsOf({ ...minimal, encryptRootVolume: "yes" })).toEqual([
+      'encryptRootVolume: must be true or false (got "yes")',
+    ]);
   });
 });
 

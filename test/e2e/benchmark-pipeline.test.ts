@@ -59,9 +59,9 @@ describe("a benchmark on the local cloud", () => {
     expect(result.items).toHaveLength(4);
     expect(result.instances).toHaveLength(3);
     expect(result.instances.every(wasTerminated)).toBe(true);
-    // Validate, resolve, map, summarise, choice, succeed + per run: launch, parallel, poll, probe,
-    // terminate, record, choice, succeed.
-    expect(result.execution.stateTransitions).toBe(6 + 3 * 8);
+    // Suite? (no: a single benchmark), validate, resolve, map, summarise, choice, succeed + per run:
+    // launch, parallel, poll, probe, terminate, record, choice, succeed.
+    expect(result.execution.stateTransitions).toBe(7 + 3 * 8);
   });
 
   it("records every run as failed when no instance can be launched, and fails the execution by name", async () => {

@@ -12,6 +12,7 @@ import type { InstanceSnapshot } from "../../local-cloud/cloud.js";
 import type { LocalAwsOptions } from "../../local-cloud/local-aws.js";
 import { type LocalPipeline, startLocalPipeline } from "../../local-cloud/local-pipeline.js";
 import type { ExecutionOutcome } from "../../local-cloud/runner/local-state-machine.js";
+import { randomSshPort } from "../local-cloud/local-aws-support.js";
 
 export interface BenchmarkRun {
   execution: ExecutionOutcome;
@@ -25,7 +26,12 @@ export interface BenchmarkRun {
 }
 
 export async function startTestPipeline(cloud: LocalAwsOptions = {}): Promise<LocalPipeline> {
-  return startLocalPipeline({ cloud: { timeScale: 0.2, ...cloud }, retryIntervalMs: 20 });
+  // Test files run in parallel, each with its own local cloud handing out the same 127.0.1.x addresses:
+  // a port of its own keeps one cloud's instance from answering for another's while that one is closed.
+  return startLocalPipeline({
+    cloud: { timeScale: 0.2, sshPort: randomSshPort(), ...cloud },
+    retryIntervalMs: 20,
+  });
 }
 
 export async function runBenchmark(pipeline: LocalPipeline, input: unknown): Promise<BenchmarkRun> {

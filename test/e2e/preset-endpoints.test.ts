@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalAws, startLocalAws } from "../../local-cloud/local-aws.js";
 import { startLocalPipeline } from "../../local-cloud/local-pipeline.js";
 import { type LocalDynamoDb, startLocalDynamoDb } from "../../local-cloud/runner/local-dynamodb.js";
+import { randomSshPort } from "../local-cloud/local-aws-support.js";
 import { runBenchmark } from "./local-pipeline-harness.js";
 
 let aws: LocalAws;
@@ -13,7 +14,7 @@ let dynamoDb: LocalDynamoDb;
 const saved = { ...process.env };
 
 beforeAll(async () => {
-  aws = await startLocalAws({ timeScale: 0.1 });
+  aws = await startLocalAws({ timeScale: 0.1, sshPort: randomSshPort() });
   dynamoDb = await startLocalDynamoDb();
 });
 afterAll(async () => {

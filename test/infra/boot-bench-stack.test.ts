@@ -14,6 +14,7 @@ import {
   resourcesOfType,
   STACK_NAME,
   STEPS,
+  SUITE_STEPS,
   statementsOfFunctionRole,
   statementsOfRole,
   stepFunction,
@@ -41,9 +42,14 @@ const allFunctionStatements = () => STEPS.flatMap((step) => statementsOfFunction
 
 describe("step functions", () => {
   it("deploys exactly the eight steps, each tagged with BootBench:Step metadata", () => {
+    // Plus the two suite steps (test/infra/suite-stack.test.ts) and the sweeper (test/infra/iam.test.ts),
+    // which is no step of the state machine.
     const functions = Object.values(resourcesOfType(template, "AWS::Lambda::Function"));
-    expect(functions).toHaveLength(8);
-    expect(functions.map((fn) => fn.Metadata?.["BootBench:Step"]).sort()).toEqual([...STEPS].sort());
+    const steps = functions.filter((fn) => fn.Metadata?.["BootBench:Step"] !== undefined);
+    expect(functions).toHaveLength(STEPS.length + SUITE_STEPS.length + 1);
+    expect(steps.map((fn) => fn.Metadata?.["BootBench:Step"]).sort()).toEqual(
+      [...STEPS, ...SUITE_STEPS].sort(),
+    );
   });
 
   it("runs every step on Node.js 24 on arm64 with active tracing, handler index.handler", () => {
@@ -77,7 +83,7 @@ describe("step functions", () => {
     const withVpc = functions.filter(({ resource }) => resource.Properties.VpcConfig !== undefined);
     const withoutVpc = functions.filter(({ resource }) => resource.Properties.VpcConfig === undefined);
     expect(withVpc.map(({ resource }) => resource.Metadata?.["BootBench:Step"])).toEqual(["probe-port"]);
-    expect(withoutVpc).toHaveLength(7);
+    expect(withoutVpc).toHaveLength(STEPS.length + SUITE_STEPS.length - 1);
 
     const subnets = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet"));
     expect(withVpc[0]?.resource.Properties.VpcConfig).toEqual({
@@ -330,7 +336,6 @@ describe("IAM", () => {
       "ec2:DescribeImages",
       "ec2:DescribeInstanceTypes",
       "ssm:GetParameter",
-      "ssm:GetParametersByPath",
     ]);
     expect(serviceActions("launch-instance")).toEqual([
       "ec2:CreateTags",
@@ -395,7 +400,7 @@ describe("IAM", () => {
     );
     expect(invoke.flatMap(actionsOf).every((action) => action === "lambda:InvokeFunction")).toBe(true);
     const invoked = new Set(invoke.flatMap((s) => (s.Resource as unknown[]).map(flatten)));
-    const expected = STEPS.flatMap((step) => {
+    const expected = [...STEPS, ...SUITE_STEPS].flatMap((step) => {
       const arn = `<${stepFunction(template, step).logicalId}.Arn>`;
       return [arn, `${arn}:*`];
     });

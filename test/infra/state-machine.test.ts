@@ -5,6 +5,7 @@ import {
   allStates,
   definitionOf,
   type STEPS,
+  type SUITE_STEPS,
   stateNamed,
   stepFunction,
   synthesize,
@@ -16,7 +17,7 @@ const state = (name: string): AslState => stateNamed(definition, name);
 const runs = state("Runs");
 const processor = runs.ItemProcessor;
 
-const TASK_STEPS: Record<string, (typeof STEPS)[number]> = {
+const TASK_STEPS: Record<string, (typeof STEPS)[number] | (typeof SUITE_STEPS)[number]> = {
   ValidateInput: "validate-input",
   ResolveImage: "resolve-image",
   LaunchInstance: "launch-instance",
@@ -25,7 +26,11 @@ const TASK_STEPS: Record<string, (typeof STEPS)[number]> = {
   TerminateInstance: "terminate-instance",
   RecordRun: "record-run",
   Summarise: "summarise",
+  DiscoverTargets: "discover-targets",
+  SummariseSuite: "summarise-suite",
 };
+/** The suite's child executions (test/infra/suite-stack.test.ts): the one Task that is no Lambda. */
+const NESTED_EXECUTION_TASKS = ["RunBenchmark"];
 const LAMBDA_TRANSIENT = [
   "Lambda.ServiceException",
   "Lambda.AWSLambdaException",
@@ -58,6 +63,16 @@ describe("state machine definition", () => {
         "BenchmarkSucceeded?",
         "Succeeded",
         "NoSuccessfulRuns",
+        // The suite branch (infra/suite-flow.ts) behind the top-level choice.
+        "Suite?",
+        "DiscoverTargets",
+        "Benchmarks",
+        "RunBenchmark",
+        "BenchmarkFailed",
+        "SummariseSuite",
+        "SuiteSucceeded?",
+        "SuiteDone",
+        "SuiteFailed",
       ].sort(),
     );
   });
@@ -71,7 +86,13 @@ describe("state machine definition", () => {
   });
 
   it("runs ValidateInput → ResolveImage → Runs → Summarise → BenchmarkSucceeded?", () => {
-    expect(definition.StartAt).toBe("ValidateInput");
+    // A top-level choice sends suites to their own branch; every other input is a single benchmark.
+    expect(definition.StartAt).toBe("Suite?");
+    expect(state("Suite?")).toEqual({
+      Type: "Choice",
+      Choices: [{ Variable: "$.suite", IsPresent: true, Next: "DiscoverTargets" }],
+      Default: "ValidateInput",
+    });
     expect(state("ValidateInput").Next).toBe("ResolveImage");
     expect(state("ResolveImage").Next).toBe("Runs");
     expect(runs.Next).toBe("Summarise");
@@ -79,7 +100,9 @@ describe("state machine definition", () => {
   });
 
   it("points every Task at its step function's ARN, with the payload as Parameters", () => {
-    const tasks = allStates(definition).filter(([, s]) => s.Type === "Task");
+    const tasks = allStates(definition).filter(
+      ([name, s]) => s.Type === "Task" && !NESTED_EXECUTION_TASKS.includes(name),
+    );
     expect(tasks.map(([name]) => name).sort()).toEqual(Object.keys(TASK_STEPS).sort());
     for (const [name, task] of tasks) {
       const step = TASK_STEPS[name] as string;

@@ -20,6 +20,9 @@ export const STEPS = [
   "summarise",
 ] as const;
 
+/** The suite steps (infra/suite-flow.ts): Lambda steps of the same state machine, in its suite branch. */
+export const SUITE_STEPS = ["discover-targets", "summarise-suite"] as const;
+
 export interface CfnResource {
   Type: string;
   /** Always present: `resourcesOfType` fills in `{}`. */

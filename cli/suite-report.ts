@@ -1,0 +1,110 @@
+/**
+ * How a suite run reads on the terminal: the published table for the benchmarks it ran (with the
+ * instance type and the comparison with the previous AMI of each series), then what it skipped, what
+ * failed, what could not be resolved, and the regressions it alerted about.
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { getItem } from "../functions/aws/benchmark-table.js";
+import { benchmarkPk, causeMessage, SUMMARY_SK, type SummaryRecord } from "../functions/domain/run-record.js";
+import { type SeriesComparison, type SuiteRecord, suitePk } from "../functions/domain/suite.js";
+import { bootTable } from "./boot-table.js";
+
+/** The suite item and the summaries of its benchmarks, as the table holds them. */
+export interface SuiteRun {
+  record: SuiteRecord;
+  summaries: Map<string, SummaryRecord>;
+}
+
+export async function readSuiteRun(
+  client: DynamoDBClient,
+  tableName: string,
+  suiteRunId: string,
+): Promise<SuiteRun | undefined> {
+  const record = (await getItem(client, tableName, { pk: suitePk(suiteRunId), sk: "SUMMARY" })) as
+    | SuiteRecord
+    | undefined;
+  if (record === undefined) return undefined;
+  const summaries = new Map<string, SummaryRecord>();
+  for (const benchmark of record.benchmarks) {
+    const summary = await getItem(client, tableName, {
+      pk: benchmarkPk(benchmark.benchmarkId),
+      sk: SUMMARY_SK,
+    });
+    if (summary !== undefined) summaries.set(benchmark.benchmarkId, summary as unknown as SummaryRecord);
+  }
+  return { record, summaries };
+}
+
+const signed = (value: number, digits: number) => `${value >= 0 ? "+" : ""}${value.toFixed(digits)}`;
+
+export function describeComparison(comparison: SeriesComparison | undefined): string {
+  if (comparison === undefined) return "-";
+  const text = `${signed(comparison.deltaSeconds, 2)} s (${signed(comparison.deltaRelative * 100, 1)} %)`;
+  return comparison.regression ? `${text} REGRESSION` : text;
+}
+
+/** The report as lines of text. */
+export function suiteReport({ record, summaries }: SuiteRun): string {
+  const lines: string[] = [
+    `Suite ${record.name}, run ${record.suiteRunId}: ${record.status}` +
+      ` (${record.benchmarks.length} benchmarked, ${record.skipped.length} skipped, ${record.unresolved.length} unresolved)`,
+  ];
+  const rows = record.benchmarks.flatMap((benchmark) => {
+    const summary = summaries.get(benchmark.benchmarkId);
+    if (summary === undefined) return [];
+    return [
+      {
+        summary,
+        extra: {
+          "instance type": benchmark.instanceType,
+          "vs previous AMI": describeComparison(benchmark.comparison),
+        },
+      },
+    ];
+  });
+  if (rows.length > 0) {
+    lines.push("", bootTable(rows, ["instance type", "vs previous AMI"]));
+    lines.push(
+      "",
+      "Medians of the counted runs, seconds; vs previous AMI: the median total against the series' last image.",
+    );
+  }
+  const failed = record.benchmarks.filter((b) => b.status === "failed");
+  if (failed.length > 0) {
+    lines.push("", "Failed:");
+    for (const b of failed) {
+      lines.push(
+        `  ${b.image} (${b.amiId}) on ${b.instanceType}: ${b.error?.name ?? "failed"}: ${causeMessage(b.error?.message)}`,
+      );
+    }
+  }
+  if (record.skipped.length > 0) {
+    lines.push("", "Skipped:");
+    for (const s of record.skipped) {
+      const what = `${s.image} (${s.amiId}, ${s.architecture})${s.instanceType ? ` on ${s.instanceType}` : ""}`;
+      const why =
+        s.reason === "already-benchmarked"
+          ? `already benchmarked with these settings as ${s.previousBenchmarkId} (${s.previousStartedAt ?? "?"}); --force to run again`
+          : s.reason === "duplicate"
+            ? `same image, type and settings as ${s.previousBenchmarkId} in this run`
+            : `the target names no instance type for ${s.architecture}`;
+      lines.push(`  ${what}: ${why}`);
+    }
+  }
+  if (record.unresolved.length > 0) {
+    lines.push("", "Unresolved targets:");
+    for (const u of record.unresolved) lines.push(`  targets[${u.target}] ${u.reference}: ${u.message}`);
+  }
+  const regressions = record.benchmarks.filter((b) => b.comparison?.regression);
+  if (regressions.length > 0) {
+    lines.push("", "Regressions (alerted on the stack's AlertTopicArn):");
+    for (const b of regressions) {
+      const c = b.comparison as SeriesComparison;
+      lines.push(
+        `  ${b.imageName} on ${b.instanceType}: ${c.total.toFixed(2)} s, was ${c.previousTotal.toFixed(2)} s ` +
+          `(${describeComparison(c)}) against ${c.previousImageName} (${c.previousBenchmarkId})`,
+      );
+    }
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,57 @@
+/**
+ * The benchmark suites this stack schedules. Read at synth (infra/boot-bench-stack.ts) and by the CLI
+ * (`boot-bench run --suite <name>`, `boot-bench schedules`); validated by infra/suites-schema.ts, so a
+ * mistake fails `cdk synth` with the suite and field it concerns.
+ *
+ * - schedule: an EventBridge Scheduler cron expression (minutes hours day-of-month month day-of-week
+ *   year; one of the day fields `?`) in an IANA time zone.
+ * - targets: an `image` (AMI id or SSM parameter), or a `pattern` over SSM parameter names, resolved at
+ *   every run with GetParametersByPath (recursive): `*` within a segment, `?`, `{a,b}`, `**`. Instance
+ *   types are named per architecture; an image only ever runs on the types of its own architecture.
+ * - userDataFile: plain text passed as user data, relative to the repository root.
+ * - regression: a new AMI of a series is a regression when its median total is worse than the previous
+ *   AMI's by more than `relative` AND by more than `absoluteSeconds`.
+ */
+import type { SuiteConfig } from "../infra/suites-schema.js";
+
+export const suites: SuiteConfig[] = [
+  {
+    name: "freebsd-weekly",
+    description:
+      "FreeBSD weekly snapshots (CURRENT and STABLE branches, amd64 and arm64), first-boot updates off as in the published methodology",
+    // FreeBSD snapshots are built on Thursdays and reach the SSM parameters within a day.
+    schedule: { cron: "0 3 ? * FRI *", timezone: "America/Vancouver" },
+    targets: [
+      {
+        pattern: "/aws/service/freebsd/*/base/ufs/*/{CURRENT,STABLE}",
+        instanceTypes: { x86_64: ["c7i.large"], arm64: ["c7g.large"] },
+      },
+    ],
+    runs: 10,
+    userDataFile: "config/user-data/freebsd-no-firstboot-updates.txt",
+    concurrency: 2,
+    regression: { relative: 0.1, absoluteSeconds: 0.5 },
+  },
+  {
+    name: "baseline",
+    description: "Amazon Linux 2023, Ubuntu 24.04 LTS and Debian 12 as published, both architectures",
+    schedule: { cron: "0 4 ? * SUN *", timezone: "UTC" },
+    targets: [
+      {
+        pattern: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{x86_64,arm64}",
+        instanceTypes: { x86_64: ["c7i.large"], arm64: ["c7g.large"] },
+      },
+      {
+        pattern: "/aws/service/canonical/ubuntu/server/24.04/stable/current/{amd64,arm64}/hvm/ebs-gp3/ami-id",
+        instanceTypes: { x86_64: ["c7i.large"], arm64: ["c7g.large"] },
+      },
+      {
+        pattern: "/aws/service/debian/release/bookworm/latest/{amd64,arm64}",
+        instanceTypes: { x86_64: ["c7i.large"], arm64: ["c7g.large"] },
+      },
+    ],
+    runs: 10,
+    concurrency: 2,
+    regression: { relative: 0.1, absoluteSeconds: 0.5 },
+  },
+];

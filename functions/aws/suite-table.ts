@@ -1,0 +1,102 @@
+/**
+ * The table access suites need beyond benchmark-table.ts: the ByAmi and BySource indexes (Query, never
+ * Scan), marking a summary as a regression, and the suite item.
+ */
+import {
+  type DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { benchmarkPk, SUMMARY_SK, type SummaryRecord } from "../domain/run-record.js";
+import type { SeriesComparison, SuiteRecord } from "../domain/suite.js";
+import { type Item, marshallItem, unmarshallItem } from "./benchmark-table.js";
+
+const isSummary = (record: Record<string, unknown>): boolean =>
+  record.itemType === "summary" && record.sk === SUMMARY_SK && typeof record.benchmarkId === "string";
+
+/**
+ * Summaries whose `partitionKey` attribute equals `value` in `indexName`, newest first, page by page
+ * until `accept` takes one. Returns that one, or undefined when the index holds none.
+ */
+async function findNewest(
+  client: DynamoDBClient,
+  tableName: string,
+  indexName: "ByAmi" | "BySource",
+  partitionKey: "amiId" | "sourceParameter",
+  value: string,
+  accept: (summary: SummaryRecord) => boolean,
+): Promise<SummaryRecord | undefined> {
+  let exclusiveStartKey: Item | undefined;
+  do {
+    const output = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: indexName,
+        KeyConditionExpression: "#key = :value",
+        ExpressionAttributeNames: { "#key": partitionKey },
+        ExpressionAttributeValues: { ":value": { S: value } },
+        ScanIndexForward: false,
+        ExclusiveStartKey: exclusiveStartKey,
+      }),
+    );
+    for (const item of output.Items ?? []) {
+      const record = unmarshallItem(item);
+      if (isSummary(record) && accept(record as unknown as SummaryRecord))
+        return record as unknown as SummaryRecord;
+    }
+    const lastKey = output.LastEvaluatedKey;
+    exclusiveStartKey = lastKey && Object.keys(lastKey).length > 0 ? lastKey : undefined;
+  } while (exclusiveStartKey !== undefined);
+  return undefined;
+}
+
+/** The newest summary of an AMI (ByAmi) that `accept` takes. */
+export const newestBenchmarkOfAmi = (
+  client: DynamoDBClient,
+  tableName: string,
+  amiId: string,
+  accept: (summary: SummaryRecord) => boolean,
+) => findNewest(client, tableName, "ByAmi", "amiId", amiId, accept);
+
+/** The newest summary of an SSM parameter's history (BySource) that `accept` takes. */
+export const newestBenchmarkOfSeries = (
+  client: DynamoDBClient,
+  tableName: string,
+  sourceParameter: string,
+  accept: (summary: SummaryRecord) => boolean,
+) => findNewest(client, tableName, "BySource", "sourceParameter", sourceParameter, accept);
+
+/** Records the comparison on the benchmark's summary item (`regression` only when it is one). */
+export async function markComparison(
+  client: DynamoDBClient,
+  tableName: string,
+  benchmarkId: string,
+  comparison: SeriesComparison,
+): Promise<void> {
+  const values = marshallItem({
+    ":comparison": comparison,
+    ...(comparison.regression && { ":regression": comparison }),
+  });
+  await client.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: { pk: { S: benchmarkPk(benchmarkId) }, sk: { S: SUMMARY_SK } },
+      UpdateExpression: comparison.regression
+        ? "SET previousComparison = :comparison, regression = :regression"
+        : "SET previousComparison = :comparison REMOVE regression",
+      // Never create a summary that Summarise did not write.
+      ConditionExpression: "attribute_exists(pk)",
+      ExpressionAttributeValues: values,
+    }),
+  );
+}
+
+/** Writes the suite item, replacing an earlier one of the same suite run (a retried step). */
+export async function putSuiteRecord(
+  client: DynamoDBClient,
+  tableName: string,
+  record: SuiteRecord,
+): Promise<void> {
+  await client.send(new PutItemCommand({ TableName: tableName, Item: marshallItem(record) }));
+}

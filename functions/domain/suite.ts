@@ -1,0 +1,284 @@
+/**
+ * The suite half of the step contract (the single-benchmark half is contract.ts), and the pure rules a
+ * suite applies: which earlier benchmark makes a target redundant, how child executions are named, and
+ * what counts as a regression. `infra/state-machine.ts` builds the payloads: change both together.
+ *
+ * A suite execution: DiscoverTargets → Map over `benchmarks`, each a child execution of this same state
+ * machine with a single-benchmark input (so benchmark id = child execution name) → SummariseSuite.
+ */
+import { createHash } from "node:crypto";
+import type { BenchmarkSettings, CaughtError, SummariseResult } from "./contract.js";
+import type { BenchmarkInput } from "./input-schema.js";
+import type { SummaryRecord } from "./run-record.js";
+import type { RegressionThresholds } from "./suite-schema.js";
+
+// ---- DiscoverTargets -----------------------------------------------------------------------------
+export interface DiscoverTargetsEvent {
+  input: unknown; // the raw execution input ($)
+  executionId: string; // $$.Execution.Id
+  startTime: string; // $$.Execution.StartTime
+}
+
+export interface SuiteRef {
+  name: string;
+  /** Derived from the suite execution id as benchmark ids are; the partition of the suite item. */
+  suiteRunId: string;
+  executionId: string;
+  startedAt: string;
+  force: boolean;
+  regression: RegressionThresholds;
+  targets: number;
+}
+
+/** One benchmark the suite starts: one Map item, one child execution. */
+export interface SuiteBenchmark {
+  /** Index of the target in the suite, for messages. */
+  target: number;
+  /** Name of the child execution, and therefore its benchmark id. */
+  executionName: string;
+  image: string;
+  amiId: string;
+  imageName: string;
+  architecture: string;
+  sourceParameter?: string;
+  instanceType: string;
+  /** The child execution's input: a single-benchmark input. */
+  input: BenchmarkInput;
+}
+
+export type SkipReason =
+  /** The AMI already has a successful benchmark with this instance type and these settings. */
+  | "already-benchmarked"
+  /** Another target of this suite run resolves to the same AMI, instance type and settings. */
+  | "duplicate"
+  /** The target names no instance type for the image's architecture. */
+  | "no-instance-type-for-architecture";
+
+export interface SkippedBenchmark {
+  target: number;
+  reason: SkipReason;
+  image: string;
+  amiId: string;
+  architecture: string;
+  instanceType?: string;
+  sourceParameter?: string;
+  /** already-benchmarked: the earlier benchmark; duplicate: the child execution that covers it. */
+  previousBenchmarkId?: string;
+  previousStartedAt?: string;
+}
+
+export type UnresolvedReason =
+  | "no-parameter-matched"
+  | "parameter-not-found"
+  | "not-an-ami"
+  | "image-not-found";
+
+/** A target (or one parameter of it) that yielded no image: a problem the suite reports and fails on. */
+export interface UnresolvedTarget {
+  target: number;
+  reason: UnresolvedReason;
+  /** The image, parameter or pattern concerned. */
+  reference: string;
+  message: string;
+}
+
+export interface DiscoverTargetsResult {
+  suite: SuiteRef;
+  /** The Map's MaxConcurrency: benchmarks at once. */
+  concurrency: number;
+  benchmarks: SuiteBenchmark[];
+  skipped: SkippedBenchmark[];
+  unresolved: UnresolvedTarget[];
+}
+
+// ---- the Map's results ---------------------------------------------------------------------------
+/** What the RunBenchmark task keeps of the startExecution.sync:2 response (its ResultSelector). */
+export interface ChildExecutionResult {
+  status: string;
+  executionArn: string;
+  summary?: SummariseResult;
+}
+
+/** One Map iteration's output: the item plus the child's result, or the caught failure. */
+export interface SuiteBenchmarkResult extends SuiteBenchmark {
+  execution?: ChildExecutionResult;
+  failure?: CaughtError;
+}
+
+// ---- SummariseSuite ----------------------------------------------------------------------------
+export interface SummariseSuiteEvent {
+  suite: SuiteRef;
+  results: SuiteBenchmarkResult[];
+  skipped: SkippedBenchmark[];
+  unresolved: UnresolvedTarget[];
+}
+
+/** How a new AMI compares with the previous AMI of its series (same parameter, type and settings). */
+export interface SeriesComparison {
+  previousBenchmarkId: string;
+  previousAmiId: string;
+  previousImageName: string;
+  previousStartedAt: string;
+  /** Median totals (running to port open), seconds. */
+  previousTotal: number;
+  total: number;
+  deltaSeconds: number;
+  /** deltaSeconds / previousTotal. */
+  deltaRelative: number;
+  regression: boolean;
+  thresholds: RegressionThresholds;
+}
+
+export interface SuiteBenchmarkOutcome {
+  benchmarkId: string;
+  executionArn?: string;
+  image: string;
+  amiId: string;
+  imageName: string;
+  sourceParameter?: string;
+  instanceType: string;
+  status: "succeeded" | "failed";
+  /** Median total, seconds, when the benchmark succeeded. */
+  total?: number;
+  error?: { name: string; message: string };
+  comparison?: SeriesComparison;
+}
+
+export type SuiteStatus = "succeeded" | "failed";
+
+export interface SummariseSuiteResult {
+  status: SuiteStatus;
+  suiteRunId: string;
+  benchmarks: SuiteBenchmarkOutcome[];
+  succeeded: number;
+  /** Child executions that failed, plus targets that could not be resolved. */
+  failed: number;
+  skipped: number;
+  unresolved: number;
+  regressions: SuiteBenchmarkOutcome[];
+  /** SNS message ids of the alerts sent. */
+  alerts: string[];
+}
+
+/** The suite item: `pk = SUITE#<suiteRunId>`, `sk = SUMMARY`, no index keys (suites stay out of the indexes). */
+export interface SuiteRecord {
+  pk: string;
+  sk: "SUMMARY";
+  itemType: "suite";
+  suiteRunId: string;
+  name: string;
+  executionId: string;
+  startedAt: string;
+  finishedAt: string;
+  force: boolean;
+  status: SuiteStatus;
+  thresholds: RegressionThresholds;
+  benchmarks: SuiteBenchmarkOutcome[];
+  skipped: SkippedBenchmark[];
+  unresolved: UnresolvedTarget[];
+}
+
+export const suitePk = (suiteRunId: string): string => `SUITE#${suiteRunId}`;
+
+// ---- rules --------------------------------------------------------------------------------------
+/** The settings that change what a benchmark measures; label and run concurrency do not. */
+const MEASUREMENT_SETTINGS = [
+  "instanceType",
+  "runs",
+  "discardFirst",
+  "userData",
+  "port",
+  "probeIntervalMs",
+  "runningTimeoutSeconds",
+  "openTimeoutSeconds",
+] as const satisfies readonly (keyof BenchmarkSettings)[];
+
+/** Whether two benchmarks of the same AMI measured the same thing (and one makes the other redundant). */
+export function sameMeasurement(a: BenchmarkSettings, b: BenchmarkSettings): boolean {
+  return MEASUREMENT_SETTINGS.every((key) => (a[key] ?? null) === (b[key] ?? null));
+}
+
+/** A key for deduplicating benchmarks within one suite run. */
+export const measurementKey = (amiId: string, settings: BenchmarkSettings): string =>
+  JSON.stringify([amiId, ...MEASUREMENT_SETTINGS.map((key) => settings[key] ?? null)]);
+
+/**
+ * The child execution's name, which becomes its benchmark id: short and plain (≤ 40 characters, so
+ * benchmarkIdFor keeps it as is), unique per suite execution and deterministic, so that a redriven Map
+ * iteration asks for the same execution again instead of starting a second one.
+ */
+export function childExecutionName(suiteName: string, suiteExecutionId: string, index: number): string {
+  const run = createHash("sha256").update(suiteExecutionId, "utf8").digest("hex").slice(0, 8);
+  return `${suiteName.slice(0, 24)}-${run}-${String(index).padStart(3, "0")}`;
+}
+
+/** Can `previous` serve as the baseline of `current`: same series, type and settings, another AMI, older. */
+export function isSeriesPredecessor(current: SummaryRecord, previous: SummaryRecord): boolean {
+  return (
+    previous.benchmarkId !== current.benchmarkId &&
+    previous.status === "succeeded" &&
+    previous.medians !== undefined &&
+    previous.sourceParameter === current.sourceParameter &&
+    previous.amiId !== current.amiId &&
+    previous.startedAt < current.startedAt &&
+    sameMeasurement(previous.settings, current.settings)
+  );
+}
+
+/**
+ * Compares the median totals (running to port open). A regression is worse by more than the relative
+ * threshold AND by more than the absolute one: the relative test alone would flag noise on fast images,
+ * the absolute one alone would flag noise on slow ones.
+ */
+export function compareWithPrevious(
+  current: SummaryRecord,
+  previous: SummaryRecord,
+  thresholds: RegressionThresholds,
+): SeriesComparison | undefined {
+  const total = current.medians?.total;
+  const previousTotal = previous.medians?.total;
+  if (total === undefined || previousTotal === undefined) return undefined;
+  const deltaSeconds = total - previousTotal;
+  const deltaRelative = previousTotal > 0 ? deltaSeconds / previousTotal : Number.POSITIVE_INFINITY;
+  return {
+    previousBenchmarkId: previous.benchmarkId,
+    previousAmiId: previous.amiId,
+    previousImageName: previous.image.name,
+    previousStartedAt: previous.startedAt,
+    previousTotal,
+    total,
+    deltaSeconds,
+    deltaRelative,
+    regression: deltaSeconds > thresholds.absoluteSeconds && deltaRelative > thresholds.relative,
+    thresholds,
+  };
+}
+
+const signed = (value: number, digits: number) => `${value >= 0 ? "+" : ""}${value.toFixed(digits)}`;
+
+/** The alert: a subject (SNS allows 100 characters) and a plain-text body people read in email. */
+export function regressionAlert(
+  suite: SuiteRef,
+  outcome: SuiteBenchmarkOutcome,
+  comparison: SeriesComparison,
+): { subject: string; message: string } {
+  const series = outcome.sourceParameter ?? outcome.image;
+  const subject = `boot-bench regression: ${outcome.imageName} on ${outcome.instanceType}`;
+  const message = [
+    `${outcome.imageName} (${outcome.amiId}) boots slower than the previous image of its series.`,
+    "",
+    `series:         ${series}`,
+    `instance type:  ${outcome.instanceType}`,
+    `median total (running to port open): ${comparison.total.toFixed(2)} s, ` +
+      `was ${comparison.previousTotal.toFixed(2)} s ` +
+      `(${signed(comparison.deltaSeconds, 2)} s, ${signed(comparison.deltaRelative * 100, 1)} %)`,
+    `thresholds:     worse by more than ${(comparison.thresholds.relative * 100).toFixed(1)} % ` +
+      `and more than ${comparison.thresholds.absoluteSeconds.toFixed(2)} s`,
+    "",
+    `this benchmark: ${outcome.benchmarkId}${outcome.executionArn ? ` (${outcome.executionArn})` : ""}`,
+    `previous:       ${comparison.previousBenchmarkId}, ${comparison.previousImageName} (${comparison.previousAmiId}), ` +
+      `${comparison.previousStartedAt}`,
+    `suite:          ${suite.name}, run ${suite.suiteRunId} (${suite.executionId})`,
+  ].join("\n");
+  return { subject: subject.length > 100 ? `${subject.slice(0, 99)}…` : subject, message };
+}

@@ -1,0 +1,86 @@
+/**
+ * The suite branch of the state machine. The payloads built here are the other half of
+ * functions/domain/suite.ts: change both together.
+ *
+ *   DiscoverTargets → Benchmarks (Map, MaxConcurrencyPath $.concurrency)
+ *                       └ RunBenchmark: startExecution.sync:2 of this same state machine with a
+ *                         single-benchmark input (Catch → BenchmarkFailed, so one failed target
+ *                         does not stop the others)
+ *                   → SummariseSuite → SuiteSucceeded? → Succeed | SuiteFailed
+ *
+ * Each benchmark is its own execution, so benchmark ids stay execution ids and the single flow is
+ * untouched; the local runner runs the nested execution in process.
+ */
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import type { Construct } from "constructs";
+import { ErrorNames } from "../functions/domain/contract.js";
+import { invoke, type StepFunctions } from "./state-machine.js";
+
+/** The optimised integration that starts an execution and waits for it, its Output as JSON. */
+export const START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2";
+
+export function buildSuiteFlow(scope: Construct, fns: StepFunctions, selfArn: string): sfn.IChainable {
+  const discoverTargets = invoke(scope, "DiscoverTargets", fns.discoverTargets, "dynamodb", {
+    payload: sfn.TaskInput.fromObject({
+      input: sfn.JsonPath.entirePayload,
+      executionId: sfn.JsonPath.executionId,
+      startTime: sfn.JsonPath.executionStartTime,
+    }),
+    // SSM (ThrottlingException, shared with DynamoDB's list) and EC2 throttling.
+    extraRetryErrors: ["RequestLimitExceeded"],
+  });
+
+  const runBenchmark = new sfn.CustomState(scope, "RunBenchmark", {
+    stateJson: {
+      Type: "Task",
+      Resource: START_EXECUTION_SYNC,
+      Parameters: {
+        StateMachineArn: selfArn,
+        "Name.$": "$.executionName",
+        "Input.$": "$.input",
+      },
+      // The child's Output is the single flow's final state; the suite needs only this of it.
+      ResultSelector: {
+        "status.$": "$.Status",
+        "executionArn.$": "$.ExecutionArn",
+        "summary.$": "$.Output.summary",
+      },
+      ResultPath: "$.execution",
+    },
+  });
+  runBenchmark.addCatch(new sfn.Pass(scope, "BenchmarkFailed"), {
+    errors: [sfn.Errors.ALL],
+    resultPath: "$.failure",
+  });
+
+  const benchmarks = new sfn.Map(scope, "Benchmarks", {
+    itemsPath: "$.benchmarks",
+    maxConcurrencyPath: "$.concurrency",
+    resultPath: "$.results",
+  }).itemProcessor(runBenchmark);
+
+  const summariseSuite = invoke(scope, "SummariseSuite", fns.summariseSuite, "dynamodb", {
+    payload: sfn.TaskInput.fromObject({
+      suite: sfn.JsonPath.objectAt("$.suite"),
+      results: sfn.JsonPath.listAt("$.results"),
+      skipped: sfn.JsonPath.listAt("$.skipped"),
+      unresolved: sfn.JsonPath.listAt("$.unresolved"),
+    }),
+    resultPath: "$.summary",
+    // SNS: throttled or briefly unavailable.
+    extraRetryErrors: ["Throttled", "ThrottledException", "InternalErrorException", "KMSThrottlingException"],
+  });
+
+  const suiteSucceeded = new sfn.Choice(scope, "SuiteSucceeded?")
+    .when(sfn.Condition.stringEquals("$.summary.status", "succeeded"), new sfn.Succeed(scope, "SuiteDone"))
+    .otherwise(
+      new sfn.Fail(scope, "SuiteFailed", {
+        error: ErrorNames.suiteIncomplete,
+        cause:
+          "At least one benchmark of the suite failed or one target could not be resolved; the suite item " +
+          "(SUITE#<id>) and the benchmarks' summaries say which and why. The other benchmarks were recorded.",
+      }),
+    );
+
+  return discoverTargets.next(benchmarks).next(summariseSuite).next(suiteSucceeded);
+}

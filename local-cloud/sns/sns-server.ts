@@ -1,0 +1,130 @@
+/**
+ * A tiny SNS for the local cloud: the Query protocol's Publish (what the SDK's SNSClient sends), on
+ * 127.0.0.1, keeping every message so that tests and `run --local` can show the alerts that AWS would
+ * have delivered. Nothing is delivered anywhere.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface PublishedMessage {
+  messageId: string;
+  topicArn: string;
+  subject?: string;
+  message: string;
+  /** String attributes by name. */
+  attributes: Record<string, string>;
+  publishedAt: string;
+}
+
+export interface LocalSns {
+  /** For AWS_ENDPOINT_URL_SNS or `new SNSClient({ endpoint })`. */
+  endpoint: string;
+  /** Every message published so far, oldest first. */
+  readonly messages: PublishedMessage[];
+  close(): Promise<void>;
+}
+
+const XMLNS = "https://sns.amazonaws.com/doc/2010-03-31/";
+
+const escapeXml = (text: string): string =>
+  text.replace(
+    /[<>&'"]/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c] as string,
+  );
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function errorXml(code: string, message: string, requestId: string): string {
+  return (
+    `<ErrorResponse xmlns="${XMLNS}"><Error><Type>Sender</Type><Code>${escapeXml(code)}</Code>` +
+    `<Message>${escapeXml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`
+  );
+}
+
+/** `MessageAttributes.entry.N.Name` / `.Value.StringValue` pairs. */
+function attributesOf(form: URLSearchParams): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (let n = 1; form.has(`MessageAttributes.entry.${n}.Name`); n++) {
+    const name = form.get(`MessageAttributes.entry.${n}.Name`) as string;
+    attributes[name] = form.get(`MessageAttributes.entry.${n}.Value.StringValue`) ?? "";
+  }
+  return attributes;
+}
+
+export async function startLocalSns(options: { host?: string } = {}): Promise<LocalSns> {
+  const host = options.host ?? "127.0.0.1";
+  const messages: PublishedMessage[] = [];
+  const server = createServer((req, res) => {
+    readBody(req)
+      .then((body) => {
+        const requestId = randomUUID();
+        const form = new URLSearchParams(body);
+        const reply = (status: number, xml: string) => {
+          res.writeHead(status, { "Content-Type": "text/xml", "x-amzn-RequestId": requestId });
+          res.end(xml);
+        };
+        const action = form.get("Action");
+        if (action !== "Publish") {
+          reply(
+            400,
+            errorXml(
+              "InvalidAction",
+              `The local SNS only knows Publish, not ${action ?? "(none)"}`,
+              requestId,
+            ),
+          );
+          return;
+        }
+        const topicArn = form.get("TopicArn");
+        const message = form.get("Message");
+        if (topicArn === null || !topicArn.startsWith("arn:aws:sns:") || message === null || message === "") {
+          reply(
+            400,
+            errorXml("InvalidParameter", "Invalid parameter: TopicArn and Message are required", requestId),
+          );
+          return;
+        }
+        const messageId = randomUUID();
+        const subject = form.get("Subject");
+        messages.push({
+          messageId,
+          topicArn,
+          ...(subject !== null && { subject }),
+          message,
+          attributes: attributesOf(form),
+          publishedAt: new Date().toISOString(),
+        });
+        reply(
+          200,
+          `<PublishResponse xmlns="${XMLNS}"><PublishResult><MessageId>${messageId}</MessageId></PublishResult>` +
+            `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></PublishResponse>`,
+        );
+      })
+      .catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
+        res.end(`internal error: ${(error as Error).message}`);
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://${host}:${port}`,
+    messages,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * SummariseSuite with mocked DynamoDB and SNS (aws-sdk-client-mock): the previous AMI of a series is
+ * found through BySource, a regression is marked on the summary and published, the suite item written.
+ */
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { marshallItem } from "../../functions/aws/benchmark-table.js";
+import { parseBenchmarkInput } from "../../functions/domain/input-schema.js";
+import type { SummaryRecord } from "../../functions/domain/run-record.js";
+import type { SuiteBenchmarkResult, SuiteRef, SummariseSuiteEvent } from "../../functions/domain/suite.js";
+import { summariseSuite } from "../../functions/summarise-suite/summarise-suite.js";
+
+const SERIES = "/aws/service/freebsd/amd64/base/ufs/15.0/CURRENT";
+const TOPIC = "arn:aws:sns:us-east-1:123456789012:BootBench-RegressionAlerts";
+const dynamoDbMock = mockClient(DynamoDBClient);
+const snsMock = mockClient(SNSClient);
+
+const suite: SuiteRef = {
+  name: "freebsd-weekly",
+  suiteRunId: "weekly-2025-09-05",
+  executionId: "arn:aws:states:us-east-1:123456789012:execution:BootBench-Benchmark:weekly-2025-09-05",
+  startedAt: "2025-09-05T10:00:00.000Z",
+  force: false,
+  regression: { relative: 0.1, absoluteSeconds: 0.5 },
+  targets: 1,
+};
+
+const settings = (extra: Record<string, unknown> = {}) =>
+  parseBenchmarkInput({ image: SERIES, instanceType: "c7i.large", ...extra });
+
+function summary(
+  benchmarkId: string,
+  amiId: string,
+  total: number | undefined,
+  extra: Partial<SummaryRecord> = {},
+): SummaryRecord {
+  return {
+    pk: `BENCHMARK#${benchmarkId}`,
+    sk: "SUMMARY",
+    itemType: "summary",
+    recentPk: "BENCHMARK",
+    amiId,
+    sourceParameter: SERIES,
+    benchmarkId,
+    executionId: `${suite.executionId}:${benchmarkId}`,
+    startedAt: "2025-09-05T10:01:00.000Z",
+    status: total === undefined ? "failed" : "succeeded",
+    image: { amiId, name: `FreeBSD ${amiId}`, architecture: "x86_64", sourceParameter: SERIES },
+    instanceType: "c7i.large",
+    settings: settings(),
+    runs: 10,
+    countedRuns: 9,
+    succeededRuns: 10,
+    failedRuns: 0,
+    timedOutRuns: 0,
+    countedSucceededRuns: total === undefined ? 0 : 9,
+    ...(total !== undefined && {
+      medians: {
+        runInstancesApi: 1.5,
+        pendingToRunning: 6.9,
+        runningToPortClosed: total - 3,
+        portClosedToOpen: 3,
+        total,
+      },
+    }),
+    ...extra,
+  };
+}
+
+const result = (
+  benchmarkId: string,
+  amiId: string,
+  extra: Partial<SuiteBenchmarkResult> = {},
+): SuiteBenchmarkResult => ({
+  target: 0,
+  executionName: benchmarkId,
+  image: SERIES,
+  amiId,
+  imageName: `FreeBSD ${amiId}`,
+  architecture: "x86_64",
+  sourceParameter: SERIES,
+  instanceType: "c7i.large",
+  input: { image: SERIES, instanceType: "c7i.large" },
+  execution: { status: "SUCCEEDED", executionArn: `${suite.executionId}:${benchmarkId}` },
+  ...extra,
+});
+
+const event = (
+  results: SuiteBenchmarkResult[],
+  extra: Partial<SummariseSuiteEvent> = {},
+): SummariseSuiteEvent => ({
+  suite,
+  results,
+  skipped: [],
+  unresolved: [],
+  ...extra,
+});
+
+/** Summaries by benchmark id for GetItem; the BySource history, newest first, for Query. */
+function tableHolds(summaries: SummaryRecord[], history: SummaryRecord[]) {
+  dynamoDbMock.on(GetItemCommand).callsFake((input: { Key: { pk: { S: string } } }) => {
+    const found = summaries.find((s) => s.pk === input.Key.pk.S);
+    return found ? { Item: marshallItem(found) } : {};
+  });
+  dynamoDbMock.on(QueryCommand).resolves({ Items: history.map((s) => marshallItem(s)) });
+}
+
+const run = (e: SummariseSuiteEvent) =>
+  summariseSuite(e, {
+    dynamoDb: new DynamoDBClient({}),
+    sns: new SNSClient({}),
+    tableName: "results",
+    topicArn: TOPIC,
+    now: () => new Date("2025-09-05T10:30:00.000Z"),
+  });
+
+beforeEach(() => {
+  dynamoDbMock.reset();
+  snsMock.reset();
+  dynamoDbMock.on(PutItemCommand).resolves({});
+  dynamoDbMock.on(UpdateItemCommand).resolves({});
+  snsMock.on(PublishCommand).resolves({ MessageId: "msg-1" });
+});
+
+describe("regression alerts", () => {
+  const current = summary("new", "ami-0000000000000000b", 12.0);
+  const previous = summary("old", "ami-0000000000000000a", 8.0, { startedAt: "2025-08-29T10:01:00.000Z" });
+
+  it("compares with the previous AMI of the series, marks the regression and publishes it", async () => {
+    tableHolds([current], [current, previous]);
+    const out = await run(event([result("new", current.amiId)]));
+
+    // BySource, newest first, for this series.
+    const query = dynamoDbMock.commandCalls(QueryCommand)[0]?.args[0].input;
+    expect(query).toMatchObject({
+      IndexName: "BySource",
+      ScanIndexForward: false,
+      ExpressionAttributeValues: { ":value": { S: SERIES } },
+    });
+    expect(out).toMatchObject({ status: "succeeded", succeeded: 1, failed: 0, alerts: ["msg-1"] });
+    expect(out.regressions).toHaveLength(1);
+    expect(out.benchmarks[0]?.comparison).toMatchObject({
+      previousBenchmarkId: "old",
+      previousAmiId: previous.amiId,
+      previousTotal: 8,
+      total: 12,
+      deltaSeconds: 4,
+      deltaRelative: 0.5,
+      regression: true,
+    });
+
+    const update = dynamoDbMock.commandCalls(UpdateItemCommand)[0]?.args[0].input;
+    expect(update?.Key).toEqual({ pk: { S: "BENCHMARK#new" }, sk: { S: "SUMMARY" } });
+    expect(update?.UpdateExpression).toBe("SET previousComparison = :comparison, regression = :regression");
+    expect(update?.ConditionExpression).toBe("attribute_exists(pk)");
+
+    const publish = snsMock.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(publish?.TopicArn).toBe(TOPIC);
+    expect(publish?.Subject).toBe("boot-bench regression: FreeBSD ami-0000000000000000b on c7i.large");
+    expect(publish?.Message).toContain("12.00 s, was 8.00 s (+4.00 s, +50.0 %)");
+    expect(publish?.Message).toContain(SERIES);
+    expect(publish?.MessageAttributes?.series).toEqual({ DataType: "String", StringValue: SERIES });
+
+    const put = dynamoDbMock.commandCalls(PutItemCommand)[0]?.args[0].input;
+    expect(unmarshall(put?.Item ?? {})).toMatchObject({
+      pk: "SUITE#weekly-2025-09-05",
+      sk: "SUMMARY",
+      itemType: "suite",
+      status: "succeeded",
+      finishedAt: "2025-09-05T10:30:00.000Z",
+    });
+    expect(unmarshall(put?.Item ?? {})).not.toHaveProperty("amiId");
+  });
+
+  it("needs both thresholds: +0.4 s on 2 s (20 %) and +0.6 s on 10 s (6 %) are no regression", async () => {
+    for (const [was, now] of [
+      [2.0, 2.4],
+      [10.0, 10.6],
+    ] as const) {
+      dynamoDbMock.reset();
+      dynamoDbMock.on(PutItemCommand).resolves({});
+      dynamoDbMock.on(UpdateItemCommand).resolves({});
+      const c = summary("new", "ami-0000000000000000b", now);
+      tableHolds(
+        [c],
+        [c, summary("old", "ami-0000000000000000a", was, { startedAt: "2025-08-29T10:01:00.000Z" })],
+      );
+      const out = await run(event([result("new", c.amiId)]));
+      expect(out.regressions).toEqual([]);
+      expect(out.benchmarks[0]?.comparison?.regression).toBe(false);
+      expect(dynamoDbMock.commandCalls(UpdateItemCommand)[0]?.args[0].input.UpdateExpression).toBe(
+        "SET previousComparison = :comparison REMOVE regression",
+      );
+    }
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it("compares only with an older, successful benchmark of another AMI, same instance type and settings", async () => {
+    const older = { startedAt: "2025-08-01T10:01:00.000Z" };
+    tableHolds(
+      [current],
+      [
+        current,
+        summary("same-ami", current.amiId, 5, older),
+        summary("failed", "ami-0000000000000000c", undefined, older),
+        summary("other-type", "ami-0000000000000000d", 5, {
+          ...older,
+          settings: settings({ instanceType: "m7i.large" }),
+        }),
+        summary("other-runs", "ami-0000000000000000e", 5, { ...older, settings: settings({ runs: 5 }) }),
+        summary("newer", "ami-0000000000000000f", 5, { startedAt: "2025-09-06T00:00:00.000Z" }),
+        summary("the-one", "ami-0000000000000000a", 11.9, older),
+      ],
+    );
+    const out = await run(event([result("new", current.amiId)]));
+    expect(out.benchmarks[0]?.comparison).toMatchObject({
+      previousBenchmarkId: "the-one",
+      regression: false,
+    });
+  });
+
+  it("records no comparison for the first AMI of a series or an image given by id", async () => {
+    const byId = summary("by-id", "ami-0000000000000000b", 12, { sourceParameter: undefined });
+    tableHolds([current, byId], [current]);
+    const out = await run(
+      event([result("new", current.amiId), result("by-id", byId.amiId, { sourceParameter: undefined })]),
+    );
+    expect(out.benchmarks.map((b) => b.comparison)).toEqual([undefined, undefined]);
+    expect(dynamoDbMock.commandCalls(QueryCommand)).toHaveLength(1);
+    expect(dynamoDbMock.commandCalls(UpdateItemCommand)).toHaveLength(0);
+  });
+});
+
+describe("suite status", () => {
+  it("fails the suite when a child failed, with the child's own error, and still records the others", async () => {
+    const ok = summary("ok", "ami-0000000000000000a", 8);
+    const bad = summary("bad", "ami-0000000000000000b", undefined);
+    tableHolds([ok, bad], [ok]);
+    const cause = JSON.stringify({
+      ExecutionArn: `${suite.executionId}:bad`,
+      Status: "FAILED",
+      Error: "BootBench.NoSuccessfulRuns",
+      Cause: "No counted run of the benchmark succeeded",
+    });
+    const out = await run(
+      event([
+        result("ok", ok.amiId),
+        result("bad", bad.amiId, {
+          execution: undefined,
+          failure: { Error: "States.TaskFailed", Cause: cause },
+        }),
+      ]),
+    );
+    expect(out).toMatchObject({ status: "failed", succeeded: 1, failed: 1 });
+    expect(out.benchmarks[1]).toMatchObject({
+      status: "failed",
+      executionArn: `${suite.executionId}:bad`,
+      error: { name: "BootBench.NoSuccessfulRuns", message: "No counted run of the benchmark succeeded" },
+    });
+  });
+
+  it("fails the suite when a target could not be resolved; skipped targets are no failure", async () => {
+    tableHolds([], []);
+    const skipped = [
+      {
+        target: 0,
+        reason: "already-benchmarked" as const,
+        image: SERIES,
+        amiId: "ami-0000000000000000a",
+        architecture: "x86_64",
+        previousBenchmarkId: "old",
+      },
+    ];
+    expect(await run(event([], { skipped }))).toMatchObject({ status: "succeeded", skipped: 1, failed: 0 });
+    const unresolved = [
+      { target: 1, reason: "no-parameter-matched" as const, reference: "/aws/service/x/*", message: "none" },
+    ];
+    expect(await run(event([], { unresolved }))).toMatchObject({
+      status: "failed",
+      unresolved: 1,
+      failed: 1,
+    });
+  });
+});
