@@ -513,7 +513,7 @@ export class BootBenchStack extends Stack {
   }
 
   /** The SSM parameters images may be named by: public ones (no account in their ARN) and the account's. */
-  private imageParameterArns(): string[] {
+  imageParameterArns(): string[] {
     return [
       this.formatArn({ service: "ssm", account: "", resource: "parameter", resourceName: "aws/service/*" }),
       this.formatArn({ service: "ssm", resource: "parameter", resourceName: "*" }),

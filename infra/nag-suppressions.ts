@@ -6,6 +6,7 @@ import { ArnFormat, Stack, Validations } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
 import type { BootBenchStack } from "./boot-bench-stack.js";
 import type { StepName } from "./constructs/benchmark-function.js";
+import { flattenIntrinsic } from "./intrinsics.js";
 
 const XRAY =
   "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions";
@@ -42,24 +43,15 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
   }
 
   const { resolveImage, launchInstance, terminateInstance } = stack.functions;
+  const [publicParameters, accountParameters] = stack.imageParameterArns() as [string, string];
   ack(
     resolveImage.role,
-    iam5(
-      nagArn(
-        stack,
-        stack.formatArn({
-          service: "ssm",
-          account: "",
-          resource: "parameter",
-          resourceName: "aws/service/*",
-        }),
-      ),
-    ),
+    iam5(nagArn(stack, publicParameters)),
     "A benchmark may name any AWS public parameter (e.g. /aws/service/freebsd/…) as its image; read-only, this region only.",
   );
   ack(
     resolveImage.role,
-    iam5(nagArn(stack, stack.formatArn({ service: "ssm", resource: "parameter", resourceName: "*" }))),
+    iam5(nagArn(stack, accountParameters)),
     "A benchmark may name an SSM parameter of this account that holds an AMI id; read-only, this region only, " +
       "and SecureString values stay unreadable without kms:Decrypt.",
   );
@@ -68,22 +60,12 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
   const { discoverTargets } = stack.functions;
   ack(
     discoverTargets.role,
-    iam5(
-      nagArn(
-        stack,
-        stack.formatArn({
-          service: "ssm",
-          account: "",
-          resource: "parameter",
-          resourceName: "aws/service/*",
-        }),
-      ),
-    ),
+    iam5(nagArn(stack, publicParameters)),
     "A suite target may name any AWS public parameter or pattern of them (e.g. /aws/service/freebsd/*/base/ufs/*/CURRENT); read-only, this region only.",
   );
   ack(
     discoverTargets.role,
-    iam5(nagArn(stack, stack.formatArn({ service: "ssm", resource: "parameter", resourceName: "*" }))),
+    iam5(nagArn(stack, accountParameters)),
     "A suite target may name an SSM parameter of this account that holds an AMI id; read-only, this region only, " +
       "and SecureString values stay unreadable without kms:Decrypt.",
   );
@@ -163,17 +145,5 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
 
 /** The string cdk-nag shows for an ARN token: pseudo parameters and attributes as `<…>`. */
 function nagArn(stack: Stack, arn: string): string {
-  const flatten = (value: unknown): string => {
-    if (typeof value === "string") return value;
-    if (value !== null && typeof value === "object") {
-      const v = value as Record<string, unknown>;
-      const join = v["Fn::Join"] as [string, unknown[]] | undefined;
-      if (join) return join[1].map(flatten).join(join[0]);
-      if (typeof v.Ref === "string") return `<${v.Ref}>`;
-      const getAtt = v["Fn::GetAtt"] as [string, string] | undefined;
-      if (getAtt) return `<${getAtt[0]}.${getAtt[1]}>`;
-    }
-    throw new Error(`Cannot flatten ${JSON.stringify(value)} for a cdk-nag finding id`);
-  };
-  return flatten(Stack.of(stack).resolve(arn));
+  return flattenIntrinsic(Stack.of(stack).resolve(arn));
 }

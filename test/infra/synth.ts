@@ -6,6 +6,7 @@ import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { afterAll } from "vitest";
 import { BootBenchStack } from "../../infra/boot-bench-stack.js";
+import { flattenIntrinsic } from "../../infra/intrinsics.js";
 
 export const STACK_NAME = "BootBench";
 
@@ -117,23 +118,8 @@ export function isRef(value: unknown, logicalId: string): boolean {
   return typeof value === "object" && value !== null && (value as { Ref?: unknown }).Ref === logicalId;
 }
 
-/**
- * Flattens an intrinsic into a readable string, as cdk-nag does: `Ref` → `<Id>`, `Fn::GetAtt` →
- * `<Id.Attr>`, `Fn::Join` → the joined parts. Enough for ARNs and the state machine definition.
- */
-export function flatten(value: unknown): string {
-  if (typeof value === "string") return value;
-  if (typeof value === "number") return String(value);
-  if (value !== null && typeof value === "object") {
-    const v = value as Record<string, unknown>;
-    const join = v["Fn::Join"] as [string, unknown[]] | undefined;
-    if (join) return join[1].map(flatten).join(join[0]);
-    if (typeof v.Ref === "string") return `<${v.Ref}>`;
-    const getAtt = v["Fn::GetAtt"] as [string, string] | undefined;
-    if (getAtt) return `<${getAtt[0]}.${getAtt[1]}>`;
-  }
-  throw new Error(`Cannot flatten ${JSON.stringify(value)}`);
-}
+/** The same flattening the cdk-nag acknowledgements use. */
+export const flatten = flattenIntrinsic;
 
 export interface AslState {
   Type: string;
