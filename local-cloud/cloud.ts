@@ -4,6 +4,7 @@
  * `local-aws.ts`, the protocols in `ec2/ec2-server.ts` and `ssm/ssm-server.ts`.
  */
 
+import { epochMs } from "../functions/shared/clock.js";
 import { Catalogue, type CatalogueImage } from "./catalogue.js";
 import {
   Fleet,
@@ -70,9 +71,6 @@ const TRUTH_FIELD = {
   terminated: "terminatedAt",
 } as const satisfies Record<TruthEvent, keyof InstanceTruth>;
 
-/** Epoch ms with sub-millisecond precision, the clock of the whole project. */
-export const epochNow = (): number => performance.timeOrigin + performance.now();
-
 export const defaultSshPort = (): number => (process.getuid?.() === 0 ? 22 : 2222);
 
 export class LocalCloud {
@@ -113,7 +111,7 @@ export class LocalCloud {
       shutdownSeconds: options.shutdownSeconds ?? 2,
       createPort: options.createPort ?? createEmulatedPort,
       faults: this.faults,
-      now: epochNow,
+      now: epochMs,
       onTransition: () => {
         for (const wake of this.#waiters) wake();
       },

@@ -7,7 +7,8 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { epochNow, LocalCloud, type LocalCloudOptions } from "./cloud.js";
+import { epochMs } from "../functions/shared/clock.js";
+import { LocalCloud, type LocalCloudOptions } from "./cloud.js";
 import { ec2ErrorXml, type HttpReply, handleEc2Request } from "./ec2/ec2-server.js";
 import { QueryParams } from "./ec2/query.js";
 import { assertLoopbackEndpoint } from "./runner/loopback.js";
@@ -56,7 +57,7 @@ function send(res: ServerResponse, reply: HttpReply, requestId: string): void {
 }
 
 async function handle(cloud: LocalCloud, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const requestedAt = epochNow();
+  const requestedAt = epochMs();
   const requestId = randomUUID();
   let body: string;
   try {
