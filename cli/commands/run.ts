@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
-import type { RunRecord } from "../../functions/domain/run-record.js";
+import { causeMessage, type RunRecord } from "../../functions/domain/run-record.js";
 import type { LocalPipeline } from "../../local-cloud/local-pipeline.js";
 import { boundaryErrors, summariseErrors } from "../../local-cloud/measurement-error.js";
 import { bootTable } from "../boot-table.js";
@@ -194,7 +194,7 @@ function printResults(outcomes: BenchmarkOutcome[], pipeline: LocalPipeline, tim
     console.log(
       `\n${outcome.image}: execution ${outcome.execution.status} with ${outcome.execution.error ?? "no error"}`,
     );
-    console.log(`  ${causeText(outcome.execution.cause)}`);
+    console.log(`  ${causeMessage(outcome.execution.cause)}`);
     for (const run of failedRuns) {
       console.log(
         `  run ${run.runIndex}: ${run.status}${run.error ? ` ${run.error.name}: ${run.error.message}` : ""}`,
@@ -222,17 +222,6 @@ function errorColumns(
     "error closed ms": cell(errors.map((e) => e.closed)),
     "error open ms": cell(errors.map((e) => e.open)),
   };
-}
-
-/** Lambda's Cause is JSON with errorMessage; the local runner reproduces it. */
-function causeText(cause: string | undefined): string {
-  if (!cause) return "";
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string };
-    return parsed.errorMessage ?? cause;
-  } catch {
-    return cause;
-  }
 }
 
 async function inBatches<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
