@@ -14,19 +14,34 @@ import { Construct } from "constructs";
 import { ErrorNames } from "../functions/domain/contract.js";
 import { buildSuiteFlow } from "./suite-flow.js";
 
+/**
+ * The Lambda behind each step. `lambda.Function` rather than `IFunction`: every Task's TimeoutSeconds
+ * is derived from its function's timeout, which only the concrete construct carries.
+ */
 export interface StepFunctions {
-  validateInput: lambda.IFunction;
-  resolveImage: lambda.IFunction;
-  launchInstance: lambda.IFunction;
-  pollState: lambda.IFunction;
-  probePort: lambda.IFunction;
-  terminateInstance: lambda.IFunction;
-  recordRun: lambda.IFunction;
-  summarise: lambda.IFunction;
+  validateInput: lambda.Function;
+  resolveImage: lambda.Function;
+  launchInstance: lambda.Function;
+  pollState: lambda.Function;
+  probePort: lambda.Function;
+  terminateInstance: lambda.Function;
+  recordRun: lambda.Function;
+  summarise: lambda.Function;
   /** Suites (infra/suite-flow.ts): resolve the targets, then close the suite run. */
-  discoverTargets: lambda.IFunction;
-  summariseSuite: lambda.IFunction;
+  discoverTargets: lambda.Function;
+  summariseSuite: lambda.Function;
 }
+
+/**
+ * Added to a function's timeout to give its Task's TimeoutSeconds. The Task's timer starts when Step
+ * Functions invokes, the function's when its handler starts: in between come the invoke round trip
+ * and a cold start, whose Init phase Lambda bounds at 10 s outside the function timeout; after the
+ * handler, the response's way back. 15 s covers those with room to spare, so that a function that
+ * overruns fails with Lambda's own Sandbox.Timedout ("Task timed out after N seconds", with a request
+ * id to find its logs) before the Task's bare States.Timeout; yet it is small next to every step's
+ * timeout, so a lost invocation is not waited on for long after Lambda would have stopped it.
+ */
+export const TASK_TIMEOUT_MARGIN = Duration.seconds(15);
 
 /** Fail state error of a run whose instance could not be terminated. */
 export const TERMINATE_FAILED_ERROR = "BootBench.TerminateFailed";
@@ -83,12 +98,14 @@ function addRetries(task: tasks.LambdaInvoke, kind: StepKind, extraErrors: strin
 export function invoke(
   scope: Construct,
   stateName: string,
-  fn: lambda.IFunction,
+  fn: lambda.Function,
   kind: StepKind,
   props: { payload?: sfn.TaskInput; resultPath?: string; extraRetryErrors?: string[] } = {},
 ): tasks.LambdaInvoke {
   const task = new tasks.LambdaInvoke(scope, stateName, {
     lambdaFunction: fn,
+    // Without TimeoutSeconds AWS waits up to a year, aws-local-stepfunctions 60 s: both must agree.
+    taskTimeout: sfn.Timeout.duration(taskTimeoutFor(stateName, fn)),
     // The Resource is the function ARN and Parameters are the payload itself: the local runner maps
     // Resources to handlers, and Lambda's response envelope never reaches the state.
     payloadResponseOnly: true,
@@ -98,6 +115,20 @@ export function invoke(
   });
   addRetries(task, kind, props.extraRetryErrors);
   return task;
+}
+
+/**
+ * A function without a timeout gets Lambda's default of 3 s, which no step is written for: a Task
+ * timeout derived from that accident, or a default picked here, would hide it. Refuse at synth.
+ */
+function taskTimeoutFor(stateName: string, fn: lambda.Function): Duration {
+  if (fn.timeout === undefined) {
+    throw new Error(
+      `Task ${stateName}: its function ${fn.node.path} sets no timeout, so the Task's TimeoutSeconds ` +
+        "cannot be derived from it; give the function an explicit timeout",
+    );
+  }
+  return fn.timeout.plus(TASK_TIMEOUT_MARGIN);
 }
 
 /**

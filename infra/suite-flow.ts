@@ -11,6 +11,7 @@
  * Each benchmark is its own execution, so benchmark ids stay execution ids and the single flow is
  * untouched; the local runner runs the nested execution in process.
  */
+import { Duration } from "aws-cdk-lib";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Construct } from "constructs";
 import { ErrorNames } from "../functions/domain/contract.js";
@@ -18,6 +19,17 @@ import { invoke, type StepFunctions } from "./state-machine.js";
 
 /** The optimised integration that starts an execution and waits for it, its Output as JSON. */
 export const START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2";
+
+/**
+ * TimeoutSeconds of RunBenchmark, which waits for a whole child benchmark. Without one AWS would wait
+ * for as long as the child runs (up to a year) and aws-local-stepfunctions 60 s, which any real
+ * benchmark outlasts. The longest valid benchmark, 100 runs one after another with every Task at its
+ * TimeoutSeconds, takes about 31 h before retries (test/infra/state-machine.test.ts checks the two
+ * against each other); a child still running after a week has hung, and the suite should record it
+ * as failed and close rather than wait on. A week also stays below the 24.8 days a Node.js timer can
+ * hold, which is what aws-local-stepfunctions arms for it.
+ */
+export const RUN_BENCHMARK_TIMEOUT = Duration.days(7);
 
 export function buildSuiteFlow(scope: Construct, fns: StepFunctions, selfArn: string): sfn.IChainable {
   const discoverTargets = invoke(scope, "DiscoverTargets", fns.discoverTargets, "dynamodb", {
@@ -39,6 +51,7 @@ export function buildSuiteFlow(scope: Construct, fns: StepFunctions, selfArn: st
         "Name.$": "$.executionName",
         "Input.$": "$.input",
       },
+      TimeoutSeconds: RUN_BENCHMARK_TIMEOUT.toSeconds(),
       // The child's Output is the single flow's final state; the suite needs only this of it.
       ResultSelector: {
         "status.$": "$.Status",

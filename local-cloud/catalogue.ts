@@ -223,6 +223,19 @@ export function builtInImages(): CatalogueImage[] {
       publishedAs: [],
       boot: { pendingToRunning: 6.9, runningToNetwork: 6.0, networkToSsh: null },
     }),
+    // Slow on both sides of `running` (a long pending, as metal instance types have, then first boot):
+    // at time scale 1 PollState and ProbePort each last over a minute, longer than the 60 s that
+    // aws-local-stepfunctions gives a Task without TimeoutSeconds (test/e2e/long-run.test.ts). Not
+    // published under any parameter, so `run --local` without --image leaves it out.
+    image({
+      name: "slow-boot-over-a-minute",
+      description: "Emulated: running after 64 s, the port open about 70 s after launch",
+      architecture: "x86_64",
+      creationDate: "2025-07-30T12:00:00.000Z",
+      ownerId: LOCAL_OWNER,
+      publishedAs: [],
+      boot: { pendingToRunning: 64, runningToNetwork: 4, networkToSsh: 2 },
+    }),
   ];
 }
 
@@ -245,6 +258,7 @@ export const BUILT_IN_AMI_IDS = (() => {
     al2023X86_64: id("al2023-ami-2023.8.20250818.0-kernel-6.1-x86_64"),
     clearLinuxLike: id("clear-linux-like-43480"),
     sshdNeverStarts: id("sshd-never-starts"),
+    slowBootOverAMinute: id("slow-boot-over-a-minute"),
   };
 })();
 

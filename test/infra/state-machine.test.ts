@@ -1,9 +1,15 @@
+import { Duration, Stack } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
 import { describe, expect, it } from "vitest";
 import { ErrorNames } from "../../functions/domain/contract.js";
+import { benchmarkInputSchema } from "../../functions/domain/input-schema.js";
+import { invoke, TASK_TIMEOUT_MARGIN } from "../../infra/state-machine.js";
+import { RUN_BENCHMARK_TIMEOUT } from "../../infra/suite-flow.js";
 import {
   type AslState,
   allStates,
   definitionOf,
+  resourcesOfType,
   type STEPS,
   type SUITE_STEPS,
   stateNamed,
@@ -272,5 +278,89 @@ describe("state machine definition", () => {
     for (const name of ["ValidateInput", "ProbePort"]) {
       expect(retriedErrors(name), name).toEqual([...LAMBDA_TRANSIENT, "Lambda.ResourceNotReadyException"]);
     }
+  });
+});
+
+describe("Task timeouts", () => {
+  const tasks = allStates(definition).filter(([, s]) => s.Type === "Task");
+  const functions = resourcesOfType(template, "AWS::Lambda::Function");
+  const marginSeconds = TASK_TIMEOUT_MARGIN.toSeconds();
+  // aws-local-stepfunctions arms one setTimeout per Task attempt; a longer one overflows and fires at once.
+  const LONGEST_NODE_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+  it("sets a fixed TimeoutSeconds on every Task (aws-local-stepfunctions would give it 60 s)", () => {
+    expect(tasks.length).toBeGreaterThan(NESTED_EXECUTION_TASKS.length);
+    for (const [name, task] of tasks) {
+      expect(task, name).not.toHaveProperty("TimeoutSecondsPath");
+      expect(Number.isInteger(task.TimeoutSeconds), name).toBe(true);
+      expect(task.TimeoutSeconds as number, name).toBeGreaterThanOrEqual(1);
+      expect(task.TimeoutSeconds as number, name).toBeLessThanOrEqual(LONGEST_NODE_TIMER_SECONDS);
+    }
+  });
+
+  it("gives every Lambda Task its function's Timeout plus the margin, so Lambda's Sandbox.Timedout comes first", () => {
+    const lambdaTasks = tasks.filter(([name]) => !NESTED_EXECUTION_TASKS.includes(name));
+    expect(lambdaTasks.length).toBeGreaterThan(0);
+    for (const [name, task] of lambdaTasks) {
+      const logicalId = /^<(.+)\.Arn>$/.exec(task.Resource ?? "")?.[1];
+      const fn = logicalId === undefined ? undefined : functions[logicalId];
+      if (!fn) throw new Error(`Task ${name} calls ${String(task.Resource)}, no function of the template`);
+      const functionTimeout = fn.Properties.Timeout;
+      expect(typeof functionTimeout, `${name}: ${logicalId} sets Timeout`).toBe("number");
+      expect(task.TimeoutSeconds, name).toBe((functionTimeout as number) + marginSeconds);
+    }
+    expect(marginSeconds).toBeGreaterThan(0);
+  });
+
+  it("lets RunBenchmark wait well beyond the longest valid benchmark, and for less than a Node.js timer holds", () => {
+    const maxRuns = benchmarkInputSchema.shape.runs.unwrap().maxValue ?? Number.NaN;
+    // One attempt of every Task at its TimeoutSeconds, runs one after another (concurrency 1), from the
+    // single flow's first state: Parallel branches overlap, the Map repeats its processor per run.
+    const longest = (stateName: string | undefined): number => {
+      let total = 0;
+      for (let name = stateName; name !== undefined; ) {
+        const s = state(name);
+        if (s.Type === "Task") total += s.TimeoutSeconds as number;
+        if (s.Type === "Parallel") total += Math.max(...(s.Branches ?? []).map((b) => longest(b.StartAt)));
+        if (s.Type === "Map") total += maxRuns * longest(s.ItemProcessor?.StartAt);
+        if (s.Type === "Choice") {
+          const choices = (s.Choices as { Next: string }[]).map((choice) => choice.Next);
+          return total + Math.max(...[...choices, s.Default as string].map(longest));
+        }
+        name = s.Next;
+      }
+      return total;
+    };
+    const longestBenchmark = longest(state("Suite?").Default as string);
+    expect(maxRuns).toBe(100);
+    // Sanity of the walk: 100 runs of launch + probe + terminate + record, about 31 h.
+    expect(longestBenchmark).toBeGreaterThan(Duration.hours(30).toSeconds());
+
+    const runBenchmark = state("RunBenchmark").TimeoutSeconds as number;
+    expect(runBenchmark).toBe(RUN_BENCHMARK_TIMEOUT.toSeconds());
+    // Room for retries and their waits on top of one attempt of everything.
+    expect(runBenchmark).toBeGreaterThan(2 * longestBenchmark);
+    expect(runBenchmark).toBeLessThanOrEqual(LONGEST_NODE_TIMER_SECONDS);
+  });
+
+  it("refuses at synth a Task whose function sets no timeout, naming the state", () => {
+    const stack = new Stack();
+    const untimed = new lambda.Function(stack, "Untimed", {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: "index.handler",
+      code: lambda.Code.fromInline("exports.handler = async () => null;"),
+    });
+    expect(() => invoke(stack, "UntimedStep", untimed, "plain")).toThrow(
+      /^Task UntimedStep: its function Default\/Untimed sets no timeout/,
+    );
+    const timed = new lambda.Function(stack, "Timed", {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: "index.handler",
+      code: lambda.Code.fromInline("exports.handler = async () => null;"),
+      timeout: Duration.seconds(42),
+    });
+    expect(stack.resolve(invoke(stack, "TimedStep", timed, "plain").toStateJson())).toMatchObject({
+      TimeoutSeconds: 42 + marginSeconds,
+    });
   });
 });
