@@ -4,8 +4,8 @@
  * `local-aws.ts`, the protocols in `ec2/ec2-server.ts` and `ssm/ssm-server.ts`.
  */
 
-import { epochMs } from "../functions/shared/clock.js";
 import { Catalogue, type CatalogueImage } from "./catalogue.js";
+import type { AddressBlockClaimer } from "./ec2/address-blocks.js";
 import {
   Fleet,
   type Instance,
@@ -16,6 +16,7 @@ import {
 } from "./ec2/instances.js";
 import { createEmulatedPort } from "./emulated-port.js";
 import { type FaultSettings, Faults } from "./faults.js";
+import { trueTime } from "./true-time.js";
 
 export interface LocalCloudOptions {
   /** Default `us-east-1`. */
@@ -39,6 +40,8 @@ export interface LocalCloudOptions {
   images?: readonly CatalogueImage[];
   /** Replaces `createEmulatedPort` (tests of the lifecycle alone). */
   createPort?: PortFactory;
+  /** Replaces the machine-wide claim of address blocks (tests that need a predictable block). */
+  claimAddressBlock?: AddressBlockClaimer;
 }
 
 export interface InstanceSnapshot {
@@ -110,8 +113,9 @@ export class LocalCloud {
       random: options.random ?? Math.random,
       shutdownSeconds: options.shutdownSeconds ?? 2,
       createPort: options.createPort ?? createEmulatedPort,
+      ...(options.claimAddressBlock && { claimAddressBlock: options.claimAddressBlock }),
       faults: this.faults,
-      now: epochMs,
+      now: trueTime,
       onTransition: () => {
         for (const wake of this.#waiters) wake();
       },
@@ -120,6 +124,27 @@ export class LocalCloud {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * The loopback block this cloud's instances live in, e.g. `127.0.5.0/24`, held machine-wide until
+   * close() so that no other local cloud on this machine puts instances there. Undefined until
+   * claimed (`startLocalAws` claims it at start; a bare LocalCloud at its first launch).
+   */
+  get addressBlock(): string | undefined {
+    return this.fleet.addressBlocks[0];
+  }
+
+  /** Every block held: more than one only after more than 254 instances were up at once. */
+  get addressBlocks(): string[] {
+    return this.fleet.addressBlocks;
+  }
+
+  /** Claims the address block now; returns it. */
+  async claimAddressBlock(): Promise<string> {
+    const [block] = await this.fleet.claimAddresses();
+    if (block === undefined) throw new Error("no loopback address block was claimed");
+    return block;
   }
 
   /** The true transition times of an instance (a copy), or undefined for an unknown id. */
@@ -194,7 +219,7 @@ export class LocalCloud {
     this.#errors = {};
   }
 
-  /** Terminates everything at once and closes every port. */
+  /** Terminates everything at once, closes every port, then gives the address blocks up. */
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.allSettled([...this.inFlight]);

@@ -60,13 +60,37 @@ export interface FaultSettings {
   networkNeverUp?: LaunchSelector;
   /** sshd never starts: the port answers RST forever. */
   portNeverOpens?: LaunchSelector;
+  /**
+   * A stalled DescribeInstances: the next N DescribeInstances requests are read in full and then never
+   * answered (no status line, not one byte), the connection held open until the client closes it; then
+   * service resumes. On EC2 a call can hang like this (a response lost on the way, a half-open
+   * connection), and the SDK does not give up on its own for a long time: the EC2 client's default
+   * socket timeout is 15 minutes of silence, longer than any Lambda step, and its `requestTimeout` only
+   * logs a warning unless `throwOnRequestTimeout` is set. Only a caller's own deadline (an
+   * `abortSignal`, a timeout) ends it. A stalled request takes no throttling token and counts as a call
+   * in `stats()`, with no error.
+   */
+  stalledDescribeInstances?: number;
+  /**
+   * The RunInstances response leaves out the instance's private IP (`privateIpAddress`, and
+   * `privateDnsName`, which spells it out): `PrivateIpAddress` is optional in EC2's Instance shape, and
+   * code that reads it from the launch response must cope with its absence. DescribeInstances shows the
+   * address as usual, or only `addressVisibleAfterSeconds` (before time scaling, like the cloud's other
+   * durations) after the response was sent. The instance boots and answers on its address as usual.
+   * An idempotent replay of a hit launch (same ClientToken) lacks the address too, as the original
+   * response did: a retry must not be the way to get it.
+   */
+  launchWithoutPrivateIp?:
+    | boolean
+    | (Exclude<LaunchSelector, boolean> & { addressVisibleAfterSeconds?: number });
 }
 
 export type LaunchFault =
   | "insufficientCapacity"
   | "internalErrorOnLaunch"
   | "networkNeverUp"
-  | "portNeverOpens";
+  | "portNeverOpens"
+  | "launchWithoutPrivateIp";
 
 class TokenBucket {
   #tokens: number;
@@ -155,6 +179,27 @@ export class Faults {
       return false;
     }
     return this.#buckets?.get(apiClassOf(action))?.take() ?? true;
+  }
+
+  /** Whether this request is to be read and never answered; a stall uses up one of the count. */
+  stalls(action: string): boolean {
+    const left = this.#settings.stalledDescribeInstances ?? 0;
+    if (action !== "DescribeInstances" || left <= 0) return false;
+    if (left === 1) delete this.#settings.stalledDescribeInstances;
+    else this.#settings.stalledDescribeInstances = left - 1;
+    return true;
+  }
+
+  /**
+   * For a launch `launchWithoutPrivateIp` hits: how long after the launch response DescribeInstances
+   * hides the address too, seconds before time scaling (0: only the response lacks it). Undefined:
+   * not hit.
+   */
+  hidesPrivateIp(launch: LaunchDescription): number | undefined {
+    const selector = this.#settings.launchWithoutPrivateIp;
+    // Read before hits(), which drops the selector once its count is used up.
+    const seconds = typeof selector === "object" ? (selector.addressVisibleAfterSeconds ?? 0) : 0;
+    return this.hits("launchWithoutPrivateIp", launch) ? seconds : undefined;
   }
 
   /** Whether the fault hits this launch; a hit uses up one of its `count`. */

@@ -6,13 +6,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { epochMs } from "../functions/shared/clock.js";
+import type { AddressInfo, Socket } from "node:net";
 import { LocalCloud, type LocalCloudOptions } from "./cloud.js";
-import { ec2ErrorXml, type HttpReply, handleEc2Request } from "./ec2/ec2-server.js";
+import { ec2ErrorXml, type HttpReply, handleEc2Request, NO_ANSWER } from "./ec2/ec2-server.js";
 import { QueryParams } from "./ec2/query.js";
 import { assertLoopbackEndpoint } from "./runner/loopback.js";
 import { handleSsmRequest, SSM_TARGET_PREFIX } from "./ssm/ssm-server.js";
+import { trueTime } from "./true-time.js";
 
 export interface LocalAwsOptions extends LocalCloudOptions {
   /** Loopback address to listen on. Default 127.0.0.1; anything outside loopback is refused. */
@@ -27,7 +27,7 @@ export interface LocalAws {
   /** For AWS_ENDPOINT_URL_SSM or `new SSMClient({ endpoint })` (the same server as EC2). */
   ssmEndpoint: string;
   cloud: LocalCloud;
-  /** Terminates every instance, closes every emulated port and the HTTP server. */
+  /** Terminates every instance, closes every emulated port and the HTTP server, frees the address block. */
   close(): Promise<void>;
 }
 
@@ -56,8 +56,19 @@ function send(res: ServerResponse, reply: HttpReply, requestId: string): void {
   res.end(reply.body);
 }
 
-async function handle(cloud: LocalCloud, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const requestedAt = epochMs();
+/**
+ * Connections whose request is left unanswered on purpose (a stall fault). Nothing of Node's ends them
+ * (its request timeout covers only receiving the request), so close() must.
+ */
+type Stalled = Set<Socket>;
+
+async function handle(
+  cloud: LocalCloud,
+  stalled: Stalled,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const requestedAt = trueTime();
   const requestId = randomUUID();
   let body: string;
   try {
@@ -88,7 +99,15 @@ async function handle(cloud: LocalCloud, req: IncomingMessage, res: ServerRespon
   // EC2 Query: the parameters are in the form body (POST) or the query string (GET).
   const params = new URLSearchParams(new URL(req.url ?? "/", "http://localhost").search);
   for (const [key, value] of new URLSearchParams(body)) params.set(key, value);
-  send(res, await handleEc2Request(cloud, new QueryParams(params), requestId, requestedAt), requestId);
+  const reply = await handleEc2Request(cloud, new QueryParams(params), requestId, requestedAt);
+  if (reply !== NO_ANSWER) {
+    send(res, reply, requestId);
+    return;
+  }
+  const { socket } = req;
+  if (socket.destroyed) return;
+  stalled.add(socket);
+  socket.once("close", () => stalled.delete(socket));
 }
 
 /** Starts the local EC2 + SSM endpoint on an ephemeral loopback port. */
@@ -96,19 +115,27 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   const host = options.host ?? "127.0.0.1";
   assertLoopbackEndpoint("host", `http://${host.includes(":") ? `[${host}]` : host}/`);
   const cloud = new LocalCloud(options);
+  // At start rather than at the first launch, so the block can be reported before anything runs.
+  await cloud.claimAddressBlock();
+  const stalled: Stalled = new Set();
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
-    handle(cloud, req, res).catch((error: unknown) => {
+    handle(cloud, stalled, req, res).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
       res.end(`internal error: ${(error as Error).message}`);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await cloud.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   let closing: Promise<void> | undefined;
@@ -116,6 +143,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      for (const socket of stalled) socket.destroy();
       await cloud.close();
       server.closeAllConnections();
       await stopped;

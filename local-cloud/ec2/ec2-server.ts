@@ -41,6 +41,9 @@ export interface HttpReply {
   beforeSend?: () => void;
 }
 
+/** The request is to be left unanswered, its connection held open (the `stalledDescribeInstances` fault). */
+export const NO_ANSWER: unique symbol = Symbol("no answer");
+
 export function ec2ErrorXml(code: string, message: string, requestId: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n${node(
     "Response",
@@ -76,7 +79,7 @@ export async function handleEc2Request(
   q: QueryParams,
   requestId: string,
   requestedAt: number,
-): Promise<HttpReply> {
+): Promise<HttpReply | typeof NO_ANSWER> {
   const actionName = q.string("Action") ?? "";
   const recordAs = ACTIONS[actionName] ? actionName : `ec2:${actionName || "(none)"}`;
   try {
@@ -85,6 +88,10 @@ export async function handleEc2Request(
       throw actionName
         ? new Ec2Error("InvalidAction", `The action ${actionName} is not valid for this web service.`)
         : new Ec2Error("MissingAction", "The request must contain the parameter Action.");
+    }
+    if (cloud.faults.stalls(actionName)) {
+      cloud.record(recordAs);
+      return NO_ANSWER;
     }
     if (!cloud.faults.admit(actionName)) {
       throw new Ec2Error(
@@ -189,9 +196,27 @@ function tagSet(tags: readonly Tag[]): string {
   return itemSet("tagSet", tags, (t) => leaf("key", t.key) + leaf("value", t.value));
 }
 
-function instanceXml(i: Instance): string {
+/**
+ * Instances that `launchWithoutPrivateIp` hit: ms after the launch response during which
+ * DescribeInstances hides the address too (absent: only the launch response lacks it).
+ */
+const addressHiddenMs = new WeakMap<Instance, number>();
+
+/** The private IP a RunInstances response (also a replay) shows. */
+function launchResponseAddress(i: Instance): string | undefined {
+  return i.truth.faults.includes("launchWithoutPrivateIp") ? undefined : i.privateIp;
+}
+
+/** The private IP DescribeInstances shows. */
+function describedAddress(cloud: LocalCloud, i: Instance): string | undefined {
+  const hiddenMs = addressHiddenMs.get(i);
+  if (hiddenMs === undefined) return i.privateIp;
+  const since = i.truth.launchedAt;
+  return Number.isNaN(since) || cloud.fleet.now() - since < hiddenMs ? undefined : i.privateIp;
+}
+
+function instanceXml(i: Instance, ip: string | undefined): string {
   const { spec } = i;
-  const ip = i.privateIp;
   const subnetId = spec.subnetId ?? DEFAULT_SUBNET;
   const groups = spec.securityGroupIds.length > 0 ? spec.securityGroupIds : [DEFAULT_SECURITY_GROUP];
   return [
@@ -240,12 +265,17 @@ function instanceXml(i: Instance): string {
   ].join("");
 }
 
-function reservationXml(cloud: LocalCloud, reservationId: string, instances: readonly Instance[]): string {
+function reservationXml(
+  cloud: LocalCloud,
+  reservationId: string,
+  instances: readonly Instance[],
+  addressOf: (i: Instance) => string | undefined,
+): string {
   return [
     leaf("reservationId", reservationId),
     leaf("ownerId", cloud.accountId),
     "<groupSet/>",
-    itemSet("instancesSet", instances, instanceXml),
+    itemSet("instancesSet", instances, (i) => instanceXml(i, addressOf(i))),
   ].join("");
 }
 
@@ -480,9 +510,22 @@ async function launch(ctx: ActionContext, request: RunRequest): Promise<Instance
   const created: Instance[] = [];
   try {
     for (let amiLaunchIndex = 0; amiLaunchIndex < request.count; amiLaunchIndex++) {
-      created.push(
-        await cloud.fleet.create({ ...request.launch, image, instanceType, reservationId, amiLaunchIndex }),
-      );
+      const instance = await cloud.fleet.create({
+        ...request.launch,
+        image,
+        instanceType,
+        reservationId,
+        amiLaunchIndex,
+      });
+      created.push(instance);
+      const hiddenSeconds = cloud.faults.hidesPrivateIp({
+        instanceType: instanceType.instanceType,
+        imageId: image.imageId,
+      });
+      if (hiddenSeconds !== undefined) {
+        instance.truth.faults.push("launchWithoutPrivateIp");
+        if (hiddenSeconds > 0) addressHiddenMs.set(instance, hiddenSeconds * 1000 * cloud.timeScale);
+      }
     }
   } catch (error) {
     await Promise.all(created.map((i) => cloud.fleet.discard(i)));
@@ -525,7 +568,11 @@ async function runInstances(ctx: ActionContext): Promise<ActionResult> {
   const first = instances[0];
   if (!first) throw new Ec2Error("InternalError", "no instance was launched", 500);
   return {
-    body: responseXml("RunInstances", requestId, reservationXml(cloud, first.spec.reservationId, instances)),
+    body: responseXml(
+      "RunInstances",
+      requestId,
+      reservationXml(cloud, first.spec.reservationId, instances, launchResponseAddress),
+    ),
     beforeSend: () => {
       for (const i of instances) i.start();
     },
@@ -568,8 +615,10 @@ function instanceFilterValues(cloud: LocalCloud, i: Instance, name: string): str
       return [spec.image.imageId];
     case "instance-type":
       return [spec.instanceType.instanceType];
-    case "private-ip-address":
-      return i.privateIp === undefined ? [] : [i.privateIp];
+    case "private-ip-address": {
+      const ip = describedAddress(cloud, i);
+      return ip === undefined ? [] : [ip];
+    }
     case "reservation-id":
       return [spec.reservationId];
     case "subnet-id":
@@ -615,7 +664,9 @@ function describeInstances({ cloud, q, requestId }: ActionContext): ActionResult
     list.push(i);
     reservations.set(i.spec.reservationId, list);
   }
-  const reservationSet = [...reservations].map(([id, instances]) => reservationXml(cloud, id, instances));
+  const reservationSet = [...reservations].map(([id, instances]) =>
+    reservationXml(cloud, id, instances, (i) => describedAddress(cloud, i)),
+  );
   return {
     body: responseXml(
       "DescribeInstances",

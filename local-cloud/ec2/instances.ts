@@ -8,6 +8,12 @@ import { randomBytes } from "node:crypto";
 import type { BootProfile, CatalogueImage } from "../catalogue.js";
 import type { EmulatedPort } from "../emulated-port.js";
 import type { Faults, LaunchFault } from "../faults.js";
+import {
+  type AddressBlockClaim,
+  type AddressBlockClaimer,
+  claimAddressBlock,
+  LAST_ROW,
+} from "./address-blocks.js";
 import type { InstanceTypeInfo } from "./instance-types.js";
 
 export type InstanceStateName =
@@ -103,6 +109,8 @@ export interface FleetOptions {
   /** Seconds from shutting-down to terminated, before time scaling. */
   shutdownSeconds: number;
   createPort: PortFactory;
+  /** Claims the fleet's address blocks machine-wide. Default `claimAddressBlock`. */
+  claimAddressBlock?: AddressBlockClaimer;
   faults: Faults;
   now: () => number;
   /** Called after every recorded transition. */
@@ -115,12 +123,29 @@ export const newReservationId = (): string => `r-${hex17()}`;
 
 /**
  * Loopback addresses for instances: 127.0.1.1, 127.0.1.2, …, 127.0.1.254, 127.0.2.1, … (never .0 or
- * .255, never 127.0.0.x where the API listens, never outside 127.0.0.0/8). The lowest free address is
- * handed out, so released ones are reused.
+ * .255, never 127.0.0.x where the API listens, never outside 127.0.0.0/8), but only inside the /24
+ * rows this pool has claimed machine-wide (see address-blocks.ts), so that no other local cloud can
+ * bind one of them, even while nothing of ours is bound there (an instance's RST phase).
+ *
+ * The unit is a /24 row, claimed on demand: a pool holds its first row from the start (one row,
+ * 254 instances, covers every benchmark run), and claims the lowest free row after that whenever all
+ * its rows are full. A fixed bigger range per cloud would waste most of itself and still need a rule
+ * for running out. Rows are kept until close(): a cloud that needed a second row once (a load run) is
+ * likely to need it again, and its addresses then stay where they were. The lowest free address of
+ * the owned rows is handed out, so released ones are reused.
  */
 export class LoopbackAddressPool {
-  static readonly size = (256 * 256 - 1) * 254;
+  static readonly size = LAST_ROW * 254;
   readonly #used = new Set<number>();
+  /** Ascending, so that the lowest address is found first. */
+  #claims: AddressBlockClaim[] = [];
+  #growing: Promise<void> | undefined;
+  #closed = false;
+  readonly #claim: AddressBlockClaimer;
+
+  constructor(claim: AddressBlockClaimer = claimAddressBlock) {
+    this.#claim = claim;
+  }
 
   static address(index: number): string {
     const row = Math.floor(index / 254) + 1; // row 0 would be 127.0.0.x
@@ -136,15 +161,61 @@ export class LoopbackAddressPool {
     return (row - 1) * 254 + (z - 1);
   }
 
-  allocate(skip: ReadonlySet<string> = new Set()): string {
-    for (let i = 0; i < LoopbackAddressPool.size; i++) {
-      if (this.#used.has(i)) continue;
-      const address = LoopbackAddressPool.address(i);
-      if (skip.has(address)) continue;
-      this.#used.add(i);
-      return address;
+  /** The claimed blocks, lowest first, e.g. `["127.0.5.0/24"]`. */
+  get blocks(): string[] {
+    return this.#claims.map((c) => c.cidr);
+  }
+
+  /** Claims the first block now, if none is held yet; returns the blocks. */
+  async claim(): Promise<string[]> {
+    if (this.#claims.length === 0) await this.#grow();
+    return this.blocks;
+  }
+
+  /** The lowest free address of the claimed blocks (not in `skip`), claiming another block if need be. */
+  async allocate(skip: ReadonlySet<string> = new Set()): Promise<string> {
+    for (;;) {
+      const found = this.#lowestFree(skip);
+      if (found !== undefined) {
+        this.#used.add(found);
+        return LoopbackAddressPool.address(found);
+      }
+      await this.#grow();
     }
-    throw new Error("no loopback address left");
+  }
+
+  #lowestFree(skip: ReadonlySet<string>): number | undefined {
+    for (const { row } of this.#claims) {
+      for (let i = (row - 1) * 254, end = i + 254; i < end; i++) {
+        if (!this.#used.has(i) && !skip.has(LoopbackAddressPool.address(i))) return i;
+      }
+    }
+    return undefined;
+  }
+
+  /** Allocations that find the pool full at the same time share one claim (and then look again). */
+  #grow(): Promise<void> {
+    this.#growing ??= this.#claimNext().finally(() => {
+      this.#growing = undefined;
+    });
+    return this.#growing;
+  }
+
+  async #claimNext(): Promise<void> {
+    const held = new Set(this.#claims.map((c) => c.row));
+    for (let row = 1; row <= LAST_ROW; row++) {
+      if (this.#closed) throw new Error("the loopback address pool is closed");
+      if (held.has(row)) continue;
+      const claim = await this.#claim(row);
+      if (claim === undefined) continue;
+      if (this.#closed) {
+        await claim.release();
+        throw new Error("the loopback address pool is closed");
+      }
+      this.#claims = [...this.#claims, claim].sort((a, b) => a.row - b.row);
+      return;
+    }
+    throw new Error("no loopback address block left: every 127.x.y.0/24 is held by a local cloud");
   }
 
   release(address: string): void {
@@ -154,6 +225,19 @@ export class LoopbackAddressPool {
 
   get inUse(): number {
     return this.#used.size;
+  }
+
+  /**
+   * Gives every block up. Only once nothing of ours is bound on them any more: a neighbour may take
+   * them the moment they are released.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#growing?.catch(() => {});
+    const claims = this.#claims;
+    this.#claims = [];
+    this.#used.clear();
+    await Promise.all(claims.map((c) => c.release()));
   }
 }
 
@@ -352,11 +436,12 @@ export class Instance {
 /** All instances of one local cloud. */
 export class Fleet {
   readonly #instances = new Map<string, Instance>();
-  readonly #addresses = new LoopbackAddressPool();
+  readonly #addresses: LoopbackAddressPool;
   readonly #options: FleetOptions;
 
   constructor(options: FleetOptions) {
     this.#options = options;
+    this.#addresses = new LoopbackAddressPool(options.claimAddressBlock);
   }
 
   get options(): Readonly<FleetOptions> {
@@ -425,7 +510,7 @@ export class Fleet {
     const busy = new Set<string>();
     const { sshPort } = this.#options;
     for (let attempt = 0; attempt < MAX_BUSY_ADDRESSES; attempt++) {
-      const address = this.#addresses.allocate(busy);
+      const address = await this.#addresses.allocate(busy);
       let port: EmulatedPort | undefined;
       try {
         port = await this.#options.createPort(address, sshPort);
@@ -434,7 +519,8 @@ export class Fleet {
       } catch (error) {
         await port?.close().catch(() => {});
         this.#addresses.release(address);
-        // Someone else (another local cloud on this machine) holds this address and port: skip it.
+        // Our block keeps other local clouds out, but not everything else: a server on
+        // 0.0.0.0:sshPort, or an emulated port a test placed by hand. Skipping the address beats failing.
         if (!addressInUse(error)) throw error;
         busy.add(address);
       }
@@ -467,7 +553,23 @@ export class Fleet {
     return this.#addresses.inUse;
   }
 
+  /** The address blocks this fleet holds, lowest first. */
+  get addressBlocks(): string[] {
+    return this.#addresses.blocks;
+  }
+
+  /** Claims the first address block now rather than at the first launch. */
+  claimAddresses(): Promise<string[]> {
+    return this.#addresses.claim();
+  }
+
+  /** Disposes of every instance, then gives the address blocks up (nothing of ours is bound on them then). */
   async close(): Promise<void> {
-    await Promise.all(this.all().map((i) => i.dispose()));
+    try {
+      await Promise.all(this.all().map((i) => i.dispose()));
+    } finally {
+      // Even when a port would not close: a block held until exit is worse for a long test process.
+      await this.#addresses.close();
+    }
   }
 }

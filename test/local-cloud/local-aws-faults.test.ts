@@ -1,4 +1,5 @@
-import { DescribeInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
+import { connect } from "node:net";
+import { DescribeInstancesCommand, type Instance, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { afterEach, describe, expect, it } from "vitest";
 import { BUILT_IN_AMI_IDS } from "../../local-cloud/catalogue.js";
 import type { LocalAwsOptions } from "../../local-cloud/local-aws.js";
@@ -17,6 +18,53 @@ async function cloud(options: LocalAwsOptions = {}): Promise<TestCloud> {
 afterEach(async () => {
   await Promise.all(started.splice(0).map((t) => t.close()));
 });
+
+/** A promise's outcome so far, without awaiting it. */
+function track<T>(promise: Promise<T>) {
+  const state: { settled: boolean; value?: T; error?: Error } = { settled: false };
+  const done = promise.then(
+    (value) => Object.assign(state, { settled: true, value }),
+    (error: Error) => Object.assign(state, { settled: true, error }),
+  );
+  return { state, done };
+}
+
+async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
+/** DescribeInstances on a bare socket, so every byte the server sends (or does not) is seen. */
+function rawDescribeInstances(endpoint: string) {
+  const { hostname, port } = new URL(endpoint);
+  const body = "Action=DescribeInstances&Version=2016-11-15";
+  const socket = connect(Number(port), hostname);
+  socket.write(
+    `POST / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  );
+  let received = 0;
+  socket.on("data", (chunk: Buffer) => {
+    received += chunk.length;
+  });
+  socket.on("error", () => {});
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  return { received: () => received, closed, destroy: () => socket.destroy() };
+}
+
+async function describeOne(t: TestCloud, instanceId: string): Promise<Instance | undefined> {
+  const out = await t.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  return out.Reservations?.[0]?.Instances?.[0];
+}
+
+async function findByAddress(t: TestCloud, address: string): Promise<(string | undefined)[]> {
+  const out = await t.ec2.send(
+    new DescribeInstancesCommand({ Filters: [{ Name: "private-ip-address", Values: [address] }] }),
+  );
+  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId);
+}
 
 describe("local cloud faults", () => {
   it("throttles DescribeInstances with EC2's bucket: 100 at once, then RequestLimitExceeded (503)", async () => {
@@ -187,5 +235,118 @@ describe("local cloud faults", () => {
     expect((await observe(instance.PrivateIpAddress as string, t.aws.cloud.sshPort, 200)).kind).toBe(
       "connect",
     );
+  });
+  it("leaves the next N DescribeInstances unanswered until the client aborts, then answers again", async () => {
+    const t = await cloud({ faults: { stalledDescribeInstances: 2 } });
+    const aborts = [new AbortController(), new AbortController()];
+    const stalled = aborts.map((c) =>
+      track(t.ec2.send(new DescribeInstancesCommand({}), { abortSignal: c.signal })),
+    );
+    // Both were read (counted), and the fault is used up.
+    await until(() => t.aws.cloud.stats().calls.DescribeInstances === 2);
+    expect(t.aws.cloud.faults.get().stalledDescribeInstances).toBeUndefined();
+
+    // Request N+1 answers at once, while the stalled ones still wait.
+    const third = await t.ec2.send(new DescribeInstancesCommand({}));
+    expect(third.Reservations).toEqual([]);
+    await sleep(500);
+    expect(stalled.map((s) => s.state.settled)).toEqual([false, false]);
+
+    for (const [i, c] of aborts.entries()) {
+      const abortedAt = performance.now();
+      c.abort();
+      await stalled[i]?.done;
+      expect(performance.now() - abortedAt).toBeLessThan(200);
+      expect(stalled[i]?.state.error?.name).toBe("AbortError");
+    }
+    expect(t.aws.cloud.stats()).toEqual({ calls: { DescribeInstances: 3 }, errors: {} });
+    await t.ec2.send(new DescribeInstancesCommand({}));
+  });
+
+  it("sends not one byte for a stalled request, and stops promptly with stalled requests outstanding", async () => {
+    const t = await cloud({ faults: { stalledDescribeInstances: 3 } });
+    const raw = [rawDescribeInstances(t.aws.ec2Endpoint), rawDescribeInstances(t.aws.ec2Endpoint)];
+    const viaSdk = track(t.ec2.send(new DescribeInstancesCommand({})));
+    await until(() => t.aws.cloud.stats().calls.DescribeInstances === 3);
+    await sleep(500);
+    expect(raw.map((r) => r.received())).toEqual([0, 0]);
+    expect(viaSdk.state.settled).toBe(false);
+
+    const stoppingAt = performance.now();
+    await t.aws.close();
+    expect(performance.now() - stoppingAt).toBeLessThan(1_000);
+    // The server ended the held connections itself, without a byte of answer.
+    await Promise.all(raw.map((r) => r.closed));
+    expect(raw.map((r) => r.received())).toEqual([0, 0]);
+    await viaSdk.done;
+    expect(viaSdk.state.error).toBeInstanceOf(Error);
+  });
+
+  it("launches without a private IP in the RunInstances response (also on replay); DescribeInstances has it", async () => {
+    const t = await cloud({ faults: { launchWithoutPrivateIp: { count: 1 } } });
+    const launched = await runOne(t.ec2, { ClientToken: "without-ip" });
+    const id = launched.InstanceId as string;
+    expect(launched.PrivateIpAddress).toBeUndefined();
+    expect(launched.PrivateDnsName).toBeUndefined();
+    expect(launched.State?.Name).toBe("pending");
+    const truth = t.aws.cloud.truth(id);
+    const address = truth?.privateIp as string;
+    expect(address).toMatch(/^127\./);
+    expect(truth?.faults).toEqual(["launchWithoutPrivateIp"]);
+    expect(t.aws.cloud.faults.get().launchWithoutPrivateIp).toBeUndefined();
+
+    const described = await describeOne(t, id);
+    expect(described?.PrivateIpAddress).toBe(address);
+    expect(described?.PrivateDnsName).toBe(`ip-${address.replaceAll(".", "-")}.ec2.internal`);
+    expect(await findByAddress(t, address)).toEqual([id]);
+
+    // A replay is the original response again: the same instance, still without the address.
+    const replay = await runOne(t.ec2, { ClientToken: "without-ip" });
+    expect(replay.InstanceId).toBe(id);
+    expect(replay.PrivateIpAddress).toBeUndefined();
+
+    // The instance itself boots and answers on its address as usual.
+    await t.aws.cloud.waitFor(id, "sshUp");
+    expect((await observe(address, t.aws.cloud.sshPort, 200)).kind).toBe("connect");
+
+    // Only the next launch was hit.
+    const next = await runOne(t.ec2);
+    expect(next.PrivateIpAddress).toBe(t.aws.cloud.truth(next.InstanceId as string)?.privateIp);
+  });
+
+  it("hides a hit launch's address from DescribeInstances for addressVisibleAfterSeconds, time-scaled", async () => {
+    // 30 s before scaling: 600 ms at the tests' 0.02.
+    const t = await cloud({ faults: { launchWithoutPrivateIp: { addressVisibleAfterSeconds: 30 } } });
+    const launched = await runOne(t.ec2);
+    const answeredAt = performance.now();
+    const id = launched.InstanceId as string;
+    const address = t.aws.cloud.truth(id)?.privateIp as string;
+    expect(launched.PrivateIpAddress).toBeUndefined();
+    const hidden = await describeOne(t, id);
+    expect(hidden?.PrivateIpAddress).toBeUndefined();
+    expect(hidden?.PrivateDnsName).toBeUndefined();
+    expect(await findByAddress(t, address)).toEqual([]);
+    await sleep(Math.max(0, answeredAt + 250 - performance.now()));
+    expect((await describeOne(t, id))?.PrivateIpAddress).toBeUndefined();
+
+    await sleep(Math.max(0, answeredAt + 700 - performance.now()));
+    expect((await describeOne(t, id))?.PrivateIpAddress).toBe(address);
+    expect(await findByAddress(t, address)).toEqual([id]);
+  });
+
+  it("answers a RunInstances replay with the original instance and LaunchTime, whole seconds", async () => {
+    // A retried launch (after a 5xx or a dropped connection) must not look like a later launch.
+    const t = await cloud();
+    const first = await runOne(t.ec2, { ClientToken: "launch-time" });
+    const launchTime = first.LaunchTime as Date;
+    expect(launchTime.getTime() % 1000).toBe(0);
+    // The replay arrives in a later second than the launch.
+    await sleep(1000 - (Date.now() % 1000) + 20);
+    expect(Date.now() - launchTime.getTime()).toBeGreaterThanOrEqual(1000);
+    const replay = await runOne(t.ec2, { ClientToken: "launch-time" });
+    expect(replay.InstanceId).toBe(first.InstanceId);
+    expect(replay.LaunchTime).toEqual(launchTime);
+    const described = await describeOne(t, first.InstanceId as string);
+    expect(described?.LaunchTime).toEqual(launchTime);
   });
 });

@@ -85,16 +85,22 @@ describe("local cloud lifecycle", () => {
 });
 
 describe("loopback address pool", () => {
-  it("hands out 127.0.1.1 upwards, skips .0 and .255, wraps into 127.0.2.x and reuses released addresses", () => {
-    const pool = new LoopbackAddressPool();
-    const first = Array.from({ length: 256 }, () => pool.allocate());
+  it("hands out 127.0.1.1 upwards, skips .0 and .255, wraps into 127.0.2.x and reuses released addresses", async () => {
+    // Every block free, as on a machine with no other local cloud.
+    const pool = new LoopbackAddressPool(async (row) => ({
+      row,
+      cidr: `row ${row}`,
+      release: async () => {},
+    }));
+    const first: string[] = [];
+    for (let i = 0; i < 256; i++) first.push(await pool.allocate());
     expect(first[0]).toBe("127.0.1.1");
     expect(first[253]).toBe("127.0.1.254");
     expect(first[254]).toBe("127.0.2.1");
     expect(first.some((a) => /\.(0|255)$/.test(a))).toBe(false);
     pool.release("127.0.1.7");
-    expect(pool.allocate()).toBe("127.0.1.7");
-    expect(pool.allocate(new Set(["127.0.2.3"]))).toBe("127.0.2.4");
+    expect(await pool.allocate()).toBe("127.0.1.7");
+    expect(await pool.allocate(new Set(["127.0.2.3"]))).toBe("127.0.2.4");
   });
 
   it("stays inside 127.0.0.0/8 and never uses 127.0.0.x, to the last address", () => {

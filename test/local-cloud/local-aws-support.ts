@@ -12,8 +12,8 @@ import { type LocalAws, type LocalAwsOptions, startLocalAws } from "../../local-
 const credentials = { accessKeyId: "x", secretAccessKey: "x" };
 
 /**
- * Test files run in parallel processes that all use 127.0.1.x, so each cloud takes a random SSH port
- * (the fleet skips an address whose port is taken anyway).
+ * Each cloud owns its address block, so parallel test files' clouds never share an address; a random
+ * SSH port still keeps them clear of the emulated ports other tests place by hand on 127.0.1.x.
  */
 export const randomSshPort = (): number => 20_000 + Math.floor(Math.random() * 30_000);
 
@@ -72,6 +72,13 @@ export async function rejection(
     return error as Error;
   }
   throw new Error("expected a rejection");
+}
+
+/** The instance addresses (.1 to .254) of a cloud's block, `127.x.y.0/24`. */
+export function addressesOf(block: string | undefined): RegExp {
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.0\/24$/.exec(block ?? "");
+  if (!m) throw new Error(`not an address block: ${block}`);
+  return new RegExp(`^127\\.${m[1]}\\.${m[2]}\\.([1-9]|[1-9]\\d|1\\d\\d|2[0-4]\\d|25[0-4])$`);
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -9,7 +9,14 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BUILT_IN_AMI_IDS } from "../../local-cloud/catalogue.js";
 import { observe } from "../support/loopback-ports.js";
-import { rejection, runOne, sleep, startTestCloud, type TestCloud } from "./local-aws-support.js";
+import {
+  addressesOf,
+  rejection,
+  runOne,
+  sleep,
+  startTestCloud,
+  type TestCloud,
+} from "./local-aws-support.js";
 
 const REFUSED = { kind: "error", code: "ECONNREFUSED" };
 const NO_ANSWER = { kind: "no answer" };
@@ -37,7 +44,7 @@ describe("local EC2 endpoint", () => {
     const instance = await runOne(t.ec2);
     expect(instance.State).toEqual({ Code: 0, Name: "pending" });
     expect(instance.InstanceId).toMatch(/^i-[0-9a-f]{17}$/);
-    expect(instance.PrivateIpAddress).toMatch(/^127\.0\.1\.([1-9]|[1-9]\d|1\d\d|2[0-4]\d|25[0-4])$/);
+    expect(instance.PrivateIpAddress).toMatch(addressesOf(t.aws.cloud.addressBlock));
     expect(instance.ImageId).toBe(BUILT_IN_AMI_IDS.freebsdCurrentAmd64);
     expect(instance.InstanceType).toBe("c5.xlarge");
     expect(instance.Architecture).toBe("x86_64");
@@ -379,7 +386,7 @@ describe("local EC2 endpoint", () => {
           MaxCount: 1,
         }),
       );
-      expect(out.Instances?.[0]?.PrivateIpAddress).toMatch(/^127\.0\.1\./);
+      expect(out.Instances?.[0]?.PrivateIpAddress).toMatch(addressesOf(t.aws.cloud.addressBlock));
     } finally {
       client.destroy();
       if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_EC2;
