@@ -32,6 +32,10 @@ export function bootTable(rows: BootTableRow[], extraHeaders: string[] = []): st
       value: (r) => `${r.summary.countedSucceededRuns}/${r.summary.countedRuns}`,
       align: "right",
     },
+    // Runs whose figures could not be trusted (functions/domain/integrity.ts): left out of the medians.
+    { header: "marked", value: (r) => String(r.summary.integrity.markedRuns), align: "right" },
+    // The benchmark's own resolution: the p99 width of the running, closed and open brackets.
+    { header: "bracket p99 ms run/closed/open", value: (r) => bracketP99(r.summary), align: "right" },
     ...extraHeaders.map((header) => ({
       header,
       value: (r: BootTableRow) => r.extra?.[header] ?? "-",
@@ -39,4 +43,12 @@ export function bootTable(rows: BootTableRow[], extraHeaders: string[] = []): st
     })),
   ];
   return textTable(columns, sorted);
+}
+
+function bracketP99(summary: SummaryRecord): string {
+  const p99 = (boundary: "running" | "closed" | "open") => {
+    const value = summary.integrity.bracketWidths[boundary]?.p99Ms;
+    return value === undefined ? "-" : value.toFixed(0);
+  };
+  return `${p99("running")}/${p99("closed")}/${p99("open")}`;
 }

@@ -12,7 +12,7 @@ import {
   type SummaryRecord,
 } from "../functions/domain/run-record.js";
 import type { LocalPipeline } from "../local-cloud/local-pipeline.js";
-import type { ExecutionOutcome } from "../local-cloud/runner/local-state-machine.js";
+import type { ExecutionOutcome, TaskFaults } from "../local-cloud/runner/local-state-machine.js";
 
 export interface BenchmarkOutcome {
   image: string;
@@ -27,8 +27,9 @@ export async function runLocalBenchmark(
   pipeline: LocalPipeline,
   input: Record<string, unknown>,
   executionName: string = randomUUID(),
+  overrides: { taskFaults?: TaskFaults } = {},
 ): Promise<BenchmarkOutcome> {
-  const execution = await pipeline.stateMachine.startExecution(input, executionName).result;
+  const execution = await pipeline.stateMachine.startExecution(input, executionName, overrides).result;
   // Derived from the execution exactly as ValidateInput derives it, so a failed execution's runs are found too.
   const benchmarkId = benchmarkIdFor(execution.executionArn);
   const [summary, runs] = await Promise.all([

@@ -9,6 +9,8 @@ import type {
   SummaryDigest,
 } from "../functions/domain/comparison.js";
 import type { IntervalSeconds } from "../functions/domain/contract.js";
+import { invalidatingMarks } from "../functions/domain/integrity.js";
+import type { IntegritySummary } from "../functions/domain/integrity-summary.js";
 import type { RunRecord, SummaryRecord } from "../functions/domain/run-record.js";
 import {
   type IntervalStatistics,
@@ -89,8 +91,8 @@ export function comparisonColumns(
     },
     { header: "closed to open", value: (s) => seconds(s.medians?.portClosedToOpen), align: "right" },
     { header: "total", value: (s) => seconds(s.medians?.total), align: "right" },
-    { header: "total p90", value: (s) => seconds(s.statistics?.total.p90), align: "right" },
-    { header: "total MAD", value: (s) => seconds(s.statistics?.total.mad), align: "right" },
+    { header: "total p90", value: (s) => seconds(s.statistics?.total?.p90), align: "right" },
+    { header: "total MAD", value: (s) => seconds(s.statistics?.total?.mad), align: "right" },
     ...runsOkColumns((s: SummaryDigest) => s, format),
     { header: "failed", value: (s) => String(s.failedRuns), align: "right" },
     { header: "timed out", value: (s) => String(s.timedOutRuns), align: "right" },
@@ -123,6 +125,9 @@ export function runNote(run: RunRecord, maxLength = Number.POSITIVE_INFINITY): s
   if (run.status === "succeeded" && run.clamping) {
     if (!run.clamping.closedSeen) notes.push("port never seen closed (closed := open)");
     if (run.clamping.closedRaisedToRunning) notes.push("closed before running (raised to running)");
+  }
+  for (const mark of invalidatingMarks(run.integrity)) {
+    notes.push(`${mark.name} (invalid: ${mark.invalidates.map((i) => INTERVAL_NAMES[i]).join(", ")})`);
   }
   if (run.terminationError) notes.push(`not terminated: ${run.terminationError.name}`);
   else if (!run.terminated) notes.push("not terminated");
@@ -172,8 +177,23 @@ export interface BenchmarkRunsView {
  * The summary's own statistics when it exists; while a benchmark is still running (the summary is
  * written last) the same statistics of the runs recorded so far.
  */
-const statisticsOf = (view: BenchmarkRunsView): IntervalStatistics | undefined =>
+const statisticsOf = (view: BenchmarkRunsView): Partial<IntervalStatistics> | undefined =>
   view.summary?.statistics ?? (view.summary ? undefined : summariseIntervals(view.runs));
+
+/** Marked runs and the benchmark's own resolution: bracket widths' median and p99 per boundary. */
+export function integrityFact(integrity: IntegritySummary): string {
+  const widths = (["running", "closed", "open"] as const).flatMap((boundary) => {
+    const w = integrity.bracketWidths[boundary];
+    if (w?.medianMs === undefined || w.p99Ms === undefined) return [];
+    const unbounded = w.unbounded > 0 ? `, ${w.unbounded} unbounded` : "";
+    return [`${boundary} ${w.medianMs.toFixed(0)} ms (p99 ${w.p99Ms.toFixed(0)} ms${unbounded})`];
+  });
+  const marks = Object.entries(integrity.marks).map(([name, count]) => `${name} ${count}`);
+  return [
+    `${integrity.markedRuns} counted run(s) marked${marks.length > 0 ? ` (${marks.join(", ")})` : ""}`,
+    ...(widths.length > 0 ? [`bracket widths: ${widths.join("; ")}`] : []),
+  ].join("; ");
+}
 
 function benchmarkFacts(view: BenchmarkRunsView): [string, string][] {
   const { summary, runs } = view;
@@ -195,11 +215,12 @@ function benchmarkFacts(view: BenchmarkRunsView): [string, string][] {
     ["started", `${shortTime(first.startedAt)} UTC`],
     [
       "runs",
-      `${runs.length} recorded, ${counted} counted${discarded > 0 ? ` (${discarded} discarded)` : ""}; ` +
+      `${runs.length} recorded, ${counted} counted${discarded > 0 ? ` (${discarded} discarded${summary?.discarded.rule === "firstWave" ? ": the first wave, started together" : ""})` : ""}; ` +
         `${count("succeeded")} succeeded, ${count("failed")} failed, ${count("timeout")} timed out`,
     ],
     ["status", summary ? summary.status : "no summary yet (still running, or stopped before summarising)"],
   );
+  if (summary) facts.push(["integrity", integrityFact(summary.integrity)]);
   return facts;
 }
 
@@ -221,11 +242,14 @@ export function benchmarkRunsOutput(view: BenchmarkRunsView, format: OutputForma
       ? facts.map(([name, value]) => `- **${name}**: ${value}`)
       : facts.map(([name, value]) => `${name.padEnd(14)}${value}`);
   const statisticsRows: StatisticsRow[] = statistics
-    ? INTERVAL_KEYS.map((interval) => ({ interval, statistics: statistics[interval] }))
+    ? INTERVAL_KEYS.flatMap((interval) => {
+        const sample = statistics[interval];
+        return sample ? [{ interval, statistics: sample }] : [];
+      })
     : [];
   const statisticsPart =
     statisticsRows.length > 0
-      ? `Statistics of the ${statisticsRows[0]?.statistics.count} counted successful runs, seconds:\n\n` +
+      ? "Statistics of the counted successful runs' valid intervals (count per interval), seconds:\n\n" +
         renderTable(STATISTICS_COLUMNS, statisticsRows, format)
       : "No statistics: no counted run succeeded.";
   return [factLines.join("\n"), runsTable, statisticsPart].join("\n\n");

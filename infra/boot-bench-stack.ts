@@ -10,6 +10,7 @@ import {
   PROBE_LAMBDA_TIMEOUT_SECONDS,
 } from "../functions/domain/input-schema.js";
 import { TAG_STACK } from "../functions/domain/instance-tags.js";
+import { LAUNCH_LEDGER_ATTRIBUTES } from "../functions/domain/run-record.js";
 import { BenchmarkFunction, type BenchmarkFunctionProps } from "./constructs/benchmark-function.js";
 import { RegressionAlerts } from "./constructs/regression-alerts.js";
 import { SuiteSchedules } from "./constructs/suite-schedules.js";
@@ -214,6 +215,7 @@ export class BootBenchStack extends Stack {
           SUBNET_IDS: subnets.map((subnet) => subnet.subnetId).join(","),
           INSTANCE_SECURITY_GROUP_ID: instanceSecurityGroup.securityGroupId,
           STACK_TAG: stackTag,
+          TABLE_NAME: this.table.tableName,
         },
       }),
       // Polls until runningTimeoutSeconds has passed. Validation bounds that only through
@@ -453,6 +455,20 @@ export class BootBenchStack extends Stack {
         actions: ["ec2:CreateTags"],
         resources: [instanceArn, volumeArn],
         conditions: { StringEquals: { "ec2:CreateAction": "RunInstances" } },
+      }),
+    );
+    // A launch response without a private IP is followed by DescribeInstances until it has one.
+    f.launchInstance.addToRolePolicy(
+      new iam.PolicyStatement({ sid: "FindPrivateIp", actions: ["ec2:DescribeInstances"], resources: ["*"] }),
+    );
+    // The launch ledger: one counter item per run, which tells a retried launch that it may be a replay.
+    f.launchInstance.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "CountLaunchSends",
+        actions: ["dynamodb:UpdateItem"],
+        resources: [this.table.tableArn],
+        // The ledger's own attributes only: the launch step can never touch a run or a summary's figures.
+        conditions: { "ForAllValues:StringEquals": { "dynamodb:Attributes": [...LAUNCH_LEDGER_ATTRIBUTES] } },
       }),
     );
 

@@ -5,23 +5,44 @@
  * DescribeInstances calls per run and per second of polling, state transitions per run, and the local
  * pipeline's overhead per run. Figures, not assertions: machines are shared and noisy.
  *
- *   npm run bench -- [--runs-per-image 10] [--time-scale 0.1] [--images a,b,...]
+ * With `--hostile`, the local cloud is as unkind as AWS: the poll's process clock is 300 ms off and
+ * drifting, every third probe starts 3 s late, every fourth launch loses its response and is replayed.
+ * Errors are then over the intervals judged valid only, and the hazard runs' marks are counted: every
+ * hazard run must be marked (or its numbers right).
+ *
+ *   npm run bench -- [--runs-per-image 10] [--time-scale 0.1] [--images a,b,...] [--hostile]
  */
 
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { runLocalBenchmark } from "../cli/local-benchmark.js";
+import { isValidInterval } from "../functions/domain/integrity.js";
 import { median, percentile } from "../functions/domain/statistics.js";
 import { startLocalPipeline } from "../local-cloud/local-pipeline.js";
-import { boundaryErrors, summariseErrors } from "../local-cloud/measurement-error.js";
+import {
+  boundaryErrors,
+  intervalTolerancesMs,
+  summariseErrors,
+  wrongValidIntervals,
+} from "../local-cloud/measurement-error.js";
+import type { TaskFaults } from "../local-cloud/runner/local-state-machine.js";
 
 const { values } = parseArgs({
   options: {
     "runs-per-image": { type: "string", default: "10" },
     "time-scale": { type: "string", default: "0.1" },
     images: { type: "string" },
+    hostile: { type: "boolean", default: false },
   },
 });
+const hostile = values.hostile === true;
+const lostResponse = (): Error =>
+  Object.assign(new Error("response lost (bench)"), { name: "Lambda.ServiceException" });
+const HOSTILE_FAULTS: TaskFaults = {
+  PollState: { clock: () => ({ processClockOffsetMs: 300, processClockDriftPpm: 1_000 }) },
+  ProbePort: { delayMs: (invocation) => (invocation % 3 === 0 ? 3_000 : undefined) },
+  LaunchInstance: { after: (invocation) => (invocation % 4 === 0 ? lostResponse() : undefined) },
+};
 const runsPerImage = Number(values["runs-per-image"]);
 const timeScale = Number(values["time-scale"]);
 
@@ -44,6 +65,9 @@ try {
   const transitionsPerRun: number[] = [];
   const overheadPerRunMs: number[] = [];
   let runsMeasured = 0;
+  let markedRuns = 0;
+  let wrongUnmarked = 0;
+  const tolerances = intervalTolerancesMs({ probeIntervalMs: 10 });
   const started = performance.now();
   for (const image of images) {
     const executionStarted = performance.now();
@@ -51,6 +75,7 @@ try {
       pipeline,
       { image, instanceType: "c7i.large", runs: runsPerImage, port: cloud.sshPort },
       `bench-${randomUUID()}`,
+      hostile ? { taskFaults: HOSTILE_FAULTS } : {},
     );
     const executionMs = performance.now() - executionStarted;
     if (outcome.execution.status !== "SUCCEEDED") {
@@ -65,9 +90,15 @@ try {
       if (!truth) continue;
       runsMeasured++;
       const e = boundaryErrors(run.timestamps, truth);
-      if (e.running !== undefined) errors.running.push(e.running);
-      if (e.closed !== undefined) errors.closed.push(e.closed);
-      if (e.open !== undefined) errors.open.push(e.open);
+      // A boundary's error counts where the intervals it ends are valid: what the statistics use.
+      const valid = (interval: Parameters<typeof isValidInterval>[1]) =>
+        isValidInterval(run.integrity, interval);
+      if (e.running !== undefined && valid("pendingToRunning")) errors.running.push(e.running);
+      if (e.closed !== undefined && valid("runningToPortClosed")) errors.closed.push(e.closed);
+      if (e.open !== undefined && valid("portClosedToOpen")) errors.open.push(e.open);
+      const marked = run.integrity.marks.some((mark) => mark.invalidates.length > 0);
+      if (marked) markedRuns++;
+      wrongUnmarked += wrongValidIntervals(run, truth, tolerances).length;
       const pollSeconds = ((run.timestamps.runningAt ?? 0) - (run.timestamps.launchRespondedAt ?? 0)) / 1000;
       if (run.poll) {
         describeCallsPerRun.push(run.poll.describeCalls);
@@ -90,6 +121,10 @@ try {
   };
   console.log(
     `local pipeline benchmark: ${runsMeasured} measured runs, ${images.length} images, time scale ${timeScale}, ${totalSeconds.toFixed(1)} s`,
+  );
+  console.log(
+    `${hostile ? "hostile faults ON" : "hostile faults off"}: ${markedRuns} runs marked, ` +
+      `${wrongUnmarked} valid intervals further from the truth than their brackets allow`,
   );
   console.log(row("running", errors.running));
   console.log(row("port closed", errors.closed));

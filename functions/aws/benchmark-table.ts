@@ -4,9 +4,16 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import { benchmarkPk, RUN_SK_PREFIX, type RunRecord, type SummaryRecord } from "../domain/run-record.js";
+import {
+  benchmarkPk,
+  launchSk,
+  RUN_SK_PREFIX,
+  type RunRecord,
+  type SummaryRecord,
+} from "../domain/run-record.js";
 
 /**
  * Access to the benchmark table: the only module that knows DynamoDB's attribute-value encoding.
@@ -123,4 +130,61 @@ export async function putSummary(
   record: SummaryRecord,
 ): Promise<void> {
   await client.send(new PutItemCommand({ TableName: tableName, Item: marshallItem(record) }));
+}
+
+/** The run whose RunInstances sends a launch ledger counts. */
+export interface LaunchLedgerKey {
+  benchmarkId: string;
+  runIndex: number;
+  clientToken: string;
+}
+
+/**
+ * Counts, before it goes out, every RunInstances request of a run whose outcome is not known to have
+ * launched nothing, and returns the count including this one. More than 1 means an earlier request with
+ * the same ClientToken (an earlier invocation whose response was lost, that crashed, or was answered by a
+ * 5xx) may have launched the instance, so this request may be a replay that only returns it. Strongly
+ * consistent (a single item's atomic counter), which the instance's whole-second LaunchTime is not.
+ */
+export async function countLaunchSend(
+  client: DynamoDBClient,
+  tableName: string,
+  key: LaunchLedgerKey,
+  at: number,
+): Promise<number> {
+  const output = await client.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: keyOf({ pk: benchmarkPk(key.benchmarkId), sk: launchSk(key.runIndex) }),
+      UpdateExpression:
+        "ADD unsettledSends :one, sends :one SET itemType = :type, clientToken = :token, lastSendAt = :at",
+      ExpressionAttributeValues: {
+        ":one": { N: "1" },
+        ":type": { S: "launchLedger" },
+        ":token": { S: key.clientToken },
+        ":at": { N: String(at) },
+      },
+      ReturnValues: "UPDATED_NEW",
+    }),
+  );
+  const unsettled = output.Attributes?.unsettledSends?.N;
+  if (unsettled === undefined) throw new Error(`launch ledger of run ${key.runIndex} returned no count`);
+  return Number(unsettled);
+}
+
+/** Takes back the count of a request that EC2 answered with an error that launches nothing (4xx). */
+export async function settleLaunchSend(
+  client: DynamoDBClient,
+  tableName: string,
+  key: LaunchLedgerKey,
+): Promise<void> {
+  await client.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: keyOf({ pk: benchmarkPk(key.benchmarkId), sk: launchSk(key.runIndex) }),
+      UpdateExpression: "ADD unsettledSends :minusOne",
+      ConditionExpression: "unsettledSends > :zero",
+      ExpressionAttributeValues: { ":minusOne": { N: "-1" }, ":zero": { N: "0" } },
+    }),
+  );
 }

@@ -30,7 +30,7 @@ export type SummaryDigest = Pick<
   | "medians"
 > & {
   image: Pick<ResolvedImage, "amiId" | "name" | "architecture" | "bootMode" | "sourceParameter">;
-  statistics?: Pick<IntervalStatistics, "total">;
+  statistics?: Pick<Partial<IntervalStatistics>, "total">;
 };
 
 /** The attribute paths of a SummaryDigest, for a DynamoDB ProjectionExpression. */
@@ -64,7 +64,7 @@ export const SUMMARY_DIGEST_PATHS: readonly string[] = [
 export const configurationKey = (summary: SummaryDigest): string =>
   JSON.stringify([summary.amiId, summary.instanceType, summary.label ?? null]);
 
-const hasTotal = (summary: SummaryDigest): boolean => summary.medians !== undefined;
+const hasTotal = (summary: SummaryDigest): boolean => summary.medians?.total !== undefined;
 
 const newerFirst = (a: SummaryDigest, b: SummaryDigest): number =>
   a.startedAt === b.startedAt

@@ -4,9 +4,11 @@
  * `*Result`. The state machine definition in `infra/state-machine.ts` is the other half of this file:
  * change both together.
  *
- * Timestamps are epoch milliseconds with sub-millisecond precision
- * (`performance.timeOrigin + performance.now()`), because they cross Lambda invocations.
+ * Timestamps are wall-clock epoch milliseconds with sub-millisecond precision, taken on a clock
+ * anchored to `Date.now()` at the start of each invocation (functions/shared/clock.ts), because they
+ * cross Lambda invocations on different hosts.
  */
+import type { ClockReport } from "../shared/clock.js";
 
 /** Benchmark settings after validation, with every default applied. */
 export interface BenchmarkSettings {
@@ -29,6 +31,10 @@ export interface BenchmarkSettings {
   imdsV2?: "required" | "optional";
   /** Encrypt the root EBS volume (the account's default EBS key); absent = false, the image's own mapping. */
   encryptRootVolume?: boolean;
+  /** Widest running bracket that still counts; absent = the default of functions/domain/integrity.ts. */
+  runningBracketLimitMs?: number;
+  /** Widest port closed and port open bracket that still counts; absent = the default there. */
+  portBracketLimitMs?: number;
 }
 
 /** Identity of one benchmark (one execution). */
@@ -106,11 +112,24 @@ export type LaunchInstanceEvent = RunState;
 export interface LaunchInstanceResult {
   instanceId: string;
   privateIp: string;
+  /** Where the private IP came from: the launch response, or (when it had none) DescribeInstances. */
+  privateIpSource: "runInstances" | "describeInstances";
+  /** When the private IP was known, so the probe could start: launchRespondedAt or later. */
+  privateIpAt: number;
   clientToken: string;
   /** Just before the RunInstances request was sent. */
   launchRequestedAt: number;
   /** When its response arrived. */
   launchRespondedAt: number;
+  /** The instance's LaunchTime as EC2 reports it: whole seconds, EC2's clock. */
+  launchTime?: number;
+  /**
+   * Earlier RunInstances requests of this run (same ClientToken) whose outcome may have been a launch:
+   * more than 0 means this response may be a replay that returned an instance launched before it.
+   */
+  earlierLaunchSends: number;
+  /** The launch step's clock (absent only in records written before clocks were reported). */
+  clock?: ClockReport;
 }
 
 export interface PollStateEvent {
@@ -121,10 +140,21 @@ export interface PollStateEvent {
 export interface PollStateResult {
   /** First DescribeInstances response with state running and a private IP. */
   runningAt: number;
+  /**
+   * The lower end of the running bracket: the send time of the latest request whose answer said not yet
+   * running (pending, or running without an address; never NotFound, which an instance already running can answer), among those sent before the request that
+   * said running. Absent when the first answer already said running: the poll has no evidence of when.
+   */
+  runningNotBefore?: number;
+  /** When the first DescribeInstances was sent. */
+  pollStartedAt: number;
   privateIp: string;
   describeCalls: number;
   throttledCalls: number;
   notFoundCalls: number;
+  /** Requests given up on after the request timeout without an answer. */
+  abandonedCalls: number;
+  clock?: ClockReport;
 }
 
 export interface ProbePortEvent {
@@ -141,8 +171,18 @@ export interface ProbePortResult {
   probeStartedAt: number;
   /** Arrival time of the first RST (ECONNREFUSED), if any was seen. */
   firstClosedAt?: number;
+  /**
+   * Lower end of the closed bracket: the start of the latest unanswered attempt among those started
+   * before the attempt that got the first RST. Absent when there is none: no evidence of "not yet".
+   */
+  closedNotBefore?: number;
   /** Arrival time of the first SYN/ACK (successful connect), if any. */
   firstOpenAt?: number;
+  /**
+   * Lower end of the open bracket: the start of the latest attempt answered by RST or not at all among
+   * those started before the attempt that got the first SYN/ACK. Absent when there is none.
+   */
+  openNotBefore?: number;
   probeEndedAt: number;
   attempts: number;
   /** Attempts abandoned after 1 s without an answer. */
@@ -151,6 +191,7 @@ export interface ProbePortResult {
   connected: number;
   /** Attempts that failed otherwise (EHOSTUNREACH, …): counted, never classified as closed/open. */
   otherErrors: number;
+  clock?: ClockReport;
 }
 
 /** Output of the Parallel state: [poll, probe] in branch order. */
@@ -189,8 +230,8 @@ export interface SummariseResult {
   succeededRuns: number;
   failedRuns: number;
   timedOutRuns: number;
-  /** Median seconds of the counted successful runs; absent when none succeeded. */
-  medians?: IntervalSeconds;
+  /** Median seconds of the counted successful runs' valid intervals; absent when none succeeded. */
+  medians?: Partial<IntervalSeconds>;
 }
 
 /** The four ec2-boot-bench intervals plus total (running to port open), in seconds. */

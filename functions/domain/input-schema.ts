@@ -79,6 +79,10 @@ export const benchmarkInputSchema = z.strictObject({
     .enum(["required", "optional"], { error: 'must be "required" (IMDSv2 only) or "optional"' })
     .default("required"),
   encryptRootVolume: z.boolean({ error: "must be true or false" }).default(false),
+  // Widest bracket (functions/domain/integrity.ts) a boundary may have and still count; absent: the
+  // defaults there, a few poll or probe intervals.
+  runningBracketLimitMs: integerIn(10, 60_000).optional(),
+  portBracketLimitMs: integerIn(1, 60_000).optional(),
 });
 
 /** What a caller may pass (before defaults): for the CLI, schedules and sample events. */
@@ -128,6 +132,20 @@ const crossFieldProblems = (input: Record<string, unknown>): string[] => {
     problems.push(
       "runs: must be at least 2 when discardFirst is true (the first run is discarded, so nothing would " +
         "be counted); set discardFirst to false to count a single run",
+    );
+  }
+  const concurrency = validField("concurrency", input);
+  if (
+    discardFirst === true &&
+    runs !== undefined &&
+    concurrency !== undefined &&
+    concurrency > 1 &&
+    runs <= concurrency
+  ) {
+    problems.push(
+      `runs: must be more than concurrency (${concurrency}) when discardFirst is true: the first wave of ` +
+        `${concurrency} runs starts together and boots cold, so all of it is discarded and ${runs} runs ` +
+        "would leave nothing counted; add runs, lower concurrency, or set discardFirst to false",
     );
   }
   const running = validField("runningTimeoutSeconds", input);

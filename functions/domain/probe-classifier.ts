@@ -13,20 +13,26 @@ export type ConnectAnswer = { type: "connect" } | { type: "error"; code?: string
 
 export type AttemptOutcome =
   /** SYN/ACK: the connect succeeded. */
-  | { kind: "open"; at: number }
+  | { kind: "open"; startedAt: number; at: number }
   /** RST: the connect failed with ECONNREFUSED. */
-  | { kind: "closed"; at: number }
-  /** No answer within the attempt timeout (late answers count as none). Never changes the observation. */
-  | { kind: "unanswered" }
+  | { kind: "closed"; startedAt: number; at: number }
+  /** No answer within the attempt timeout (late answers count as none). Never changes the first arrivals. */
+  | { kind: "unanswered"; startedAt: number }
   /** Any other failure (EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL, …): counted, never closed or open. */
-  | { kind: "other"; at: number; code: string };
+  | { kind: "other"; startedAt: number; at: number; code: string };
+
+/** An answer of one kind: when its attempt started and when the answer arrived. */
+export interface Arrival {
+  startedAt: number;
+  at: number;
+}
 
 /** The fold of all outcomes so far. */
 export interface ProbeObservation {
   /** Earliest arrival of an RST. */
-  firstClosedAt?: number;
+  firstClosed?: Arrival;
   /** Earliest arrival of a SYN/ACK. */
-  firstOpenAt?: number;
+  firstOpen?: Arrival;
   refused: number;
   connected: number;
   unanswered: number;
@@ -51,14 +57,16 @@ export function classifyAnswer(
   answer: ConnectAnswer,
   timeoutMs: number = ATTEMPT_TIMEOUT_MS,
 ): AttemptOutcome {
-  if (answeredAt - startedAt > timeoutMs) return { kind: "unanswered" };
-  if (answer.type === "connect") return { kind: "open", at: answeredAt };
-  if (answer.code === "ECONNREFUSED") return { kind: "closed", at: answeredAt };
-  return { kind: "other", at: answeredAt, code: answer.code ?? "UNKNOWN" };
+  if (answeredAt - startedAt > timeoutMs) return { kind: "unanswered", startedAt };
+  if (answer.type === "connect") return { kind: "open", startedAt, at: answeredAt };
+  if (answer.code === "ECONNREFUSED") return { kind: "closed", startedAt, at: answeredAt };
+  return { kind: "other", startedAt, at: answeredAt, code: answer.code ?? "UNKNOWN" };
 }
 
-const earliest = (current: number | undefined, at: number): number =>
-  current === undefined || at < current ? at : current;
+const earliest = (current: Arrival | undefined, outcome: Arrival): Arrival =>
+  current === undefined || outcome.at < current.at
+    ? { startedAt: outcome.startedAt, at: outcome.at }
+    : current;
 
 /** Adds one outcome. Order-independent: only the earliest RST and SYN/ACK arrivals are kept. */
 export function recordOutcome(observation: ProbeObservation, outcome: AttemptOutcome): ProbeObservation {
@@ -67,13 +75,13 @@ export function recordOutcome(observation: ProbeObservation, outcome: AttemptOut
       return {
         ...observation,
         connected: observation.connected + 1,
-        firstOpenAt: earliest(observation.firstOpenAt, outcome.at),
+        firstOpen: earliest(observation.firstOpen, outcome),
       };
     case "closed":
       return {
         ...observation,
         refused: observation.refused + 1,
-        firstClosedAt: earliest(observation.firstClosedAt, outcome.at),
+        firstClosed: earliest(observation.firstClosed, outcome),
       };
     case "unanswered":
       return { ...observation, unanswered: observation.unanswered + 1 };
@@ -87,3 +95,44 @@ export const foldOutcomes = (outcomes: Iterable<AttemptOutcome>): ProbeObservati
   for (const outcome of outcomes) observation = recordOutcome(observation, outcome);
   return observation;
 };
+
+/**
+ * Start times of the attempts that showed "not yet": unanswered (no SYN/ACK or RST) and refused (RST,
+ * so not open yet). Kept whole because which of them bound a bracket depends on which attempt turns out
+ * to have brought the first RST or SYN/ACK, and answers arrive out of order.
+ */
+export class NotYetEvidence {
+  readonly #unanswered: number[] = [];
+  readonly #refused: number[] = [];
+
+  add(outcome: AttemptOutcome): void {
+    if (outcome.kind === "unanswered") this.#unanswered.push(outcome.startedAt);
+    else if (outcome.kind === "closed") this.#refused.push(outcome.startedAt);
+  }
+
+  /**
+   * The bracket ends of the observation (DESIGN section 2): the closed bracket starts at the latest
+   * unanswered attempt started before the attempt that got the first RST; the open bracket at the
+   * latest attempt answered by RST or not at all, started before the attempt that got the first SYN/ACK.
+   * An end is absent when no attempt showed "not yet" before: the probe has no evidence of when.
+   */
+  lowerEnds(observation: ProbeObservation): { closedNotBefore?: number; openNotBefore?: number } {
+    const latestBefore = (limit: number, ...lists: number[][]): number | undefined => {
+      let latest: number | undefined;
+      for (const list of lists) {
+        for (const startedAt of list) {
+          if (startedAt < limit && (latest === undefined || startedAt > latest)) latest = startedAt;
+        }
+      }
+      return latest;
+    };
+    const closedNotBefore =
+      observation.firstClosed && latestBefore(observation.firstClosed.startedAt, this.#unanswered);
+    const openNotBefore =
+      observation.firstOpen && latestBefore(observation.firstOpen.startedAt, this.#unanswered, this.#refused);
+    return {
+      ...(closedNotBefore !== undefined && { closedNotBefore }),
+      ...(openNotBefore !== undefined && { openNotBefore }),
+    };
+  }
+}

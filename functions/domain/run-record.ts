@@ -1,3 +1,4 @@
+import type { ClockReport } from "../shared/clock.js";
 import {
   type BenchmarkRef,
   type BenchmarkSettings,
@@ -10,6 +11,8 @@ import {
   type RunStatus,
   type SummariseResult,
 } from "./contract.js";
+import { INTERVAL_NAMES, judgeRun, type RunIntegrity } from "./integrity.js";
+import { type IntegritySummary, summariseIntegrity } from "./integrity-summary.js";
 import { type IntervalStatistics, summariseIntervals } from "./statistics.js";
 import { type ClampedTimestamps, deriveTimeline, type Timeline } from "./timeline.js";
 
@@ -20,8 +23,21 @@ export const RECENT_PK = "BENCHMARK";
 export const FAILED_RUN_PK = "FAILED_RUN";
 
 export const benchmarkPk = (benchmarkId: string): string => `BENCHMARK#${benchmarkId}`;
+const paddedIndex = (runIndex: number): string => String(runIndex).padStart(4, "0");
 /** Zero-padded so that runs sort by index within the partition. */
-export const runSk = (runIndex: number): string => `${RUN_SK_PREFIX}${String(runIndex).padStart(4, "0")}`;
+export const runSk = (runIndex: number): string => `${RUN_SK_PREFIX}${paddedIndex(runIndex)}`;
+/** The launch ledger of a run (functions/aws/benchmark-table.ts, countLaunchSend): never a run item. */
+export const launchSk = (runIndex: number): string => `LAUNCH#${paddedIndex(runIndex)}`;
+/** Every attribute a launch ledger item has: IAM lets the launch step write these and no others. */
+export const LAUNCH_LEDGER_ATTRIBUTES: readonly string[] = [
+  "pk",
+  "sk",
+  "itemType",
+  "clientToken",
+  "sends",
+  "unsettledSends",
+  "lastSendAt",
+];
 
 // ---- records ---------------------------------------------------------------------------------
 export interface ErrorInfo {
@@ -33,9 +49,18 @@ export interface ErrorInfo {
 export interface RunTimestamps {
   launchRequestedAt?: number;
   launchRespondedAt?: number;
+  /** EC2's LaunchTime of the instance: whole seconds, EC2's clock. */
+  launchTime?: number;
+  /** When the private IP was known (the launch response, or a later DescribeInstances). */
+  privateIpAt?: number;
+  pollStartedAt?: number;
+  /** Lower end of the running bracket (see PollStateResult). */
+  runningNotBefore?: number;
   runningAt?: number;
   probeStartedAt?: number;
+  closedNotBefore?: number;
   firstClosedAt?: number;
+  openNotBefore?: number;
   firstOpenAt?: number;
   probeEndedAt?: number;
 }
@@ -44,7 +69,11 @@ export interface PollCounters {
   describeCalls: number;
   throttledCalls: number;
   notFoundCalls: number;
+  abandonedCalls: number;
 }
+
+/** How each step's clock behaved (functions/shared/clock.ts). */
+export type StepClocks = Partial<Record<"launch" | "poll" | "probe", ClockReport>>;
 
 export interface ProbeCounters {
   status: "open" | "timeout";
@@ -93,6 +122,12 @@ export interface RunRecord {
   intervals?: IntervalSeconds;
   poll?: PollCounters;
   probe?: ProbeCounters;
+  /** Earlier RunInstances requests of this run that may have launched its instance (0: none). */
+  earlierLaunchSends?: number;
+  privateIpSource?: "runInstances" | "describeInstances";
+  clocks?: StepClocks;
+  /** Brackets, integrity marks and per-interval verdicts (functions/domain/integrity.ts). */
+  integrity: RunIntegrity;
   terminated: boolean;
   terminatedInstanceIds?: string[];
   terminationError?: ErrorInfo;
@@ -129,8 +164,12 @@ export interface SummaryRecord {
    * published ec2-boot-bench tables give it (their totals are exactly closed + open); the median of
    * the per-run totals is `statistics.total.median`.
    */
-  medians?: IntervalSeconds;
-  statistics?: IntervalStatistics;
+  medians?: Partial<IntervalSeconds>;
+  statistics?: Partial<IntervalStatistics>;
+  /** Marked runs, valid intervals and bracket widths over the counted succeeded runs. */
+  integrity: IntegritySummary;
+  /** Which runs `discardFirst` left out, and by which rule. */
+  discarded: Discarded;
 }
 
 // ---- classification ------------------------------------------------------------------------
@@ -211,8 +250,31 @@ export function classifyRun(state: RunState): RunOutcome {
   return { status: "succeeded", timeline };
 }
 
+/**
+ * What `discardFirst` discards. Run one after another, the first run is the only cold one: it warms the
+ * image's snapshot for the rest. With `concurrency` runs at once, the Map starts the first `concurrency`
+ * runs together, before any has booted: the whole first wave boots cold and is discarded, not just
+ * run 0 (which need not even be the first of them to launch).
+ */
+export function discardedRuns(
+  settings: Pick<BenchmarkSettings, "discardFirst" | "concurrency" | "runs">,
+): Discarded {
+  if (!settings.discardFirst) return { rule: "none", runIndexes: [] };
+  const wave = Math.min(settings.concurrency, settings.runs);
+  return {
+    rule: wave > 1 ? "firstWave" : "firstRun",
+    runIndexes: Array.from({ length: wave }, (_, index) => index),
+  };
+}
+
+export interface Discarded {
+  /** `firstRun`: run 0, of runs made one after another; `firstWave`: the runs started together first. */
+  rule: "none" | "firstRun" | "firstWave";
+  runIndexes: number[];
+}
+
 export const isCounted = (settings: BenchmarkSettings, runIndex: number): boolean =>
-  !(settings.discardFirst && runIndex === 0);
+  !discardedRuns(settings).runIndexes.includes(runIndex);
 
 // ---- builders ------------------------------------------------------------------------------
 /** The run item of one Map iteration, from everything the iteration accumulated. */
@@ -237,12 +299,19 @@ export function buildRunRecord(state: RunState): RunRecord {
     timestamps: {
       launchRequestedAt: launch?.launchRequestedAt,
       launchRespondedAt: launch?.launchRespondedAt,
+      launchTime: launch?.launchTime,
+      privateIpAt: launch?.privateIpAt,
+      pollStartedAt: poll?.pollStartedAt,
+      runningNotBefore: poll?.runningNotBefore,
       runningAt: poll?.runningAt,
       probeStartedAt: probe?.probeStartedAt,
+      closedNotBefore: probe?.closedNotBefore,
       firstClosedAt: probe?.firstClosedAt,
+      openNotBefore: probe?.openNotBefore,
       firstOpenAt: probe?.firstOpenAt,
       probeEndedAt: probe?.probeEndedAt,
     },
+    integrity: judgeRun({ settings, launch, poll, probe, hasIntervals: outcome.timeline !== undefined }),
     terminated: termination !== undefined,
   };
   if (outcome.timedOutWaitingFor) record.timedOutWaitingFor = outcome.timedOutWaitingFor;
@@ -260,9 +329,19 @@ export function buildRunRecord(state: RunState): RunRecord {
     record.intervals = intervals;
   }
   if (poll) {
-    const { describeCalls, throttledCalls, notFoundCalls } = poll;
-    record.poll = { describeCalls, throttledCalls, notFoundCalls };
+    const { describeCalls, throttledCalls, notFoundCalls, abandonedCalls } = poll;
+    record.poll = { describeCalls, throttledCalls, notFoundCalls, abandonedCalls };
   }
+  if (launch) {
+    record.earlierLaunchSends = launch.earlierLaunchSends;
+    record.privateIpSource = launch.privateIpSource;
+  }
+  const clocks: StepClocks = withoutUndefined({
+    launch: launch?.clock,
+    poll: poll?.clock,
+    probe: probe?.clock,
+  });
+  if (Object.keys(clocks).length > 0) record.clocks = clocks;
   if (probe) {
     const { status, attempts, unanswered, refused, connected, otherErrors } = probe;
     record.probe = { status, attempts, unanswered, refused, connected, otherErrors };
@@ -313,21 +392,35 @@ export function buildSummaryRecord(context: SummaryContext, runs: readonly RunRe
     failedRuns: countWhere(runs, (run) => run.status === "failed"),
     timedOutRuns: countWhere(runs, (run) => run.status === "timeout"),
     countedSucceededRuns,
+    discarded: discardedRuns(settings),
+    integrity: summariseIntegrity(runs),
   };
   // An empty string is not a valid GSI key value: DynamoDB would reject the whole item.
   if (image.sourceParameter) record.sourceParameter = image.sourceParameter;
   if (settings.label !== undefined) record.label = settings.label;
   if (statistics) {
     record.statistics = statistics;
-    record.medians = {
-      runInstancesApi: statistics.runInstancesApi.median,
-      pendingToRunning: statistics.pendingToRunning.median,
-      runningToPortClosed: statistics.runningToPortClosed.median,
-      portClosedToOpen: statistics.portClosedToOpen.median,
-      total: statistics.runningToPortClosed.median + statistics.portClosedToOpen.median,
-    };
+    record.medians = mediansOf(statistics);
   }
   return record;
+}
+
+/**
+ * The medians of the valid intervals. `total` is the published layout's: running to port closed plus
+ * closed to open medians, present only when both are; the median of per-run totals is
+ * `statistics.total.median`.
+ */
+function mediansOf(statistics: Partial<IntervalStatistics>): Partial<IntervalSeconds> {
+  const medians: Partial<IntervalSeconds> = {};
+  for (const name of INTERVAL_NAMES) {
+    if (name === "total") continue; // the published total is derived below
+    const median = statistics[name]?.median;
+    if (median !== undefined) medians[name] = median;
+  }
+  if (medians.runningToPortClosed !== undefined && medians.portClosedToOpen !== undefined) {
+    medians.total = medians.runningToPortClosed + medians.portClosedToOpen;
+  }
+  return medians;
 }
 
 /** What the Summarise step returns to the state machine. */

@@ -1,4 +1,5 @@
 import type { IntervalSeconds, RunStatus } from "./contract.js";
+import { INTERVAL_NAMES, isValidInterval, type RunIntegrity } from "./integrity.js";
 
 /** Distribution of one interval over a benchmark's counted successful runs, in seconds. */
 export interface SampleStatistics {
@@ -89,24 +90,26 @@ export interface RunSample {
   counted: boolean;
   status: RunStatus;
   intervals?: IntervalSeconds;
+  integrity?: Pick<RunIntegrity, "verdicts">;
 }
 
+/** A counted successful run's interval, when its integrity verdict lets it count. */
+const countableValue = (run: RunSample, name: keyof IntervalSeconds): number[] =>
+  run.counted && run.status === "succeeded" && run.intervals && isValidInterval(run.integrity, name)
+    ? [run.intervals[name]]
+    : [];
+
 /**
- * Statistics per interval over the counted successful runs only (the discarded first run and runs that
- * failed or timed out contribute nothing), or undefined when there are none.
+ * Statistics per interval over the counted successful runs whose interval is valid (the discarded first
+ * run, runs that failed or timed out, and intervals marked invalid contribute nothing), so each
+ * interval may have its own count. Undefined when no interval of any run can be counted; an interval
+ * with no valid value is absent.
  */
-export function summariseIntervals(runs: readonly RunSample[]): IntervalStatistics | undefined {
-  const samples = runs.flatMap((run) =>
-    run.counted && run.status === "succeeded" && run.intervals ? [run.intervals] : [],
-  );
-  if (samples.length === 0) return undefined;
-  const forInterval = (name: keyof IntervalSeconds): SampleStatistics =>
-    describeSample(samples.map((intervals) => intervals[name])) as SampleStatistics;
-  return {
-    runInstancesApi: forInterval("runInstancesApi"),
-    pendingToRunning: forInterval("pendingToRunning"),
-    runningToPortClosed: forInterval("runningToPortClosed"),
-    portClosedToOpen: forInterval("portClosedToOpen"),
-    total: forInterval("total"),
-  };
+export function summariseIntervals(runs: readonly RunSample[]): Partial<IntervalStatistics> | undefined {
+  const statistics: Partial<IntervalStatistics> = {};
+  for (const name of INTERVAL_NAMES) {
+    const sample = describeSample(runs.flatMap((run) => countableValue(run, name)));
+    if (sample) statistics[name] = sample;
+  }
+  return Object.keys(statistics).length > 0 ? statistics : undefined;
 }

@@ -1,20 +1,45 @@
 import middy from "@middy/core";
-import { createEc2Client } from "../aws/ec2-client.js";
+import { countLaunchSend, settleLaunchSend } from "../aws/benchmark-table.js";
+import { dynamoDbClient } from "../aws/dynamodb-client.js";
+import { createEc2Client, ec2Client } from "../aws/ec2-client.js";
 import type { LaunchInstanceEvent, LaunchInstanceResult } from "../domain/contract.js";
-import { epochMs, sleep } from "../shared/clock.js";
+import { sleep, withWallClock } from "../shared/clock.js";
 import { requireEnv } from "../shared/env.js";
-import { type LaunchConfig, launchInstance, parseSubnetIds } from "./launch-instance.js";
+import { type LaunchConfig, type LaunchLedger, launchInstance, parseSubnetIds } from "./launch-instance.js";
 
 const config: LaunchConfig = {
   subnetIds: parseSubnetIds(requireEnv("SUBNET_IDS")),
   securityGroupId: requireEnv("INSTANCE_SECURITY_GROUP_ID"),
   stackTag: requireEnv("STACK_TAG"),
 };
+const tableName = requireEnv("TABLE_NAME");
 
 // Half the function's 60 s timeout; the state machine's own retries take over after it.
-const throttleRetry = { budgetMs: 30_000, sleep, random: Math.random };
+const throttleRetry = { budgetMs: 30_000, random: Math.random };
+
+const ledgerFor = (event: LaunchInstanceEvent): LaunchLedger => {
+  const key = {
+    benchmarkId: event.benchmark.benchmarkId,
+    runIndex: event.run.runIndex,
+    clientToken: event.run.clientToken,
+  };
+  return {
+    countSend: (at) => countLaunchSend(dynamoDbClient, tableName, key, at),
+    settle: () => settleLaunchSend(dynamoDbClient, tableName, key),
+  };
+};
 
 export const lambdaHandler = (event: LaunchInstanceEvent): Promise<LaunchInstanceResult> =>
-  launchInstance(event, { createEc2Client, clock: epochMs, config, throttleRetry });
+  withWallClock((clock) =>
+    launchInstance(event, {
+      createEc2Client,
+      ec2: ec2Client,
+      clock,
+      sleep,
+      config,
+      ledger: ledgerFor(event),
+      throttleRetry,
+    }),
+  );
 
 export const handler = middy<LaunchInstanceEvent, LaunchInstanceResult>().handler(lambdaHandler);

@@ -1,4 +1,11 @@
-import { type EC2Client, RunInstancesCommand, type RunInstancesCommandInput } from "@aws-sdk/client-ec2";
+import {
+  DescribeInstancesCommand,
+  type EC2Client,
+  type Instance,
+  RunInstancesCommand,
+  type RunInstancesCommandInput,
+  type RunInstancesCommandOutput,
+} from "@aws-sdk/client-ec2";
 import type { LaunchInstanceEvent, LaunchInstanceResult } from "../domain/contract.js";
 import type { Clock, Sleep } from "../shared/clock.js";
 import { instanceTags } from "./instance-tags.js";
@@ -11,13 +18,31 @@ export interface LaunchConfig {
   stackTag: string;
 }
 
+/**
+ * Counts the run's RunInstances requests whose outcome may have been a launch, across invocations
+ * (functions/aws/benchmark-table.ts, countLaunchSend): the one exact way to know that a response
+ * may be a replay, since EC2 returns the same instance to any request with the same ClientToken.
+ */
+export interface LaunchLedger {
+  /** Just before a request goes out: the requests that may have launched, this one included. */
+  countSend(at: number): Promise<number>;
+  /** EC2 answered the request with an error that launched nothing. */
+  settle(): Promise<void>;
+}
+
 export interface LaunchInstanceDeps {
   /** Called once per launch: the timed request must open its own connection (see launchInstance). */
   createEc2Client: () => EC2Client;
+  /** The shared client, for the DescribeInstances that looks for a private IP the launch response lacked. */
+  ec2: EC2Client;
   clock: Clock;
+  sleep: Sleep;
   config: LaunchConfig;
+  ledger: LaunchLedger;
   /** Retry a throttled RunInstances inside the invocation; without it the error goes straight back. */
   throttleRetry?: ThrottleRetry;
+  /** How long to look for the private IP when the launch response has none, and how often. */
+  addressWait?: { timeoutMs: number; intervalMs: number };
 }
 
 /**
@@ -29,13 +54,34 @@ export interface LaunchInstanceDeps {
 export interface ThrottleRetry {
   /** Stop retrying when the next wait would end later than this after the first attempt. */
   budgetMs: number;
-  sleep: Sleep;
   /** Uniform [0, 1) for the jitter. */
   random: () => number;
 }
 
 const THROTTLE_BASE_DELAY_MS = 250;
 const THROTTLE_MAX_DELAY_MS = 8_000;
+const DEFAULT_ADDRESS_WAIT = { timeoutMs: 30_000, intervalMs: 100 };
+
+/**
+ * EC2 error codes that answer a request it did not carry out, whatever their HTTP status: throttling and
+ * capacity are refusals. Other server-side errors (InternalError, ServiceUnavailable, …) and requests
+ * that got no answer may have launched the instance (DESIGN section 4).
+ */
+const REFUSALS: ReadonlySet<string> = new Set([
+  "RequestLimitExceeded",
+  "InsufficientInstanceCapacity",
+  "InsufficientHostCapacity",
+  "InsufficientReservedInstanceCapacity",
+  "InstanceLimitExceeded",
+]);
+
+/** Whether EC2's answer to a RunInstances request proves that it launched nothing. */
+export function launchedNothing(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (REFUSALS.has(error.name)) return true;
+  // A 4xx is a request EC2 rejected before acting on it (validation, permissions, a bad parameter).
+  return (error as { $fault?: string }).$fault === "client";
+}
 
 /** `SUBNET_IDS` is a comma-separated list; blanks around commas and empty entries are tolerated. */
 export function parseSubnetIds(value: string): string[] {
@@ -127,32 +173,94 @@ export async function launchInstance(
     try {
       // Only the attempt that gets through is timed, on its own fresh connection; throttled attempts
       // launched nothing, and the same client token makes any repeat harmless anyway.
-      return await launchOnce(event, input, deps);
+      const launched = await launchOnce(event, input, deps);
+      return await withPrivateIp(launched, deps);
     } catch (error) {
       if (retry === undefined || !(error instanceof Error) || error.name !== "RequestLimitExceeded")
         throw error;
       const delayMs =
         retry.random() * Math.min(THROTTLE_MAX_DELAY_MS, THROTTLE_BASE_DELAY_MS * 2 ** (attempt - 1));
       if (deps.clock() + delayMs - firstAttemptAt > retry.budgetMs) throw error;
-      await retry.sleep(delayMs);
+      await deps.sleep(delayMs);
     }
   }
 }
+
+/** A launch whose response may lack the private IP (`PrivateIpAddress` is optional in EC2's shape). */
+type Launched = Omit<LaunchInstanceResult, "privateIp" | "privateIpSource" | "privateIpAt"> & {
+  privateIp?: string;
+};
+
+/**
+ * Without the private IP the probe has nothing to connect to, so a launch response without one is
+ * followed by DescribeInstances until it appears; the probe starts that much later, which the run's
+ * integrity checks compare with when the port could first answer.
+ */
+async function withPrivateIp(launched: Launched, deps: LaunchInstanceDeps): Promise<LaunchInstanceResult> {
+  const { privateIp, ...rest } = launched;
+  if (privateIp !== undefined) {
+    return { ...rest, privateIp, privateIpSource: "runInstances", privateIpAt: launched.launchRespondedAt };
+  }
+  const { timeoutMs, intervalMs } = deps.addressWait ?? DEFAULT_ADDRESS_WAIT;
+  const deadline = deps.clock() + timeoutMs;
+  let lastProblem = "no DescribeInstances answer yet";
+  for (;;) {
+    try {
+      const output = await deps.ec2.send(
+        new DescribeInstancesCommand({ InstanceIds: [launched.instanceId] }),
+      );
+      const answeredAt = deps.clock();
+      const instance = output.Reservations?.flatMap((r) => r.Instances ?? []).find(
+        (candidate) => candidate.InstanceId === launched.instanceId,
+      );
+      const address = privateIpOf(instance);
+      if (address !== undefined) {
+        return { ...rest, privateIp: address, privateIpSource: "describeInstances", privateIpAt: answeredAt };
+      }
+      lastProblem = instance === undefined ? "not visible yet" : `state ${instance.State?.Name ?? "unknown"}`;
+    } catch (error) {
+      // NotFound right after launch is eventual consistency; anything else is retried until the deadline.
+      lastProblem = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    }
+    if (deps.clock() + intervalMs > deadline) {
+      // The launch result is lost with this error, so terminate finds the instance by its client token.
+      throw new Error(
+        `instance ${launched.instanceId} has no private IP address ${timeoutMs} ms after RunInstances (${lastProblem})`,
+      );
+    }
+    await deps.sleep(intervalMs);
+  }
+}
+
+const privateIpOf = (instance: Instance | undefined): string | undefined => {
+  const address = instance?.PrivateIpAddress;
+  return address === undefined || address === "" ? undefined : address;
+};
 
 async function launchOnce(
   event: LaunchInstanceEvent,
   input: RunInstancesCommandInput,
   deps: LaunchInstanceDeps,
-): Promise<LaunchInstanceResult> {
+): Promise<Launched> {
   const command = new RunInstancesCommand(input);
   const client = deps.createEc2Client();
   try {
     // A fresh client looks its credentials up on first use; doing that before the clock starts keeps a
     // slow credential source (profile files, container metadata) out of the API interval. A failure
-    // here shows up again, properly named, when the request is sent.
+    // here shows up again, properly named, when the request is sent. The ledger write, too, happens
+    // before the clock starts.
     await client.config.credentials().catch(() => undefined);
+    const sendsThatMayHaveLaunched = await deps.ledger.countSend(deps.clock());
     const launchRequestedAt = deps.clock();
-    const response = await client.send(command);
+    let response: RunInstancesCommandOutput;
+    try {
+      response = await client.send(command);
+    } catch (error) {
+      // A refusal takes its count back, so a retry of this run is not taken for a replay. A failed
+      // ledger write only makes a later retry look like a possible replay: safe, so it is not fatal.
+      if (launchedNothing(error)) await deps.ledger.settle().catch(() => undefined);
+      throw error;
+    }
     const launchRespondedAt = deps.clock();
 
     const instance = response.Instances?.[0];
@@ -160,18 +268,16 @@ async function launchOnce(
     if (instanceId === undefined) {
       throw new Error(`RunInstances (client token ${event.run.clientToken}) returned no instance`);
     }
-    // Without the private IP the probe has nothing to connect to. The instance may be running, but
-    // the launch result is lost with this error, so terminate finds it by its client token.
-    const privateIp = instance?.PrivateIpAddress;
-    if (privateIp === undefined || privateIp === "") {
-      throw new Error(`RunInstances returned instance ${instanceId} without a private IP address`);
-    }
+    const launchTime = instance?.LaunchTime?.getTime();
+    const privateIp = privateIpOf(instance);
     return {
       instanceId,
-      privateIp,
+      ...(privateIp !== undefined && { privateIp }),
       clientToken: event.run.clientToken,
       launchRequestedAt,
       launchRespondedAt,
+      ...(launchTime !== undefined && { launchTime }),
+      earlierLaunchSends: sendsThatMayHaveLaunched - 1,
     };
   } finally {
     client.destroy();

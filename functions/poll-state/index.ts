@@ -1,10 +1,10 @@
 import middy from "@middy/core";
 import { ec2Client } from "../aws/ec2-client.js";
 import type { PollStateEvent, PollStateResult } from "../domain/contract.js";
-import { epochMs, sleep } from "../shared/clock.js";
+import { sleep, withWallClock } from "../shared/clock.js";
 import { pollState } from "./poll-state.js";
 
 export const lambdaHandler = (event: PollStateEvent): Promise<PollStateResult> =>
-  pollState(event, { ec2: ec2Client, clock: epochMs, sleep });
+  withWallClock((clock) => pollState(event, { ec2: ec2Client, clock, sleep }));
 
 export const handler = middy<PollStateEvent, PollStateResult>().handler(lambdaHandler);

@@ -22,6 +22,12 @@ export interface PollConfig {
   recoveryRatePerAnswer: number;
   /** A non-transient error (AuthFailure, …) that is the only answer for this long is thrown. */
   fatalErrorWindowMs: number;
+  /**
+   * A request unanswered this long is abandoned and its slot freed: without it, `maxInFlight` requests
+   * that never answer would stop the polling and end as a false RunningTimeout. DescribeInstances
+   * answers in tens of milliseconds; two seconds is a stall, not a slow answer.
+   */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_POLL_CONFIG: Readonly<PollConfig> = {
@@ -31,6 +37,7 @@ export const DEFAULT_POLL_CONFIG: Readonly<PollConfig> = {
   backoffFactor: 2,
   recoveryRatePerAnswer: 1,
   fatalErrorWindowMs: 10_000,
+  requestTimeoutMs: 2_000,
 };
 
 export interface PollStateDeps {
@@ -83,7 +90,15 @@ class AdaptiveInterval {
   }
 }
 
-type Outcome = { kind: "running"; runningAt: number; privateIp: string } | { kind: "failed"; error: unknown };
+type Outcome =
+  | { kind: "running"; runningAt: number; issuedAt: number; privateIp: string }
+  | { kind: "failed"; error: unknown };
+
+interface Request {
+  readonly issuedAt: number;
+  readonly abort: AbortController;
+  settled: boolean;
+}
 
 /**
  * Waits for the instance to be `running` with a private IP, and reports when the first response saying
@@ -92,7 +107,12 @@ type Outcome = { kind: "running"; runningAt: number; privateIp: string } | { kin
  * therefore arrive out of order, and the first to arrive that says running wins.
  *
  * `InvalidInstanceID.NotFound` right after launch only means "not visible yet" and other errors are
- * usually passing, so both are counted and polling goes on; the deadline bounds it all.
+ * usually passing, so both are counted and polling goes on; the deadline bounds it all. A request that
+ * stalls is abandoned after `requestTimeoutMs`, so stalls cost resolution (a wider bracket), never the run.
+ *
+ * Besides running, the result gives the lower end of its bracket: the send time of the latest request
+ * answered "not yet" among those sent before the one that said running. Requests sent before that one
+ * may answer after it, so they are waited for (at most the request timeout) before returning.
  */
 export async function pollState(event: PollStateEvent, deps: PollStateDeps): Promise<PollStateResult> {
   const config: PollConfig = { ...DEFAULT_POLL_CONFIG, ...deps.config };
@@ -104,9 +124,15 @@ export async function pollState(event: PollStateEvent, deps: PollStateDeps): Pro
   let describeCalls = 0;
   let throttledCalls = 0;
   let notFoundCalls = 0;
+  let abandonedCalls = 0;
   let otherErrors = 0;
   let inFlight = 0;
-  let lastIssuedAt = clock();
+  // Requests in issue order; those settled or abandoned are dropped from the front.
+  let requests: Request[] = [];
+  /** Send times of requests whose answer said "not yet running". */
+  const notYetSentAt: number[] = [];
+  const pollStartedAt = clock();
+  let lastIssuedAt = pollStartedAt;
   let nextIssueAt = lastIssuedAt;
   let outcome: Outcome | undefined;
   let lastState: string | undefined;
@@ -114,31 +140,36 @@ export async function pollState(event: PollStateEvent, deps: PollStateDeps): Pro
   let permanentRun: { name: string; since: number } | undefined;
   let wake: () => void = () => {};
 
-  const onAnswer = (response: DescribeInstancesCommandOutput, receivedAt: number): void => {
+  const onAnswer = (response: DescribeInstancesCommandOutput, issuedAt: number, receivedAt: number): void => {
     pace.onAnswered();
     permanentRun = undefined;
     const instance: Instance | undefined = (response.Reservations ?? [])
       .flatMap((reservation) => reservation.Instances ?? [])
       .find((candidate) => candidate.InstanceId === instanceId);
     if (instance === undefined) {
-      // An empty answer is the same eventual consistency as InvalidInstanceID.NotFound.
-      notFoundCalls += 1;
+      // An empty answer is the same eventual consistency as InvalidInstanceID.NotFound. Neither is
+      // evidence of "not yet running": an instance can be running and still invisible. Counted only
+      // before the outcome, like NotFound errors.
+      if (outcome === undefined) notFoundCalls += 1;
       return;
     }
     const state = instance.State?.Name ?? "unknown";
     const privateIp = instance.PrivateIpAddress;
     if (state === "running" && privateIp !== undefined && privateIp !== "") {
-      outcome = { kind: "running", runningAt: receivedAt, privateIp };
+      if (outcome === undefined) outcome = { kind: "running", runningAt: receivedAt, issuedAt, privateIp };
     } else if (GONE_STATES.has(state)) {
-      outcome = { kind: "failed", error: goneError(instanceId, state, instance) };
+      if (outcome === undefined) outcome = { kind: "failed", error: goneError(instanceId, state, instance) };
     } else {
       // Running without an address yet is not running for the contract: the probe could not reach it.
       lastState = state === "running" ? "running without a private IP" : state;
+      notYetSentAt.push(issuedAt);
     }
   };
 
   const onError = (error: unknown, issuedAt: number, receivedAt: number): void => {
     const name = errorName(error);
+    // Once the outcome is known only evidence for the bracket matters, and errors are none.
+    if (outcome !== undefined) return;
     if (name === "RequestLimitExceeded") {
       throttledCalls += 1;
       permanentRun = undefined;
@@ -167,33 +198,65 @@ export async function pollState(event: PollStateEvent, deps: PollStateDeps): Pro
     describeCalls += 1;
     inFlight += 1;
     lastIssuedAt = issuedAt;
-    deps.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })).then(
-      (response) => {
-        const receivedAt = clock();
-        settle(() => onAnswer(response, receivedAt));
-      },
-      (error: unknown) => {
-        const receivedAt = clock();
-        settle(() => onError(error, issuedAt, receivedAt));
-      },
-    );
+    const request: Request = { issuedAt, abort: new AbortController(), settled: false };
+    requests.push(request);
+    deps.ec2
+      .send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), {
+        abortSignal: request.abort.signal,
+      })
+      .then(
+        (response) => {
+          const receivedAt = clock();
+          settle(request, () => onAnswer(response, issuedAt, receivedAt));
+        },
+        (error: unknown) => {
+          const receivedAt = clock();
+          settle(request, () => onError(error, issuedAt, receivedAt));
+        },
+      );
   };
 
-  // Answers that arrive after the outcome is known are dropped: the first decisive one counts.
-  const settle = (handle: () => void): void => {
+  // After the outcome only "not yet" answers of earlier requests still count (they narrow the bracket);
+  // the first decisive answer is the outcome. An abandoned request's late answer is no evidence.
+  const settle = (request: Request, handle: () => void): void => {
+    if (request.settled) return;
+    request.settled = true;
     inFlight -= 1;
-    if (outcome === undefined) {
-      try {
-        handle();
-      } catch (error) {
-        outcome = { kind: "failed", error };
-      }
+    try {
+      handle();
+    } catch (error) {
+      if (outcome === undefined) outcome = { kind: "failed", error };
     }
     wake();
   };
 
+  /** Abandons requests past the request timeout; returns when the oldest remaining one times out. */
+  const abandonStalled = (now: number): number => {
+    requests = requests.filter((request) => !request.settled);
+    for (const request of requests) {
+      if (now - request.issuedAt < config.requestTimeoutMs) continue;
+      request.settled = true;
+      inFlight -= 1;
+      abandonedCalls += 1;
+      request.abort.abort();
+    }
+    requests = requests.filter((request) => !request.settled);
+    const oldest = requests[0];
+    return oldest === undefined ? Number.POSITIVE_INFINITY : oldest.issuedAt + config.requestTimeoutMs;
+  };
+
+  const waitForWake = async (until: number, now: number): Promise<void> => {
+    const answered = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    // Rounded up: a sub-millisecond sleep would spin on a timer that fires at once.
+    const sleepMs = Math.max(1, Math.ceil(until - now));
+    await Promise.race([deps.sleep(sleepMs), answered]);
+  };
+
   while (outcome === undefined) {
     const now = clock();
+    const nextAbandonAt = abandonStalled(now);
     if (now >= deadline) {
       outcome = {
         kind: "failed",
@@ -207,24 +270,35 @@ export async function pollState(event: PollStateEvent, deps: PollStateDeps): Pro
       issue(now);
       nextIssueAt = now + pace.intervalMs;
     }
-    // With every slot taken the next request waits for an answer (which wakes the loop) rather than
-    // the beat; the beat still bounds the sleep so the deadline is checked.
+    // With every slot taken the next request waits for an answer (which wakes the loop) or a stalled
+    // request's abandonment rather than the beat; the beat still bounds the sleep so the deadline is checked.
     const wakeAt = inFlight < config.maxInFlight ? nextIssueAt : now + pace.intervalMs;
-    const answered = new Promise<void>((resolve) => {
-      wake = resolve;
-    });
-    // Rounded up: a sub-millisecond sleep would spin on a timer that fires at once.
-    const sleepMs = Math.max(1, Math.ceil(Math.min(wakeAt, deadline) - now));
-    await Promise.race([deps.sleep(sleepMs), answered]);
+    await waitForWake(Math.min(wakeAt, deadline, nextAbandonAt), now);
   }
 
-  if (outcome.kind === "failed") throw outcome.error;
+  if (outcome.kind === "failed") {
+    for (const request of requests) request.abort.abort();
+    throw outcome.error;
+  }
+  const running = outcome;
+  // Earlier requests still out may yet answer "not yet": wait for them (bounded by the request timeout).
+  for (;;) {
+    const now = clock();
+    const nextAbandonAt = abandonStalled(now);
+    if (!requests.some((request) => request.issuedAt < running.issuedAt)) break;
+    await waitForWake(nextAbandonAt, now);
+  }
+  for (const request of requests) request.abort.abort();
+  const before = notYetSentAt.filter((sentAt) => sentAt < running.issuedAt);
   return {
-    runningAt: outcome.runningAt,
-    privateIp: outcome.privateIp,
+    runningAt: running.runningAt,
+    ...(before.length > 0 && { runningNotBefore: before.reduce((a, b) => Math.max(a, b)) }),
+    pollStartedAt,
+    privateIp: running.privateIp,
     describeCalls,
     throttledCalls,
     notFoundCalls,
+    abandonedCalls,
   };
 
   function lastSeen(): string {

@@ -2,9 +2,11 @@ import net from "node:net";
 import type { ProbePortEvent, ProbePortResult } from "../domain/contract.js";
 import {
   ATTEMPT_TIMEOUT_MS,
+  type AttemptOutcome,
   type ConnectAnswer,
   classifyAnswer,
   emptyObservation,
+  NotYetEvidence,
   type ProbeObservation,
   recordOutcome,
 } from "../domain/probe-classifier.js";
@@ -71,6 +73,11 @@ export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<Probe
   return new Promise<ProbePortResult>((resolve, reject) => {
     const probeStartedAt = clock();
     let observation: ProbeObservation = emptyObservation();
+    const evidence = new NotYetEvidence();
+    const record = (outcome: AttemptOutcome): void => {
+      observation = recordOutcome(observation, outcome);
+      evidence.add(outcome);
+    };
     let attempts = 0;
     // Attempts in start order; `head` skips those already settled, so reaping looks at the oldest only.
     let inflight: Attempt[] = [];
@@ -100,13 +107,22 @@ export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<Probe
       const probeEndedAt = clock();
       // Attempts past their timeout by the end count as abandoned, even if no wake-up reaped them yet.
       reap(probeEndedAt);
+      // Attempts still waiting got no answer while later ones did: their SYNs were dropped, which is
+      // evidence of "not yet" for the brackets (not counted as unanswered: they were not abandoned).
+      for (let i = head; i < inflight.length; i++) {
+        const attempt = inflight[i] as Attempt;
+        if (!attempt.settled) evidence.add({ kind: "unanswered", startedAt: attempt.startedAt });
+      }
       stop();
-      const { firstClosedAt, firstOpenAt, refused, connected, unanswered, otherErrors } = observation;
+      const { firstClosed, firstOpen, refused, connected, unanswered, otherErrors } = observation;
+      const { closedNotBefore, openNotBefore } = evidence.lowerEnds(observation);
       resolve({
         status,
         probeStartedAt,
-        ...(firstClosedAt === undefined ? {} : { firstClosedAt }),
-        ...(firstOpenAt === undefined ? {} : { firstOpenAt }),
+        ...(firstClosed && { firstClosedAt: firstClosed.at }),
+        ...(closedNotBefore !== undefined && { closedNotBefore }),
+        ...(firstOpen && { firstOpenAt: firstOpen.at }),
+        ...(openNotBefore !== undefined && { openNotBefore }),
         probeEndedAt,
         attempts,
         unanswered,
@@ -123,7 +139,7 @@ export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<Probe
       attempt.settled = true;
       attempt.socket?.destroy();
       const outcome = classifyAnswer(attempt.startedAt, at, result, timeoutMs);
-      observation = recordOutcome(observation, outcome);
+      record(outcome);
       if (outcome.kind === "open") finish("open");
     };
 
@@ -146,7 +162,7 @@ export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<Probe
           if (now - attempt.startedAt < timeoutMs) break;
           attempt.settled = true;
           attempt.socket?.destroy();
-          observation = recordOutcome(observation, { kind: "unanswered" });
+          record({ kind: "unanswered", startedAt: attempt.startedAt });
         }
         head++;
       }

@@ -2,7 +2,7 @@ import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { dynamoDbClient } from "../aws/dynamodb-client.js";
 import { ec2Client } from "../aws/ec2-client.js";
-import { epochMs, sleep } from "../shared/clock.js";
+import { sleep } from "../shared/clock.js";
 import { requireEnv } from "../shared/env.js";
 import { parseMaxAgeMinutes, type SweepConfig, type SweepEvent, type SweepResult, sweep } from "./sweeper.js";
 
@@ -22,7 +22,7 @@ export const lambdaHandler = (
     ec2: ec2Client,
     dynamodb: dynamoDbClient,
     config,
-    clock: epochMs,
+    clock: Date.now,
     sleep,
     log,
     invocationId: context.awsRequestId,

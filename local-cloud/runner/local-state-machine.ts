@@ -13,6 +13,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { StateMachine } from "aws-local-stepfunctions";
+import { type HostClockFault, withHostClock } from "./host-clock.js";
 import {
   type AslDefinition,
   allStates,
@@ -56,10 +57,15 @@ export interface LocalExecution {
  * - `before`: the handler never runs (a crashed runtime, an invoke that never arrived).
  * - `after`: the handler ran to completion and its side effects stand, but its response is lost (a
  *   timeout or a dropped connection after the work was done).
+ * - `delayMs`: the handler starts this many milliseconds late (a VPC function whose network interface is
+ *   being re-created, a throttled or queued invocation): Step Functions' clock runs, Lambda's does not.
+ * - `clock`: the invocation runs on a host whose clock is off (runner/host-clock.ts).
  */
 export interface TaskFault {
   before?: (invocation: number, event: unknown) => Error | undefined;
   after?: (invocation: number, event: unknown) => Error | undefined;
+  delayMs?: (invocation: number, event: unknown) => number | undefined;
+  clock?: (invocation: number, event: unknown) => HostClockFault | undefined;
 }
 /** Faults by Task state name. */
 export type TaskFaults = Readonly<Record<string, TaskFault>>;
@@ -76,11 +82,6 @@ export interface LocalStateMachineOptions {
   taskFaults?: TaskFaults;
 }
 
-/**
- * Step Functions' default Task timeout is 99,999,999 s; aws-local-stepfunctions would use 60 s, and a
- * Node.js timer holds at most 2^31 - 1 ms (24.8 days), which no local execution comes near.
- */
-const NESTED_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 // Step Functions execution names: 1 to 80 characters, no whitespace, wildcards or control characters.
 const NAME_FORBIDDEN = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/;
 const isExecutionName = (name: string): boolean =>
@@ -102,16 +103,12 @@ function taskError(name: string, cause: string): Error {
 export class LocalStateMachine {
   /** Execution names started as nested executions: Step Functions refuses to reuse one. */
   private readonly nestedNames = new Set<string>();
-  /** The definition as run: nested-execution Tasks get Step Functions' default timeout. */
-  private readonly definitionToRun: AslDefinition;
 
   private constructor(
     private readonly local: LocalDefinition,
     private readonly handlers: Map<string, LambdaHandler>,
     private readonly options: LocalStateMachineOptions,
-  ) {
-    this.definitionToRun = withNestedTaskTimeouts(local);
-  }
+  ) {}
 
   /**
    * Loads the handler of every Task. The handlers read their configuration from the environment when
@@ -151,7 +148,7 @@ export class LocalStateMachine {
   ): LocalExecution {
     const executionArn = `arn:aws:states:${this.options.region}:${LOCAL_ACCOUNT}:execution:${this.options.stateMachineName}:${name}`;
     const startedAt = new Date().toISOString();
-    const stateMachine = new StateMachine(this.definitionToRun as never, {
+    const stateMachine = new StateMachine(this.local.definition as never, {
       validationOptions: { checkArn: false },
     });
     const children = new Set<LocalExecution>();
@@ -286,6 +283,19 @@ export class LocalStateMachine {
   }
 
   private async invoke(task: LocalTask, event: unknown, fault?: TaskFault, invocation = 1): Promise<unknown> {
+    const delayMs = fault?.delayMs?.(invocation, event) ?? 0;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const clockFault = fault?.clock?.(invocation, event);
+    if (clockFault) return withHostClock(clockFault, () => this.invokeNow(task, event, fault, invocation));
+    return this.invokeNow(task, event, fault, invocation);
+  }
+
+  private async invokeNow(
+    task: LocalTask,
+    event: unknown,
+    fault: TaskFault | undefined,
+    invocation: number,
+  ): Promise<unknown> {
     const handler = this.handlers.get(task.stateName) as LambdaHandler;
     const deadline = Date.now() + task.timeoutSeconds * 1000;
     const context = {
@@ -342,19 +352,4 @@ function lambdaError(errorType: string, errorMessage: string, stack?: string): E
   const error = new Error(JSON.stringify({ errorType, errorMessage, trace }));
   error.name = errorType;
   return error;
-}
-
-/**
- * The definition as run locally: nested-execution Tasks without a TimeoutSeconds get Step Functions'
- * default instead of aws-local-stepfunctions' 60 s, which a whole benchmark easily outlasts.
- */
-function withNestedTaskTimeouts(local: LocalDefinition): AslDefinition {
-  const definition = structuredClone(local.definition);
-  const nested = new Set(local.nestedExecutionTasks.map((task) => task.stateName));
-  for (const [name, state] of allStates(definition)) {
-    if (nested.has(name) && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
-      state.TimeoutSeconds = NESTED_TASK_TIMEOUT_SECONDS;
-    }
-  }
-  return definition;
 }

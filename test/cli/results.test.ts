@@ -176,7 +176,11 @@ describe("results --runs: one benchmark", () => {
       /^\s+8\s+yes\s+failed\s+-\s+-\s+-\s+-\s+-\s+-\s+InsufficientInstanceCapacity: We currently/m,
     );
     expect(out).toMatch(/^\s+9\s+yes\s+timeout\s.*timed out waiting for port-open/m);
-    expect(out).toContain("Statistics of the 7 counted successful runs");
+    // Each interval counts the runs where it is valid: here all 7 counted successful runs.
+    expect(out).toContain(
+      "Statistics of the counted successful runs' valid intervals (count per interval), seconds:",
+    );
+    expect(out).toMatch(/^total\s+11\.09\s+11\.07\s+11\.12\s+11\.12\s+0\.01\s+7$/m);
   });
 
   it("says when no counted run succeeded", async () => {

@@ -37,6 +37,9 @@ describe("parseBenchmarkInput defaults", () => {
     const settings = parseBenchmarkInput(minimal);
     expect("userData" in settings).toBe(false);
     expect("label" in settings).toBe(false);
+    // No default: the integrity rules' own defaults apply (functions/domain/integrity.ts).
+    expect("runningBracketLimitMs" in settings).toBe(false);
+    expect("portBracketLimitMs" in settings).toBe(false);
   });
 
   it("keeps every given value", () => {
@@ -54,6 +57,8 @@ describe("parseBenchmarkInput defaults", () => {
       label: "FreeBSD 15 (arm64) — weekly",
       imdsV2: "optional",
       encryptRootVolume: true,
+      runningBracketLimitMs: 1_000,
+      portBracketLimitMs: 25,
     };
     expect(parseBenchmarkInput(full)).toEqual(full);
   });
@@ -152,9 +157,13 @@ describe("parseBenchmarkInput integer ranges", () => {
     ["runningTimeoutSeconds", 1, 230, "must be an integer from 1 to 600"],
     ["openTimeoutSeconds", 1, 720, "must be an integer from 1 to 840"],
     ["concurrency", 1, 10, "must be an integer from 1 to 10"],
+    ["runningBracketLimitMs", 10, 60_000, "must be an integer from 10 to 60000"],
+    ["portBracketLimitMs", 1, 60_000, "must be an integer from 1 to 60000"],
   ] as const)("%s accepts its bounds and rejects values outside them", (field, low, high, message) => {
-    expect(parseBenchmarkInput({ ...minimal, [field]: low })[field]).toBe(low);
-    expect(parseBenchmarkInput({ ...minimal, [field]: high })[field]).toBe(high);
+    // Ten runs at once need an eleventh run to count once the first wave is discarded.
+    const base = field === "concurrency" ? { ...minimal, runs: 11 } : minimal;
+    expect(parseBenchmarkInput({ ...base, [field]: low })[field]).toBe(low);
+    expect(parseBenchmarkInput({ ...base, [field]: high })[field]).toBe(high);
     const lowest = field === "runs" ? 1 : low;
     expect(problemsOf({ ...minimal, [field]: lowest - 1 })).toEqual([
       `${field}: ${message} (got ${lowest - 1})`,
@@ -168,6 +177,8 @@ describe("parseBenchmarkInput integer ranges", () => {
     ["runningTimeoutSeconds", 601],
     ["openTimeoutSeconds", 841],
     ["concurrency", 11],
+    ["runningBracketLimitMs", 60_001],
+    ["portBracketLimitMs", 60_001],
   ] as const)("%s rejects %d", (field, value) => {
     const problems = problemsOf({ ...minimal, discardFirst: false, [field]: value });
     expect(problems[0]).toMatch(
@@ -262,6 +273,16 @@ describe("parseBenchmarkInput strictness and cross-field rules", () => {
     expect(problemsOf({ ...minimal, runs: 1 })).toEqual(expected);
     expect(problemsOf({ ...minimal, runs: 1, discardFirst: true })).toEqual(expected);
     expect(parseBenchmarkInput({ ...minimal, runs: 1, discardFirst: false }).runs).toBe(1);
+  });
+
+  it("rejects runs that the first wave would use up when runs go on concurrently and the first is discarded", () => {
+    expect(problemsOf({ ...minimal, runs: 3, concurrency: 3 })).toEqual([
+      "runs: must be more than concurrency (3) when discardFirst is true: the first wave of 3 runs starts " +
+        "together and boots cold, so all of it is discarded and 3 runs would leave nothing counted; add " +
+        "runs, lower concurrency, or set discardFirst to false",
+    ]);
+    expect(parseBenchmarkInput({ ...minimal, runs: 4, concurrency: 3 }).runs).toBe(4);
+    expect(parseBenchmarkInput({ ...minimal, runs: 3, concurrency: 3, discardFirst: false }).runs).toBe(3);
   });
 
   it("limits runningTimeoutSeconds + openTimeoutSeconds to 840, defaults included", () => {

@@ -6,10 +6,11 @@ import {
   classifyAnswer,
   emptyObservation,
   foldOutcomes,
+  NotYetEvidence,
   recordOutcome,
 } from "../../functions/domain/probe-classifier.js";
 import { connectTcp } from "../../functions/probe-port/probe.js";
-import { epochMs } from "../../functions/shared/clock.js";
+import { anchorToWallClock } from "../../functions/shared/clock.js";
 import type { EmulatedPort } from "../../local-cloud/emulated-port.js";
 import { openEmulatedPort } from "../support/loopback-ports.js";
 
@@ -25,20 +26,30 @@ function permutations<T>(items: readonly T[]): T[][] {
 
 describe("classifyAnswer", () => {
   it("classifies by what answered and when it arrived", () => {
-    expect(classifyAnswer(100, 100.4, refused)).toEqual({ kind: "closed", at: 100.4 });
-    expect(classifyAnswer(100, 103.25, synAck)).toEqual({ kind: "open", at: 103.25 });
+    expect(classifyAnswer(100, 100.4, refused)).toEqual({ kind: "closed", startedAt: 100, at: 100.4 });
+    expect(classifyAnswer(100, 103.25, synAck)).toEqual({ kind: "open", startedAt: 100, at: 103.25 });
     for (const code of ["EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "ECONNRESET", "EMFILE"]) {
-      expect(classifyAnswer(100, 101, { type: "error", code })).toEqual({ kind: "other", at: 101, code });
+      expect(classifyAnswer(100, 101, { type: "error", code })).toEqual({
+        kind: "other",
+        startedAt: 100,
+        at: 101,
+        code,
+      });
     }
-    expect(classifyAnswer(100, 101, { type: "error" })).toEqual({ kind: "other", at: 101, code: "UNKNOWN" });
+    expect(classifyAnswer(100, 101, { type: "error" })).toEqual({
+      kind: "other",
+      startedAt: 100,
+      at: 101,
+      code: "UNKNOWN",
+    });
   });
 
   it("treats an answer after the 1 s abandonment as no answer", () => {
     expect(ATTEMPT_TIMEOUT_MS).toBe(1000);
-    expect(classifyAnswer(0, 1000, synAck)).toEqual({ kind: "open", at: 1000 });
-    expect(classifyAnswer(0, 1000.01, synAck)).toEqual({ kind: "unanswered" });
-    expect(classifyAnswer(0, 1003, refused)).toEqual({ kind: "unanswered" });
-    expect(classifyAnswer(0, 60, refused, 50)).toEqual({ kind: "unanswered" });
+    expect(classifyAnswer(0, 1000, synAck)).toEqual({ kind: "open", startedAt: 0, at: 1000 });
+    expect(classifyAnswer(0, 1000.01, synAck)).toEqual({ kind: "unanswered", startedAt: 0 });
+    expect(classifyAnswer(0, 1003, refused)).toEqual({ kind: "unanswered", startedAt: 0 });
+    expect(classifyAnswer(0, 60, refused, 50)).toEqual({ kind: "unanswered", startedAt: 0 });
   });
 });
 
@@ -56,8 +67,8 @@ describe("folding outcomes", () => {
       classifyAnswer(50, 52, { type: "error", code: "EHOSTUNREACH" }),
     ];
     const expected = {
-      firstClosedAt: 21,
-      firstOpenAt: 31,
+      firstClosed: { startedAt: 20, at: 21 },
+      firstOpen: { startedAt: 30, at: 31 },
       refused: 2,
       connected: 2,
       unanswered: 1,
@@ -67,14 +78,21 @@ describe("folding outcomes", () => {
   });
 
   it("never lets a late timeout of an early attempt undo a later RST or SYN/ACK", () => {
-    let observation = recordOutcome(emptyObservation(), { kind: "closed", at: 500 });
-    observation = recordOutcome(observation, { kind: "open", at: 700 });
+    let observation = recordOutcome(emptyObservation(), { kind: "closed", startedAt: 499, at: 500 });
+    observation = recordOutcome(observation, { kind: "open", startedAt: 699, at: 700 });
     // Attempts started before the RST time out afterwards: they count, and change nothing else.
-    for (let i = 0; i < 5; i++) observation = recordOutcome(observation, { kind: "unanswered" });
-    observation = recordOutcome(observation, { kind: "other", at: 800, code: "EHOSTUNREACH" });
+    for (let i = 0; i < 5; i++) {
+      observation = recordOutcome(observation, { kind: "unanswered", startedAt: 400 + 10 * i });
+    }
+    observation = recordOutcome(observation, {
+      kind: "other",
+      startedAt: 799,
+      at: 800,
+      code: "EHOSTUNREACH",
+    });
     expect(observation).toEqual({
-      firstClosedAt: 500,
-      firstOpenAt: 700,
+      firstClosed: { startedAt: 499, at: 500 },
+      firstOpen: { startedAt: 699, at: 700 },
       refused: 1,
       connected: 1,
       unanswered: 5,
@@ -84,18 +102,68 @@ describe("folding outcomes", () => {
 
   it("leaves closed undefined when the port was never seen closed", () => {
     const observation = foldOutcomes([
-      { kind: "unanswered" },
-      { kind: "unanswered" },
-      { kind: "open", at: 9 },
+      { kind: "unanswered", startedAt: 0 },
+      { kind: "unanswered", startedAt: 4 },
+      { kind: "open", startedAt: 8, at: 9 },
     ]);
-    expect(observation.firstClosedAt).toBeUndefined();
-    expect(observation.firstOpenAt).toBe(9);
+    expect(observation.firstClosed).toBeUndefined();
+    expect(observation.firstOpen).toEqual({ startedAt: 8, at: 9 });
     expect(foldOutcomes([])).toEqual(emptyObservation());
+  });
+});
+
+describe("NotYetEvidence", () => {
+  const lowerEndsOf = (outcomes: readonly AttemptOutcome[]) => {
+    const evidence = new NotYetEvidence();
+    for (const outcome of outcomes) evidence.add(outcome);
+    return evidence.lowerEnds(foldOutcomes(outcomes));
+  };
+
+  it("bounds closed by unanswered attempts and open by unanswered or refused ones, whatever the arrival order", () => {
+    const outcomes: AttemptOutcome[] = [
+      { kind: "unanswered", startedAt: 0 },
+      { kind: "closed", startedAt: 10, at: 35 }, // an RST that arrives late: not the first
+      { kind: "unanswered", startedAt: 15 }, // the latest "not yet" before the first RST's attempt
+      { kind: "closed", startedAt: 20, at: 21 }, // the first RST
+      { kind: "closed", startedAt: 30, at: 31 }, // the latest "not yet open" before the first SYN/ACK's attempt
+      { kind: "open", startedAt: 40, at: 41 }, // the first SYN/ACK
+      { kind: "unanswered", startedAt: 50 }, // started after the open attempt: no evidence for it
+    ];
+    for (const order of permutations(outcomes)) {
+      expect(lowerEndsOf(order)).toEqual({ closedNotBefore: 15, openNotBefore: 30 });
+    }
+  });
+
+  it("never takes an RST for evidence that the port was not yet closed", () => {
+    expect(
+      lowerEndsOf([
+        { kind: "closed", startedAt: 10, at: 40 },
+        { kind: "closed", startedAt: 20, at: 21 },
+      ]),
+    ).toEqual({});
+  });
+
+  it("counts only attempts started strictly before the decisive one, and no other errors", () => {
+    expect(
+      lowerEndsOf([
+        { kind: "unanswered", startedAt: 5 },
+        { kind: "other", startedAt: 8, at: 9, code: "EHOSTUNREACH" },
+        { kind: "unanswered", startedAt: 10 }, // the same start as the open attempt
+        { kind: "open", startedAt: 10, at: 11 },
+      ]),
+    ).toEqual({ openNotBefore: 5 });
+  });
+
+  it("gives no lower end without a first arrival to bound, nor when nothing said not yet", () => {
+    expect(lowerEndsOf([{ kind: "unanswered", startedAt: 0 }])).toEqual({});
+    expect(lowerEndsOf([{ kind: "open", startedAt: 0, at: 1 }])).toEqual({});
+    expect(lowerEndsOf([])).toEqual({});
   });
 });
 
 describe("classifying real connect() answers on loopback", () => {
   let port: EmulatedPort;
+  const clock = anchorToWallClock().now;
   beforeAll(async () => {
     port = await openEmulatedPort("127.0.1.221");
   });
@@ -106,16 +174,18 @@ describe("classifying real connect() answers on loopback", () => {
   /** One real attempt through the probe's own connect, classified like the probe does. */
   const attempt = (timeoutMs: number): Promise<AttemptOutcome> =>
     new Promise((resolve) => {
-      const startedAt = epochMs();
+      const startedAt = clock();
       let done = false;
       const finish = (answer: ConnectAnswer | undefined): void => {
         if (done) return;
         done = true;
-        const at = epochMs();
+        const at = clock();
         clearTimeout(timer);
         socket.destroy();
         resolve(
-          answer === undefined ? { kind: "unanswered" } : classifyAnswer(startedAt, at, answer, timeoutMs),
+          answer === undefined
+            ? { kind: "unanswered", startedAt }
+            : classifyAnswer(startedAt, at, answer, timeoutMs),
         );
       };
       const socket = connectTcp(port.host, port.port, {
@@ -127,10 +197,10 @@ describe("classifying real connect() answers on loopback", () => {
 
   it("sees no answer, then RST, then SYN/ACK as unanswered, closed, open", async () => {
     await port.silent();
-    expect(await attempt(300)).toEqual({ kind: "unanswered" });
+    expect(await attempt(300)).toEqual({ kind: "unanswered", startedAt: expect.any(Number) });
 
     await port.refuse();
-    const before = epochMs();
+    const before = clock();
     const closed = await attempt(300);
     expect(closed.kind).toBe("closed");
     expect((closed as { at: number }).at - before).toBeLessThan(200);

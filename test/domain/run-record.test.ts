@@ -4,6 +4,7 @@ import {
   buildSummaryRecord,
   causeMessage,
   classifyRun,
+  discardedRuns,
   runSk,
   summariseResultFrom,
 } from "../../functions/domain/run-record.js";
@@ -144,9 +145,14 @@ describe("buildRunRecord", () => {
       timestamps: {
         launchRequestedAt: T0,
         launchRespondedAt: T0 + 1_500,
+        privateIpAt: T0 + 1_500,
+        pollStartedAt: T0 + 1_600,
+        runningNotBefore: T0 + 8_300,
         runningAt: T0 + 8_400,
         probeStartedAt: T0 + 1_600,
+        closedNotBefore: T0 + 14_650,
         firstClosedAt: T0 + 14_660,
+        openNotBefore: T0 + 18_740,
         firstOpenAt: T0 + 18_750,
         probeEndedAt: T0 + 18_751,
       },
@@ -165,8 +171,31 @@ describe("buildRunRecord", () => {
         portClosedToOpen: 4.09,
         total: expect.closeTo(10.35, 9),
       },
-      poll: { describeCalls: 140, throttledCalls: 2, notFoundCalls: 1 },
+      poll: { describeCalls: 140, throttledCalls: 2, notFoundCalls: 1, abandonedCalls: 0 },
       probe: { status: "open", attempts: 1_200, unanswered: 600, refused: 409, connected: 1, otherErrors: 0 },
+      earlierLaunchSends: 0,
+      privateIpSource: "runInstances",
+      clocks: {
+        launch: { anchorCorrectionMs: 0.02, driftMs: 0.001, spanMs: 1_530 },
+        poll: { anchorCorrectionMs: 0.05, driftMs: 0.001, spanMs: 6_810 },
+        probe: { anchorCorrectionMs: 0.04, driftMs: 0.003, spanMs: 17_160 },
+      },
+      integrity: {
+        rulesVersion: 1,
+        brackets: {
+          running: { at: T0 + 8_400, notBefore: T0 + 8_300, widthMs: 100 },
+          closed: { at: T0 + 14_660, notBefore: T0 + 14_650, widthMs: 10 },
+          open: { at: T0 + 18_750, notBefore: T0 + 18_740, widthMs: 10 },
+        },
+        marks: [],
+        verdicts: {
+          runInstancesApi: { valid: true, reasons: [] },
+          pendingToRunning: { valid: true, reasons: [] },
+          runningToPortClosed: { valid: true, reasons: [] },
+          portClosedToOpen: { valid: true, reasons: [] },
+          total: { valid: true, reasons: [] },
+        },
+      },
       terminated: true,
       terminatedInstanceIds: ["i-0123456789abcdef0"],
     });
@@ -176,11 +205,57 @@ describe("buildRunRecord", () => {
     expect(record).not.toHaveProperty("recentPk");
   });
 
+  it("records where the private IP came from, earlier launch sends and LaunchTime, and the run's marks", () => {
+    const state = succeededRunState(
+      2,
+      { probeStartedAt: T0 + 1_900, clock: undefined },
+      { abandonedCalls: 3, clock: undefined },
+      {
+        privateIpSource: "describeInstances",
+        privateIpAt: T0 + 1_850,
+        launchTime: 1_749_999_940_000,
+        earlierLaunchSends: 1,
+        clock: undefined,
+      },
+    );
+    const record = buildRunRecord(state);
+    expect(record).toMatchObject({
+      earlierLaunchSends: 1,
+      privateIpSource: "describeInstances",
+      poll: { abandonedCalls: 3 },
+      timestamps: { launchTime: 1_749_999_940_000, privateIpAt: T0 + 1_850, probeStartedAt: T0 + 1_900 },
+    });
+    // No step reported its clock (records written before clocks were): no clocks at all.
+    expect(record).not.toHaveProperty("clocks");
+    expect(record.integrity.marks.map((mark) => mark.name)).toEqual(["launchReplayed", "privateIpLate"]);
+    expect(record.integrity.verdicts?.runInstancesApi).toEqual({ valid: false, reasons: ["launchReplayed"] });
+  });
+
+  it("judges a failed run without verdicts, and a launch-only run without brackets", () => {
+    const record = buildRunRecord(failedRunState(1, "BootBench.RunningTimeout", "slow"));
+    expect(record.integrity).toEqual({ rulesVersion: 1, brackets: {}, marks: [] });
+    expect(record.clocks).toEqual({ launch: { anchorCorrectionMs: 0.02, driftMs: 0.001, spanMs: 1_530 } });
+  });
+
   it("marks run 0 as not counted only when discardFirst is set", () => {
     expect(buildRunRecord(succeededRunState(0)).counted).toBe(false);
     const kept = succeededRunState(0);
     kept.settings = { ...settings, discardFirst: false };
     expect(buildRunRecord(kept).counted).toBe(true);
+  });
+
+  it("discards the whole first wave when runs go on concurrently, and says so in the summary", () => {
+    const concurrent = { ...settings, runs: 6, concurrency: 3 };
+    const counted = [0, 1, 2, 3, 4, 5].map((index) => {
+      const state = succeededRunState(index);
+      state.settings = concurrent;
+      return buildRunRecord(state).counted;
+    });
+    // Runs 0, 1 and 2 start together and all boot cold, whichever of them launched first.
+    expect(counted).toEqual([false, false, false, true, true, true]);
+    expect(discardedRuns(concurrent)).toEqual({ rule: "firstWave", runIndexes: [0, 1, 2] });
+    expect(discardedRuns(settings)).toEqual({ rule: "firstRun", runIndexes: [0] });
+    expect(discardedRuns({ ...concurrent, discardFirst: false })).toEqual({ rule: "none", runIndexes: [] });
   });
 
   it("records a port-open timeout without intervals, in FailedRuns", () => {
@@ -317,7 +392,7 @@ describe("buildSummaryRecord", () => {
     expect(summary.medians?.runningToPortClosed).toBe(5);
     expect(summary.medians?.portClosedToOpen).toBe(5);
     expect(summary.medians?.total).toBe(10);
-    expect(summary.statistics?.total.median).toBe(10);
+    expect(summary.statistics?.total?.median).toBe(10);
     // Closed 1, 2, 9 (median 2) and open 9, 1, 2 (median 2), but per-run totals 10, 3, 11 (median 10).
     const skewed = [
       withClosedAndOpen(1, 1_000, 9_000),
@@ -326,7 +401,7 @@ describe("buildSummaryRecord", () => {
     ];
     const skewedSummary = buildSummaryRecord(context, skewed);
     expect(skewedSummary.medians?.total).toBe(4);
-    expect(skewedSummary.statistics?.total.median).toBe(10);
+    expect(skewedSummary.statistics?.total?.median).toBe(10);
   });
 
   it("fails when only the discarded run succeeded, with no medians", () => {

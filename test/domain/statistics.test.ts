@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { IntervalSeconds } from "../../functions/domain/contract.js";
 import {
+  INTERVAL_NAMES,
+  type IntervalName,
+  type IntervalVerdict,
+  type RunIntegrity,
+} from "../../functions/domain/integrity.js";
+import {
   describeSample,
   max,
   mean,
@@ -110,28 +116,93 @@ describe("summariseIntervals", () => {
     total,
   });
 
+  /** Verdicts with the named intervals invalid (by a mark that says so) and the others valid. */
+  const verdicts = (...invalid: IntervalName[]): Pick<RunIntegrity, "verdicts"> => ({
+    verdicts: Object.fromEntries(
+      INTERVAL_NAMES.map((name) => [
+        name,
+        invalid.includes(name)
+          ? { valid: false, reasons: ["pollStartedLate"] }
+          : { valid: true, reasons: [] },
+      ]),
+    ) as Record<IntervalName, IntervalVerdict>,
+  });
+  const valid = verdicts();
+
   it("uses counted successful runs only", () => {
     const statistics = summariseIntervals([
-      { counted: false, status: "succeeded", intervals: intervals(100) },
-      { counted: true, status: "succeeded", intervals: intervals(10) },
+      { counted: false, status: "succeeded", intervals: intervals(100), integrity: valid },
+      { counted: true, status: "succeeded", intervals: intervals(10), integrity: valid },
       { counted: true, status: "failed" },
       { counted: true, status: "timeout" },
-      { counted: true, status: "succeeded", intervals: intervals(12) },
-      { counted: true, status: "succeeded", intervals: intervals(11) },
+      { counted: true, status: "succeeded", intervals: intervals(12), integrity: valid },
+      { counted: true, status: "succeeded", intervals: intervals(11), integrity: valid },
     ]);
     expect(statistics?.total).toEqual({ count: 3, median: 11, min: 10, max: 12, mean: 11, p90: 12, mad: 1 });
-    expect(statistics?.runningToPortClosed.median).toBe(7);
+    expect(statistics?.runningToPortClosed?.median).toBe(7);
     expect(statistics?.portClosedToOpen).toMatchObject({ median: 4, mad: 0 });
-    expect(statistics?.runInstancesApi.median).toBe(1.5);
-    expect(statistics?.pendingToRunning.median).toBe(6.9);
+    expect(statistics?.runInstancesApi?.median).toBe(1.5);
+    expect(statistics?.pendingToRunning?.median).toBe(6.9);
   });
 
   it("is undefined when no counted run succeeded", () => {
     expect(summariseIntervals([])).toBeUndefined();
     expect(
       summariseIntervals([
-        { counted: false, status: "succeeded", intervals: intervals(10) },
+        { counted: false, status: "succeeded", intervals: intervals(10), integrity: valid },
         { counted: true, status: "timeout" },
+      ]),
+    ).toBeUndefined();
+  });
+
+  it("leaves an invalid interval out of its own statistics only, so each interval has its own count", () => {
+    const statistics = summariseIntervals([
+      { counted: true, status: "succeeded", intervals: intervals(10), integrity: valid },
+      { counted: true, status: "succeeded", intervals: intervals(11), integrity: valid },
+      // The slowest run's total and running to closed are marked: without the verdicts the total
+      // median would be 11 and its max 100.
+      {
+        counted: true,
+        status: "succeeded",
+        intervals: intervals(100),
+        integrity: verdicts("runningToPortClosed", "total"),
+      },
+    ]);
+    expect(statistics?.total).toEqual({
+      count: 2,
+      median: 10.5,
+      min: 10,
+      max: 11,
+      mean: 10.5,
+      p90: 11,
+      mad: 0.5,
+    });
+    expect(statistics?.runningToPortClosed).toMatchObject({ count: 2, median: 6.5, max: 7 });
+    expect(statistics?.portClosedToOpen).toMatchObject({ count: 3, median: 4 });
+    expect(statistics?.runInstancesApi).toMatchObject({ count: 3, median: 1.5 });
+  });
+
+  it("counts no interval of a run without verdicts, and gives no statistics for an interval never valid", () => {
+    const statistics = summariseIntervals([
+      // A succeeded run always has verdicts; without them nothing is known to be countable.
+      { counted: true, status: "succeeded", intervals: intervals(100) },
+      {
+        counted: true,
+        status: "succeeded",
+        intervals: intervals(10),
+        integrity: verdicts("runInstancesApi"),
+      },
+    ]);
+    expect(statistics).not.toHaveProperty("runInstancesApi");
+    expect(statistics?.total).toEqual({ count: 1, median: 10, min: 10, max: 10, mean: 10, p90: 10, mad: 0 });
+    expect(
+      summariseIntervals([
+        {
+          counted: true,
+          status: "succeeded",
+          intervals: intervals(10),
+          integrity: verdicts(...INTERVAL_NAMES),
+        },
       ]),
     ).toBeUndefined();
   });

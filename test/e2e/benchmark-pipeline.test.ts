@@ -56,7 +56,10 @@ describe("a benchmark on the local cloud", () => {
       label: "debian-12 by AMI id",
     });
     expect(result.summary?.sourceParameter).toBeUndefined();
-    expect(result.items).toHaveLength(4);
+    // Per run: its run item and its launch ledger (the count of its RunInstances requests); one summary.
+    expect(result.items.map((item) => item.sk).sort()).toEqual(
+      ["SUMMARY", ...[0, 1, 2].slice(0, 3).flatMap((i) => [`LAUNCH#000${i}`, `RUN#000${i}`])].sort(),
+    );
     expect(result.instances).toHaveLength(3);
     expect(result.instances.every(wasTerminated)).toBe(true);
     // Suite? (no: a single benchmark), validate, resolve, map, summarise, choice, succeed + per run:

@@ -13,13 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { marshallItem, unmarshallItem } from "../../functions/aws/benchmark-table.js";
 import { benchmarkIdFor } from "../../functions/domain/benchmark-identity.js";
 import type { RunState } from "../../functions/domain/contract.js";
-import type { BenchmarkInput } from "../../functions/domain/input-schema.js";
+import { type BenchmarkInput, parseBenchmarkInput } from "../../functions/domain/input-schema.js";
+import type { MarkName } from "../../functions/domain/integrity.js";
 import { buildRunRecord } from "../../functions/domain/run-record.js";
 import { auditBenchmark, type BenchmarkAudit, isAlive, sweepRecords } from "../../local-cloud/audit.js";
 import type { LocalCloud } from "../../local-cloud/cloud.js";
 import type { FaultSettings } from "../../local-cloud/faults.js";
 import { type LocalPipeline, startLocalPipeline } from "../../local-cloud/local-pipeline.js";
 import { invokeLocalSweeper } from "../../local-cloud/local-sweeper.js";
+import { intervalTolerancesMs, wrongValidIntervals } from "../../local-cloud/measurement-error.js";
 import type { ExecutionOutcome, TaskFaults } from "../../local-cloud/runner/local-state-machine.js";
 import { randomSshPort } from "../local-cloud/local-aws-support.js";
 
@@ -104,6 +106,7 @@ async function run(
       await sweepRecords(pipeline),
     );
     addRow(scenario, execution, audit, started);
+    expectNoWrongValidNumber(audit, benchmark);
     return { execution, audit, benchmarkId };
   } finally {
     cloud.faults.clear();
@@ -132,6 +135,34 @@ function expectNothingLeakedOrLost(audit: BenchmarkAudit): void {
   expect(audit.runsDuplicated).toBe(0);
 }
 const statuses = (audit: BenchmarkAudit) => audit.runs.map((r) => [r.status, r.errorName ?? null]);
+
+/**
+ * Every scenario: each interval a run counts as valid is as close to the local cloud's truth as its
+ * brackets allow. A wrong number may be stored only with a mark that makes it invalid.
+ */
+function expectNoWrongValidNumber(audit: BenchmarkAudit, benchmark: BenchmarkInput): void {
+  const tolerances = intervalTolerancesMs(parseBenchmarkInput(benchmark));
+  for (const run of audit.runItems) {
+    const truth = run.instanceId === undefined ? undefined : cloud.truth(run.instanceId);
+    if (!truth) continue;
+    const wrong = wrongValidIntervals(run, truth, tolerances);
+    expect(wrong, `run ${run.runIndex}: ${JSON.stringify(run.integrity.marks.map((m) => m.detail))}`).toEqual(
+      [],
+    );
+  }
+}
+
+const markNames = (audit: BenchmarkAudit, runIndex: number): MarkName[] =>
+  audit.runItems.find((r) => r.runIndex === runIndex)?.integrity.marks.map((m) => m.name) ?? [];
+const invalidIntervals = (audit: BenchmarkAudit, runIndex: number): string[] =>
+  Object.entries(audit.runItems.find((r) => r.runIndex === runIndex)?.integrity.verdicts ?? {})
+    .filter(([, verdict]) => !verdict.valid)
+    .map(([interval]) => interval)
+    .sort();
+const onFirst =
+  <T>(value: T) =>
+  (invocation: number) =>
+    invocation === 1 ? value : undefined;
 
 describe("fault matrix: every run recorded once, no instance left running, an honest status", () => {
   it("no fault (baseline)", async () => {
@@ -228,6 +259,14 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
       ["succeeded", null],
     ]);
     expect(audit.runs.map((r) => r.instances)).toEqual([1, 1]);
+    // The retry's RunInstances returned run 0's instance again: intervals 1 and 2 timed the replay.
+    expect(markNames(audit, 0)).toContain("launchReplayed");
+    // (The retry's backoff may also have started the poll and the probe late: their own marks say so.)
+    expect(invalidIntervals(audit, 0)).toEqual(
+      expect.arrayContaining(["pendingToRunning", "runInstancesApi"]),
+    );
+    expect(audit.runItems[0]?.earlierLaunchSends).toBe(1);
+    expect(markNames(audit, 1)).not.toContain("launchReplayed");
     expectNothingLeakedOrLost(audit);
   });
 
@@ -472,5 +511,132 @@ describe("instance hardening on the local cloud", () => {
     });
     expectNothingLeakedOrLost(hardened.audit);
     expectNothingLeakedOrLost(relaxed.audit);
+  });
+});
+
+describe("the local cloud made as hostile as AWS: a correct number or a marked run, never a wrong unmarked one", () => {
+  // run() already checks every valid interval of every run against the truth; these say which marks
+  // each hazard must leave.
+  it("process clocks off and drifting on the poll and the probe are anchored to the wall clock", async () => {
+    const { execution, audit } = await run("process clocks 400 ms off, drifting", input(), {
+      taskFaults: {
+        PollState: { clock: () => ({ processClockOffsetMs: 400, processClockDriftPpm: 2_000 }) },
+        ProbePort: { clock: () => ({ processClockOffsetMs: -400, processClockDriftPpm: -2_000 }) },
+      },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    for (const record of audit.runItems) {
+      expect(record.clocks?.poll?.anchorCorrectionMs).toBeCloseTo(400, -1);
+      expect(record.clocks?.probe?.anchorCorrectionMs).toBeCloseTo(-400, -1);
+      expect(markNames(audit, record.runIndex)).toContain("clockAnchorCorrected");
+      expect(invalidIntervals(audit, record.runIndex)).toEqual([]);
+    }
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a poll host whose wall clock is 2 s behind breaks the order of the timestamps", async () => {
+    // A generous open timeout: open minus running crosses the two hosts' clocks, so the skew adds to it.
+    const { execution, audit } = await run(
+      "poll host wall clock 2 s behind",
+      input({ openTimeoutSeconds: 5 }),
+      {
+        taskFaults: { PollState: { clock: () => ({ wallOffsetMs: -2_000 }) } },
+      },
+    );
+    expect(execution.status, `${execution.error}: ${execution.cause}`).toBe("SUCCEEDED");
+    for (const record of audit.runItems) {
+      expect(markNames(audit, record.runIndex)).toContain("timestampsOutOfOrder");
+      expect(invalidIntervals(audit, record.runIndex)).toHaveLength(5);
+    }
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a probe that starts 3 s late marks the port boundaries it missed", async () => {
+    // An open timeout the late probe fits in: open is seen 3 s late and would otherwise count as a timeout.
+    const { execution, audit } = await run("probe invocation 3 s late", input({ openTimeoutSeconds: 5 }), {
+      taskFaults: { ProbePort: { delayMs: onFirst(3_000) } },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(markNames(audit, 0)).toContain("probeStartedLate");
+    // Debian opens within a second at this scale: the probe's first answer was already a SYN/ACK.
+    expect(invalidIntervals(audit, 0)).toEqual(["portClosedToOpen", "runningToPortClosed", "total"]);
+    expect(invalidIntervals(audit, 1)).toEqual([]);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a ProbePort retried after Lambda.ResourceNotReadyException (real backoff) is right or marked", async () => {
+    const benchmark = input({ runs: 1, openTimeoutSeconds: 8 });
+    const { execution, audit } = await run("probe retried after ResourceNotReady", benchmark, {
+      taskFaults: { ProbePort: { before: once(fault("Lambda.ResourceNotReadyException")) } },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    const record = audit.runItems[0];
+    const truth = cloud.truth(record?.instanceId ?? "");
+    // Late whenever the retry started after the port first answered.
+    if ((record?.timestamps.probeStartedAt ?? 0) > (truth?.networkUpAt ?? Number.POSITIVE_INFINITY)) {
+      expect(markNames(audit, 0)).toContain("probeStartedLate");
+    }
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a poll that starts 2 s late marks running", async () => {
+    const { execution, audit } = await run("poll invocation 2 s late", input({ openTimeoutSeconds: 5 }), {
+      taskFaults: { PollState: { delayMs: onFirst(2_000) } },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(markNames(audit, 0)).toContain("pollStartedLate");
+    // Running was seen late, so the port's closed boundary (seen before it) was raised to a late running.
+    expect(invalidIntervals(audit, 0)).toEqual([
+      "pendingToRunning",
+      "portClosedToOpen",
+      "runningToPortClosed",
+      "total",
+    ]);
+    expect(invalidIntervals(audit, 1)).toEqual([]);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("DescribeInstances requests that never answer are abandoned, not a false RunningTimeout", async () => {
+    const { execution, audit } = await run(
+      "4 DescribeInstances never answer",
+      input({ runningTimeoutSeconds: 5 }),
+      { faults: { stalledDescribeInstances: 4 } },
+    );
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    expect(audit.runItems[0]?.poll?.abandonedCalls).toBe(4);
+    // Two seconds without an answer: running is known only to within that.
+    expect(markNames(audit, 0)).toContain("runningBracketWide");
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a launch response without a private IP: the probe starts once DescribeInstances has it", async () => {
+    const { execution, audit } = await run(
+      "launch response without private IP (visible 1 s later)",
+      input({ openTimeoutSeconds: 5 }),
+      // 20 s at this time scale: the address shows up after about a second, when Debian is already up.
+      { faults: { launchWithoutPrivateIp: { count: 1, addressVisibleAfterSeconds: 20 } } },
+    );
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    expect(audit.runItems[0]?.privateIpSource).toBe("describeInstances");
+    // The launch step waited for the address, so both observers started a second late: running and the
+    // port were already up, and the marks say so.
+    expect(markNames(audit, 0)).toEqual(expect.arrayContaining(["privateIpLate", "pollStartedLate"]));
+    expect(invalidIntervals(audit, 0)).toEqual([
+      "pendingToRunning",
+      "portClosedToOpen",
+      "runningToPortClosed",
+      "total",
+    ]);
+    expect(audit.runItems[1]?.privateIpSource).toBe("runInstances");
+    expect(invalidIntervals(audit, 1)).toEqual([]);
+    expectNothingLeakedOrLost(audit);
   });
 });

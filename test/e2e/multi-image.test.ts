@@ -31,7 +31,10 @@ it("benchmarks three images at once, each recorded exactly once and fully cleane
   for (const result of results) {
     expect(result.execution.status).toBe("SUCCEEDED");
     expect(result.runs.map((run) => run.runIndex)).toEqual([0, 1, 2]);
-    expect(result.items).toHaveLength(4);
+    // Per run: its run item and its launch ledger (the count of its RunInstances requests); one summary.
+    expect(result.items.map((item) => item.sk).sort()).toEqual(
+      ["SUMMARY", ...[0, 1, 2].slice(0, 3).flatMap((i) => [`LAUNCH#000${i}`, `RUN#000${i}`])].sort(),
+    );
     expect(result.instances).toHaveLength(3);
     expect(result.instances.every(wasTerminated)).toBe(true);
   }

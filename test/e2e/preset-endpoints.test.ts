@@ -50,7 +50,10 @@ describe("endpoints from the environment", () => {
         port: aws.cloud.sshPort,
       });
       expect(result.execution.status).toBe("SUCCEEDED");
-      expect(result.items).toHaveLength(3);
+      // Per run: its run item and its launch ledger (the count of its RunInstances requests); one summary.
+      expect(result.items.map((item) => item.sk).sort()).toEqual(
+        ["SUMMARY", ...[0, 1, 2].slice(0, 2).flatMap((i) => [`LAUNCH#000${i}`, `RUN#000${i}`])].sort(),
+      );
       // The instances live in the endpoint we started, not in one the pipeline made.
       expect(aws.cloud.instances()).toHaveLength(2);
     } finally {

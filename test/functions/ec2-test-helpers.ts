@@ -3,7 +3,8 @@ import type { RunState } from "../../functions/domain/contract.js";
 
 /** An EC2 error as the SDK throws it: the AWS error code is the error's name. */
 export function ec2Error(code: string, message = `${code} (test)`, fault: "client" | "server" = "client") {
-  return new EC2ServiceException({ name: code, $fault: fault, $metadata: { httpStatusCode: 400 }, message });
+  const httpStatusCode = fault === "client" ? 400 : 500;
+  return new EC2ServiceException({ name: code, $fault: fault, $metadata: { httpStatusCode }, message });
 }
 
 /** The state a Map iteration hands to launch and terminate, before anything ran. */

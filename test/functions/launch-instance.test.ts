@@ -1,16 +1,25 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { EC2Client, RunInstancesCommand, type RunInstancesCommandInput } from "@aws-sdk/client-ec2";
+import {
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  type RunInstancesCommandInput,
+} from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   buildRunInstancesInput,
   type LaunchConfig,
+  type LaunchInstanceDeps,
+  type LaunchLedger,
+  launchedNothing,
   launchInstance,
   parseSubnetIds,
   subnetFor,
 } from "../../functions/launch-instance/launch-instance.js";
+import { anchorToWallClock } from "../../functions/shared/clock.js";
 import { ec2Error, runState } from "./ec2-test-helpers.js";
 
 const config: LaunchConfig = {
@@ -26,16 +35,50 @@ function steppedClock(start: number) {
   return { clock: () => now, advance: (ms: number) => (now += ms) };
 }
 
+/**
+ * The launch ledger as DynamoDB keeps it (functions/aws/benchmark-table.ts, tested against dynalite in
+ * benchmark-table.test.ts): a counter of sends not known to have launched nothing.
+ */
+function memoryLedger(unsettledBefore = 0) {
+  let unsettled = unsettledBefore;
+  const ledger = {
+    countSend: vi.fn(async (_at: number) => ++unsettled),
+    settle: vi.fn(async () => {
+      unsettled -= 1;
+    }),
+  } satisfies LaunchLedger;
+  return { ledger, unsettled: () => unsettled };
+}
+
 describe("launchInstance (mocked EC2)", () => {
   const client = new EC2Client({});
   const ec2Mock = mockClient(client);
   const createEc2Client = vi.fn(() => client);
   const destroy = vi.spyOn(client, "destroy");
+  // The shared client, for the DescribeInstances that looks up a private IP the launch response lacked.
+  const shared = new EC2Client({});
+  const sharedMock = mockClient(shared);
+  let ledger: ReturnType<typeof memoryLedger>;
+  const sleep = vi.fn(async (_ms: number) => {});
+
+  /** Everything launchInstance needs, with a fixed clock and no throttle retry unless given. */
+  const deps = (overrides: Partial<LaunchInstanceDeps> = {}): LaunchInstanceDeps => ({
+    createEc2Client,
+    ec2: shared,
+    clock: () => 0,
+    sleep,
+    config,
+    ledger: ledger.ledger,
+    ...overrides,
+  });
 
   beforeEach(() => {
     ec2Mock.reset();
+    sharedMock.reset();
     createEc2Client.mockClear();
     destroy.mockClear();
+    sleep.mockClear();
+    ledger = memoryLedger();
   });
 
   it("sends the exact RunInstances request", async () => {
@@ -44,7 +87,7 @@ describe("launchInstance (mocked EC2)", () => {
     });
     const state = runState(4);
     state.settings.userData = "#!/bin/sh\necho 'firstboot_freebsd_update_enable=NO' >> /etc/rc.conf\n";
-    await launchInstance(state, { createEc2Client, clock: () => 0, config });
+    await launchInstance(state, deps());
 
     const tags = [
       { Key: "boot-bench:stack", Value: "BootBench-prod" },
@@ -119,26 +162,27 @@ describe("launchInstance (mocked EC2)", () => {
       time.advance(1_512.5);
       return { Instances: [{ InstanceId: "i-0aaa", PrivateIpAddress: "10.0.2.7" }] };
     });
-    await expect(
-      launchInstance(runState(1), { createEc2Client, clock: time.clock, config }),
-    ).resolves.toEqual({
+    await expect(launchInstance(runState(1), deps({ clock: time.clock }))).resolves.toEqual({
       instanceId: "i-0aaa",
       privateIp: "10.0.2.7",
+      privateIpSource: "runInstances",
+      privateIpAt: 1_750_000_001_512.75,
       clientToken: "weekly-2025-01-run0001",
       launchRequestedAt: 1_750_000_000_000.25,
       launchRespondedAt: 1_750_000_001_512.75,
+      earlierLaunchSends: 0,
     });
     expect(createEc2Client).toHaveBeenCalledTimes(1);
     expect(destroy).toHaveBeenCalledTimes(1);
+    // The address was in the response: nothing else was asked.
+    expect(sharedMock.calls()).toHaveLength(0);
   });
 
   it.each(["InsufficientInstanceCapacity", "RequestLimitExceeded", "InvalidParameterValue"])(
     "lets %s propagate under its AWS name and still destroys the client",
     async (code) => {
       ec2Mock.on(RunInstancesCommand).rejects(ec2Error(code));
-      await expect(
-        launchInstance(runState(1), { createEc2Client, clock: () => 0, config }),
-      ).rejects.toMatchObject({
+      await expect(launchInstance(runState(1), deps())).rejects.toMatchObject({
         name: code,
       });
       expect(destroy).toHaveBeenCalledTimes(1);
@@ -152,10 +196,12 @@ describe("launchInstance (mocked EC2)", () => {
       if (!byToken.has(token)) byToken.set(token, `i-0${byToken.size + 1}`);
       return { Instances: [{ InstanceId: byToken.get(token), PrivateIpAddress: "10.0.2.7" }] };
     });
-    const deps = { createEc2Client, clock: () => 0, config };
-    const first = await launchInstance(runState(2), deps);
-    const retry = await launchInstance(runState(2), deps);
+    const first = await launchInstance(runState(2), deps());
+    const retry = await launchInstance(runState(2), deps());
     expect(retry.instanceId).toBe(first.instanceId);
+    // The ledger says the retry may be a replay: the first request launched the instance.
+    expect(first.earlierLaunchSends).toBe(0);
+    expect(retry.earlierLaunchSends).toBe(1);
     const inputs = ec2Mock.commandCalls(RunInstancesCommand).map((call) => call.args[0].input);
     expect(inputs).toHaveLength(2);
     expect(inputs[1]).toEqual(inputs[0]);
@@ -173,26 +219,28 @@ describe("launchInstance (mocked EC2)", () => {
         time.advance(40);
         return { Instances: [{ InstanceId: "i-0aaa", PrivateIpAddress: "10.0.2.7" }] };
       });
-    const throttleRetry = {
-      budgetMs: 30_000,
-      random: () => 0.5,
-      sleep: async (ms: number) => {
-        sleeps.push(ms);
-        time.advance(ms);
-      },
-    };
-    const result = await launchInstance(runState(1), {
-      createEc2Client,
-      clock: time.clock,
-      config,
-      throttleRetry,
-    });
+    const throttleRetry = { budgetMs: 30_000, random: () => 0.5 };
+    const result = await launchInstance(
+      runState(1),
+      deps({
+        clock: time.clock,
+        sleep: async (ms: number) => {
+          sleeps.push(ms);
+          time.advance(ms);
+        },
+        throttleRetry,
+      }),
+    );
     expect(sleeps).toEqual([125, 250]);
     expect(result).toMatchObject({
       instanceId: "i-0aaa",
       launchRequestedAt: 1_375,
       launchRespondedAt: 1_415,
+      // Both throttled sends were taken back: the one that got through is the only one that may have launched.
+      earlierLaunchSends: 0,
     });
+    expect(ledger.ledger.countSend).toHaveBeenCalledTimes(3);
+    expect(ledger.ledger.settle).toHaveBeenCalledTimes(2);
     // Each attempt on its own fresh client, every one destroyed; the same client token throughout.
     expect(createEc2Client).toHaveBeenCalledTimes(3);
     expect(destroy).toHaveBeenCalledTimes(3);
@@ -203,13 +251,12 @@ describe("launchInstance (mocked EC2)", () => {
   it("hands RequestLimitExceeded back to the state machine once the budget is spent", async () => {
     const time = steppedClock(0);
     ec2Mock.on(RunInstancesCommand).rejects(ec2Error("RequestLimitExceeded"));
-    const throttleRetry = {
-      budgetMs: 5_000,
-      random: () => 1,
-      sleep: async (ms: number) => void time.advance(ms),
-    };
+    const throttleRetry = { budgetMs: 5_000, random: () => 1 };
     await expect(
-      launchInstance(runState(1), { createEc2Client, clock: time.clock, config, throttleRetry }),
+      launchInstance(
+        runState(1),
+        deps({ clock: time.clock, sleep: async (ms: number) => void time.advance(ms), throttleRetry }),
+      ),
     ).rejects.toMatchObject({ name: "RequestLimitExceeded" });
     // 250 + 500 + 1000 + 2000 = 3750 ms waited; the next 4000 ms wait would pass 5000 ms.
     expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(5);
@@ -217,17 +264,216 @@ describe("launchInstance (mocked EC2)", () => {
 
   it("does not retry other errors inside the invocation", async () => {
     ec2Mock.on(RunInstancesCommand).rejects(ec2Error("InsufficientInstanceCapacity"));
-    const throttleRetry = { budgetMs: 30_000, random: () => 0, sleep: async () => {} };
-    await expect(
-      launchInstance(runState(1), { createEc2Client, clock: () => 0, config, throttleRetry }),
-    ).rejects.toMatchObject({ name: "InsufficientInstanceCapacity" });
+    const throttleRetry = { budgetMs: 30_000, random: () => 0 };
+    await expect(launchInstance(runState(1), deps({ throttleRetry }))).rejects.toMatchObject({
+      name: "InsufficientInstanceCapacity",
+    });
     expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(1);
   });
 
-  it("fails when the response has no private IP, naming the instance", async () => {
+  it("counts the send in the ledger before the clock starts, and reports earlier sends that may have launched", async () => {
+    // Two earlier sends of this run were never settled (a lost response, a 5xx): this may be a replay.
+    ledger = memoryLedger(2);
+    const time = steppedClock(1_000);
+    const order: string[] = [];
+    ledger.ledger.countSend.mockImplementation(async () => {
+      order.push("ledger");
+      time.advance(25); // the DynamoDB write, kept out of the API interval
+      return 3;
+    });
+    ec2Mock.on(RunInstancesCommand).callsFake(() => {
+      order.push("RunInstances");
+      time.advance(1_500);
+      return {
+        Instances: [
+          {
+            InstanceId: "i-0aaa",
+            PrivateIpAddress: "10.0.2.7",
+            LaunchTime: new Date("2025-06-15T14:13:19.000Z"),
+          },
+        ],
+      };
+    });
+    const result = await launchInstance(runState(1), deps({ clock: time.clock }));
+    expect(order).toEqual(["ledger", "RunInstances"]);
+    expect(ledger.ledger.countSend).toHaveBeenCalledWith(1_000);
+    expect(result).toEqual({
+      instanceId: "i-0aaa",
+      privateIp: "10.0.2.7",
+      privateIpSource: "runInstances",
+      privateIpAt: 2_525,
+      clientToken: "weekly-2025-01-run0001",
+      launchRequestedAt: 1_025,
+      launchRespondedAt: 2_525,
+      launchTime: Date.parse("2025-06-15T14:13:19.000Z"),
+      earlierLaunchSends: 2,
+    });
+    expect(ledger.ledger.settle).not.toHaveBeenCalled();
+  });
+
+  const networkError = () => Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+
+  it.each([
+    [
+      "RequestLimitExceeded (503)",
+      () => ec2Error("RequestLimitExceeded", "Request limit exceeded.", "server"),
+    ],
+    ["InsufficientInstanceCapacity (500)", () => ec2Error("InsufficientInstanceCapacity", "none", "server")],
+    ["InstanceLimitExceeded", () => ec2Error("InstanceLimitExceeded", "vCPU limit", "client")],
+    ["InvalidParameterValue (a 4xx)", () => ec2Error("InvalidParameterValue", "bad", "client")],
+    ["UnauthorizedOperation (a 4xx)", () => ec2Error("UnauthorizedOperation", "denied", "client")],
+  ])("takes the send back when EC2 refused it: %s", async (_name, error) => {
+    const refusal = error();
+    expect(launchedNothing(refusal)).toBe(true);
+    ec2Mock.on(RunInstancesCommand).rejects(refusal);
+    await expect(launchInstance(runState(1), deps())).rejects.toBe(refusal);
+    expect(ledger.ledger.countSend).toHaveBeenCalledTimes(1);
+    expect(ledger.ledger.settle).toHaveBeenCalledTimes(1);
+    expect(ledger.unsettled()).toBe(0);
+  });
+
+  it.each([
+    ["InternalError (500)", () => ec2Error("InternalError", "An internal error has occurred", "server")],
+    ["Unavailable (503)", () => ec2Error("Unavailable", "The service is unavailable", "server")],
+    ["a network error (no answer)", networkError],
+    ["a timeout (no answer)", () => Object.assign(new Error("timed out"), { name: "TimeoutError" })],
+  ])("keeps the send counted when it may have launched: %s", async (_name, error) => {
+    const failure = error();
+    expect(launchedNothing(failure)).toBe(false);
+    ec2Mock.on(RunInstancesCommand).rejects(failure);
+    await expect(launchInstance(runState(1), deps())).rejects.toBe(failure);
+    expect(ledger.ledger.settle).not.toHaveBeenCalled();
+    expect(ledger.unsettled()).toBe(1);
+    // So the retry the state machine makes reports the possible replay.
+    ec2Mock
+      .on(RunInstancesCommand)
+      .resolves({ Instances: [{ InstanceId: "i-0aaa", PrivateIpAddress: "10.0.2.7" }] });
+    expect((await launchInstance(runState(1), deps())).earlierLaunchSends).toBe(1);
+  });
+
+  it("gives EC2's refusal back even when taking the send back fails", async () => {
+    ledger.ledger.settle.mockRejectedValue(new Error("ProvisionedThroughputExceededException"));
+    ec2Mock.on(RunInstancesCommand).rejects(ec2Error("InsufficientInstanceCapacity", "none", "server"));
+    await expect(launchInstance(runState(1), deps())).rejects.toMatchObject({
+      name: "InsufficientInstanceCapacity",
+    });
+    expect(ledger.ledger.settle).toHaveBeenCalledTimes(1);
+  });
+
+  it("sends no RunInstances when the ledger cannot count the send", async () => {
+    ledger.ledger.countSend.mockRejectedValue(
+      Object.assign(new Error("throttled"), { name: "ThrottlingException" }),
+    );
+    ec2Mock
+      .on(RunInstancesCommand)
+      .resolves({ Instances: [{ InstanceId: "i-0aaa", PrivateIpAddress: "10.0.2.7" }] });
+    await expect(launchInstance(runState(1), deps())).rejects.toMatchObject({ name: "ThrottlingException" });
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
+    expect(destroy).toHaveBeenCalledTimes(1);
+  });
+
+  it("looks the private IP up with DescribeInstances when the launch response has none", async () => {
+    const time = steppedClock(10_000);
+    const sleeps: number[] = [];
+    ec2Mock.on(RunInstancesCommand).callsFake(() => {
+      time.advance(1_500);
+      return { Instances: [{ InstanceId: "i-0aaa", State: { Name: "pending" } }] };
+    });
+    sharedMock
+      .on(DescribeInstancesCommand)
+      .callsFakeOnce(() => {
+        time.advance(20);
+        throw ec2Error("InvalidInstanceID.NotFound", "The instance ID 'i-0aaa' does not exist");
+      })
+      .callsFakeOnce(() => {
+        time.advance(20);
+        return { Reservations: [{ Instances: [{ InstanceId: "i-0aaa", State: { Name: "pending" } }] }] };
+      })
+      .callsFake(() => {
+        time.advance(20);
+        return {
+          Reservations: [
+            {
+              Instances: [
+                { InstanceId: "i-0other", PrivateIpAddress: "10.0.9.9" },
+                { InstanceId: "i-0aaa", State: { Name: "pending" }, PrivateIpAddress: "10.0.2.9" },
+              ],
+            },
+          ],
+        };
+      });
+    const result = await launchInstance(
+      runState(1),
+      deps({
+        clock: time.clock,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          time.advance(ms);
+        },
+        addressWait: { timeoutMs: 5_000, intervalMs: 100 },
+      }),
+    );
+    // Responded at 11 500; answers at +20, +140 (after a 100 ms wait) and +260, the one with the address.
+    expect(result).toEqual({
+      instanceId: "i-0aaa",
+      privateIp: "10.0.2.9",
+      privateIpSource: "describeInstances",
+      privateIpAt: 11_760,
+      clientToken: "weekly-2025-01-run0001",
+      launchRequestedAt: 10_000,
+      launchRespondedAt: 11_500,
+      earlierLaunchSends: 0,
+    });
+    expect(sleeps).toEqual([100, 100]);
+    const lookups = sharedMock.commandCalls(DescribeInstancesCommand).map((call) => call.args[0].input);
+    expect(lookups).toEqual([
+      { InstanceIds: ["i-0aaa"] },
+      { InstanceIds: ["i-0aaa"] },
+      { InstanceIds: ["i-0aaa"] },
+    ]);
+    // The timed launch client is not the one that looks: it was destroyed right after the response.
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+  });
+
+  it("gives up looking for the private IP after addressWait.timeoutMs, naming the instance and what it saw", async () => {
+    const time = steppedClock(0);
     ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: "i-0aaa" }] });
-    await expect(launchInstance(runState(1), { createEc2Client, clock: () => 0, config })).rejects.toThrow(
-      "RunInstances returned instance i-0aaa without a private IP address",
+    sharedMock
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: [{ InstanceId: "i-0aaa", State: { Name: "pending" } }] }] });
+    await expect(
+      launchInstance(
+        runState(1),
+        deps({
+          clock: time.clock,
+          sleep: async (ms) => void time.advance(ms),
+          addressWait: { timeoutMs: 1_000, intervalMs: 100 },
+        }),
+      ),
+    ).rejects.toThrow("instance i-0aaa has no private IP address 1000 ms after RunInstances (state pending)");
+    // At 0, 100, …, 1000: the next wait would end past the deadline.
+    expect(sharedMock.commandCalls(DescribeInstancesCommand)).toHaveLength(11);
+    expect(time.clock()).toBe(1_000);
+  });
+
+  it("names the last error when the instance never became visible", async () => {
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: "i-0aaa", PrivateIpAddress: "" }] });
+    sharedMock
+      .on(DescribeInstancesCommand)
+      .rejects(ec2Error("InvalidInstanceID.NotFound", "The instance ID 'i-0aaa' does not exist"));
+    const time = steppedClock(0);
+    await expect(
+      launchInstance(
+        runState(1),
+        deps({
+          clock: time.clock,
+          sleep: async (ms) => void time.advance(ms),
+          addressWait: { timeoutMs: 300, intervalMs: 100 },
+        }),
+      ),
+    ).rejects.toThrow(
+      "instance i-0aaa has no private IP address 300 ms after RunInstances " +
+        "(InvalidInstanceID.NotFound: The instance ID 'i-0aaa' does not exist)",
     );
   });
 });
@@ -237,7 +483,7 @@ describe("launchInstance (mocked EC2)", () => {
 describe("launchInstance over the EC2 Query protocol (loopback)", () => {
   let server: Server;
   let endpoint: string;
-  let reply: { status: number; body: string };
+  let reply: { status: number; body: string } | "hang up";
   const requests: URLSearchParams[] = [];
 
   beforeAll(async () => {
@@ -246,7 +492,8 @@ describe("launchInstance over the EC2 Query protocol (loopback)", () => {
       req.on("data", (chunk: Buffer) => chunks.push(chunk));
       req.on("end", () => {
         requests.push(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
-        res.writeHead(reply.status, { "content-type": "text/xml;charset=UTF-8" }).end(reply.body);
+        if (reply === "hang up") req.socket.destroy();
+        else res.writeHead(reply.status, { "content-type": "text/xml;charset=UTF-8" }).end(reply.body);
       });
     });
     server.listen(0, "127.0.0.1");
@@ -254,8 +501,10 @@ describe("launchInstance over the EC2 Query protocol (loopback)", () => {
     endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  let ledger: ReturnType<typeof memoryLedger>;
   beforeEach(() => {
     requests.length = 0;
+    ledger = memoryLedger();
   });
 
   const createEc2Client = () =>
@@ -277,15 +526,25 @@ describe("launchInstance over the EC2 Query protocol (loopback)", () => {
         '<RunInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-1</requestId>' +
         "<reservationId>r-0abc</reservationId><ownerId>123456789012</ownerId><instancesSet><item>" +
         "<instanceId>i-0123456789abcdef0</instanceId><privateIpAddress>10.0.1.23</privateIpAddress>" +
+        "<launchTime>2025-01-06T06:00:01.000Z</launchTime>" +
         "<instanceState><code>0</code><name>pending</name></instanceState></item></instancesSet>" +
         "</RunInstancesResponse>",
     };
     const result = await launchInstance(runState(0), {
       createEc2Client,
-      clock: () => performance.timeOrigin + performance.now(),
+      ec2: createEc2Client(),
+      clock: anchorToWallClock().now,
+      sleep: async () => {},
       config,
+      ledger: ledger.ledger,
     });
-    expect(result).toMatchObject({ instanceId: "i-0123456789abcdef0", privateIp: "10.0.1.23" });
+    expect(result).toMatchObject({
+      instanceId: "i-0123456789abcdef0",
+      privateIp: "10.0.1.23",
+      privateIpSource: "runInstances",
+      launchTime: Date.parse("2025-01-06T06:00:01.000Z"),
+      earlierLaunchSends: 0,
+    });
     expect(result.launchRespondedAt).toBeGreaterThan(result.launchRequestedAt);
 
     const sent = requests[0];
@@ -300,14 +559,41 @@ describe("launchInstance over the EC2 Query protocol (loopback)", () => {
     expect([...(sent?.keys() ?? [])].filter((key) => /KeyName|IamInstanceProfile/.test(key))).toEqual([]);
   });
 
+  const deps = (): LaunchInstanceDeps => ({
+    createEc2Client,
+    ec2: createEc2Client(),
+    clock: () => 0,
+    sleep: async () => {},
+    config,
+    ledger: ledger.ledger,
+  });
+
   it.each([
-    [500, "InsufficientInstanceCapacity"],
-    [503, "RequestLimitExceeded"],
-    [400, "InvalidParameterValue"],
-  ])("an HTTP %i %s error reaches the caller named by its code", async (status, code) => {
-    reply = { status, body: errorBody(code, `${code} from the loopback endpoint`) };
-    await expect(
-      launchInstance(runState(0), { createEc2Client, clock: () => 0, config }),
-    ).rejects.toMatchObject({ name: code, message: `${code} from the loopback endpoint` });
+    [500, "InsufficientInstanceCapacity", true],
+    [503, "RequestLimitExceeded", true],
+    [400, "InvalidParameterValue", true],
+    [403, "UnauthorizedOperation", true],
+    [500, "InternalError", false],
+    [503, "Unavailable", false],
+  ])(
+    "an HTTP %i %s error reaches the caller named by its code (launched nothing: %s)",
+    async (status, code, refused) => {
+      reply = { status, body: errorBody(code, `${code} from the loopback endpoint`) };
+      await expect(launchInstance(runState(0), deps())).rejects.toMatchObject({
+        name: code,
+        message: `${code} from the loopback endpoint`,
+      });
+      // The SDK's own error decides whether the send is taken back out of the ledger.
+      expect(ledger.ledger.settle).toHaveBeenCalledTimes(refused ? 1 : 0);
+      expect(ledger.unsettled()).toBe(refused ? 0 : 1);
+    },
+  );
+
+  it("keeps the send counted when the connection drops before any answer", async () => {
+    reply = "hang up";
+    await expect(launchInstance(runState(0), deps())).rejects.toThrow();
+    expect(requests).toHaveLength(1);
+    expect(ledger.ledger.settle).not.toHaveBeenCalled();
+    expect(ledger.unsettled()).toBe(1);
   });
 });

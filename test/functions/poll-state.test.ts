@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { PollStateEvent } from "../../functions/domain/contract.js";
 import { ErrorNames } from "../../functions/domain/contract.js";
 import { type PollStateDeps, pollState } from "../../functions/poll-state/poll-state.js";
-import { sleep } from "../../functions/shared/clock.js";
+import { anchorToWallClock, sleep } from "../../functions/shared/clock.js";
 import { ec2Error } from "./ec2-test-helpers.js";
 
 // Virtual time: vitest's fake timers drive the real sleep (setTimeout) and the mocked responses'
@@ -101,10 +101,14 @@ describe("pollState", () => {
     const { value } = await drive(pollState(event({ launchRespondedAt: T0 - 400 }), deps));
     expect(value).toEqual({
       runningAt: T0 + 500,
+      // The last "not yet" (pending) was the request sent at 400: running lies in (400, 500].
+      runningNotBefore: T0 + 400,
+      pollStartedAt: T0,
       privateIp: "10.0.1.23",
       describeCalls: 6,
       throttledCalls: 0,
       notFoundCalls: 3,
+      abandonedCalls: 0,
     });
     expect(issuedAt).toEqual([0, 100, 200, 300, 400, 500]);
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toEqual({
@@ -150,7 +154,7 @@ describe("pollState", () => {
     const { issuedAt } = script(
       (call) =>
         [
-          { ...pending, after: 700 }, // answers last, and is ignored
+          { ...pending, after: 700 }, // answers last: it cannot change runningAt, only the bracket
           { ...pending, after: 50 },
           { ...running, after: 250 }, // issued at 200, received at 450
           { ...running, after: 30 }, // issued at 300, received at 330: the first to say running
@@ -159,7 +163,9 @@ describe("pollState", () => {
     const { value, at } = await drive(pollState(event(), deps));
     expect(issuedAt).toEqual([0, 100, 200, 300]);
     expect(value?.runningAt).toBe(T0 + 330);
-    expect(at).toBeLessThan(450);
+    // Requests sent before the running one are waited for: the pending sent at 0 answers at 700.
+    expect(value?.runningNotBefore).toBe(T0 + 100);
+    expect(at).toBe(700);
   });
 
   it("backs off on RequestLimitExceeded and recovers gradually", async () => {
@@ -238,15 +244,174 @@ describe("pollState on real time", () => {
   it("polls with the real clock and sleep", async () => {
     vi.useRealTimers();
     script((call) => (call < 3 ? notFound() : running));
-    const start = performance.timeOrigin + performance.now();
+    const clock = anchorToWallClock().now;
+    const start = clock();
     const result = await pollState(event({ launchRespondedAt: start }), {
       ec2: deps.ec2,
-      clock: () => performance.timeOrigin + performance.now(),
+      clock,
       sleep,
       config: { pollIntervalMs: 5 },
     });
     expect(result).toMatchObject({ describeCalls: 4, notFoundCalls: 3 });
     expect(result.runningAt - start).toBeGreaterThanOrEqual(14);
     expect(result.runningAt - start).toBeLessThan(1_000);
+  });
+});
+
+describe("pollState brackets and stalled requests", () => {
+  /** Like `Answer`, plus an empty answer (the instance not visible yet) and requests that never answer. */
+  type SignalledAnswer = Answer | { after?: number; empty: true } | "never";
+
+  /**
+   * A DescribeInstances endpoint that receives the request's abort signal, which aws-sdk-client-mock's
+   * fakes are not given. A request that never answers rejects with AbortError once aborted, as the SDK
+   * does; `ignoresAbort` answers anyway (a response already on its way).
+   */
+  function signalledEc2(answerFor: (call: number) => SignalledAnswer, ignoresAbort = false) {
+    const calls: { issuedAt: number; signal: AbortSignal | undefined }[] = [];
+    const send = (_command: DescribeInstancesCommand, options?: { abortSignal?: AbortSignal }) => {
+      const signal = options?.abortSignal;
+      calls.push({ issuedAt: Date.now() - T0, signal });
+      const answer = answerFor(calls.length - 1);
+      return new Promise<DescribeInstancesCommandOutput>((resolve, reject) => {
+        if (!ignoresAbort) {
+          signal?.addEventListener("abort", () =>
+            reject(Object.assign(new Error("aborted"), { name: "AbortError" })),
+          );
+        }
+        if (answer === "never") return;
+        const respond = () => {
+          if ("error" in answer) return reject(answer.error);
+          if ("empty" in answer) return resolve({ $metadata: {}, Reservations: [] });
+          const instance: Instance = { InstanceId: INSTANCE, State: { Name: answer.state as never } };
+          if (answer.ip) instance.PrivateIpAddress = "10.0.1.23";
+          resolve({ $metadata: {}, Reservations: [{ Instances: [instance] }] });
+        };
+        if (answer.after === undefined) respond();
+        else setTimeout(respond, answer.after);
+      });
+    };
+    const pollDeps = (config: PollStateDeps["config"] = {}): PollStateDeps => ({
+      ec2: { send } as unknown as EC2Client,
+      clock: () => Date.now(),
+      sleep,
+      config,
+    });
+    return { calls, pollDeps };
+  }
+
+  it("abandons requests that never answer, frees their slots and still sees running", async () => {
+    const { calls, pollDeps } = signalledEc2((call) => (call < 4 ? "never" : running));
+    const { value, at } = await drive(pollState(event(), pollDeps()));
+    // Four stalled requests fill every slot; at 2000 the first is abandoned and the fifth goes out.
+    expect(calls.map((call) => call.issuedAt)).toEqual([0, 100, 200, 300, 2_000]);
+    expect(value).toEqual({
+      runningAt: T0 + 2_000,
+      pollStartedAt: T0,
+      privateIp: "10.0.1.23",
+      describeCalls: 5,
+      throttledCalls: 0,
+      notFoundCalls: 0,
+      abandonedCalls: 4,
+    });
+    // No request answered "not yet": the poll has no lower end for running.
+    expect(value).not.toHaveProperty("runningNotBefore");
+    expect(calls.map((call) => call.signal?.aborted)).toEqual([true, true, true, true, false]);
+    // The three sent before the running one were waited for until their own timeout.
+    expect(at).toBe(2_300);
+  });
+
+  it("abandons after requestTimeoutMs", async () => {
+    const { calls, pollDeps } = signalledEc2((call) => (call < 4 ? "never" : running));
+    const { value } = await drive(pollState(event(), pollDeps({ requestTimeoutMs: 500 })));
+    expect(calls.map((call) => call.issuedAt)).toEqual([0, 100, 200, 300, 500]);
+    expect(value).toMatchObject({ runningAt: T0 + 500, abandonedCalls: 4 });
+  });
+
+  it.each([
+    ["pending", pending],
+    ["running without an address", { state: "running" }],
+  ])("takes runningNotBefore from a %s answer that arrives after the running one", async (_kind, notYet) => {
+    const { calls, pollDeps } = signalledEc2(
+      (call) =>
+        [
+          pending, // sent at 0, answered at once
+          { ...notYet, after: 500 }, // sent at 100, answered at 600: the latest "not yet" sent before running
+          { ...running, after: 50 }, // sent at 200, answered at 250
+        ][call] ?? "never",
+    );
+    const { value, at } = await drive(pollState(event(), pollDeps()));
+    expect(calls.map((call) => call.issuedAt)).toEqual([0, 100, 200]);
+    expect(value).toMatchObject({ runningAt: T0 + 250, runningNotBefore: T0 + 100, abandonedCalls: 0 });
+    expect(at).toBe(600);
+  });
+
+  it.each([
+    ["InvalidInstanceID.NotFound", notFound()],
+    ["an empty answer", { empty: true } as const],
+  ])(
+    "takes no evidence from %s: an instance can be running and still invisible",
+    async (_kind, invisible) => {
+      const { value, at } = await drive(
+        pollState(
+          event(),
+          signalledEc2(
+            (call) =>
+              [
+                pending, // sent at 0: the only "not yet"
+                { ...invisible, after: 20 }, // sent at 100, answered at 120
+                { ...invisible, after: 500 }, // sent at 200, answered at 700, after running
+                { ...running, after: 50 }, // sent at 300, answered at 350
+              ][call] ?? "never",
+          ).pollDeps(),
+        ),
+      );
+      expect(value).toMatchObject({ runningAt: T0 + 350, runningNotBefore: T0 });
+      // The late one was still waited for: it could have said pending.
+      expect(at).toBe(700);
+    },
+  );
+
+  it("ignores not-yet answers to requests sent after the one that said running", async () => {
+    // Eventual consistency: requests sent later may still be answered by a replica that says pending.
+    const { pollDeps } = signalledEc2(
+      (call) =>
+        [
+          pending, // sent at 0
+          { ...running, after: 250 }, // sent at 100, answered at 350
+          pending, // sent at 200
+          notFound(), // sent at 300
+        ][call] ?? "never",
+    );
+    const { value } = await drive(pollState(event(), pollDeps()));
+    expect(value).toMatchObject({ runningAt: T0 + 350, runningNotBefore: T0, describeCalls: 4 });
+  });
+
+  it("takes no evidence from the late answer of an abandoned request", async () => {
+    const { calls, pollDeps } = signalledEc2(
+      (call) =>
+        [
+          { ...pending, after: 320 }, // sent at 0, abandoned at 300, answered at 320 all the same
+          { ...running, after: 250 }, // sent at 100, answered at 350
+        ][call] ?? "never",
+      true,
+    );
+    const { value, at } = await drive(pollState(event(), pollDeps({ requestTimeoutMs: 300 })));
+    expect(value).toMatchObject({ runningAt: T0 + 350, abandonedCalls: 1, describeCalls: 4 });
+    expect(value).not.toHaveProperty("runningNotBefore");
+    expect(at).toBe(350);
+    // The requests still out when it returns are aborted too, without counting as abandoned.
+    expect(calls.map((call) => call.signal?.aborted)).toEqual([true, false, true, true]);
+  });
+
+  it("aborts every request still out when it fails", async () => {
+    const { calls, pollDeps } = signalledEc2(() => "never");
+    const { error, at } = await drive(pollState(event({ runningTimeoutSeconds: 1 }), pollDeps()));
+    expect(error).toMatchObject({
+      name: ErrorNames.runningTimeout,
+      message: `instance ${INSTANCE} not running after 1 s (no state seen in 4 calls, 0 not found)`,
+    });
+    expect(at).toBe(1_000);
+    expect(calls.map((call) => call.signal?.aborted)).toEqual([true, true, true, true]);
   });
 });

@@ -1,7 +1,8 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Context } from "aws-lambda";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ProbePortEvent, ProbePortResult } from "../../functions/domain/contract.js";
+import { CLOCK_DRIFT_LIMIT_MS } from "../../functions/domain/integrity.js";
 import { handler } from "../../functions/probe-port/index.js";
 import {
   type Connect,
@@ -9,10 +10,12 @@ import {
   connectTcp,
   probePort,
 } from "../../functions/probe-port/probe.js";
-import { epochMs, sleep } from "../../functions/shared/clock.js";
+import { anchorToWallClock, sleep } from "../../functions/shared/clock.js";
 import type { EmulatedPort } from "../../local-cloud/emulated-port.js";
 import { openEmulatedPort, settleHandles, tcpHandles } from "../support/loopback-ports.js";
 
+/** One clock for the whole file, as the local cloud anchors one for a whole process. */
+const epochMs = anchorToWallClock().now;
 const INTERVAL_MS = 10;
 /** Noise allowed on top of the probe interval (target: p99 error ≤ 15 ms in all). */
 const SLACK_MS = 5;
@@ -219,6 +222,14 @@ describe("probePort on real loopback sockets", () => {
     await port.accept();
     const result = await handler(probeEvent(port), {} as Context);
     expect(result).toMatchObject({ status: "open", connected: 1, refused: 0 });
+    // The handler runs on a freshly anchored clock and reports it.
+    expect(result.clock).toEqual({
+      anchorCorrectionMs: expect.any(Number),
+      driftMs: expect.any(Number),
+      spanMs: expect.any(Number),
+    });
+    expect(Math.abs(result.clock?.driftMs ?? Number.NaN)).toBeLessThanOrEqual(CLOCK_DRIFT_LIMIT_MS);
+    expect(result.clock?.spanMs).toBeGreaterThanOrEqual(result.probeEndedAt - result.probeStartedAt);
   });
 
   it("rejects a malformed event before opening any socket", async () => {
@@ -350,5 +361,129 @@ describe("probePort with overlapping attempts answered out of order", () => {
     expect(result.unanswered).toBeGreaterThan(result.attempts / 2);
     expect(result.unanswered).toBeLessThan(result.attempts);
     expect(network.live.size).toBe(0);
+  });
+});
+
+describe("probePort lower ends of the brackets (virtual time)", () => {
+  // vitest's fake timers drive the probe's timer and the scripted answers, and the clock reads the same
+  // fake time, so every attempt starts exactly on its 10 ms slot and the lower ends are exact.
+  const T0 = 1_750_000_000_000;
+
+  let scriptedAttempts = 0;
+  beforeEach(() => {
+    vi.useFakeTimers({ now: T0 });
+    scriptedAttempts = 0;
+  });
+  afterEach(() => {
+    vi.clearAllTimers();
+    vi.useRealTimers();
+  });
+
+  /** Attempt n (started at T0 + 10 n) is answered `afterMs` later, or never. */
+  const scripted =
+    (plan: (n: number) => { afterMs: number; answer: "rst" | "synack" } | undefined): Connect =>
+    (_host, _port, handlers) => {
+      const step = plan(scriptedAttempts++);
+      const timer =
+        step === undefined
+          ? undefined
+          : setTimeout(() => {
+              if (step.answer === "synack") handlers.onConnect();
+              else handlers.onError(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }));
+            }, step.afterMs);
+      return { destroy: () => clearTimeout(timer) };
+    };
+
+  const probeEvent: ProbePortEvent = {
+    privateIp: "10.0.1.23",
+    port: 22,
+    probeIntervalMs: INTERVAL_MS,
+    launchRespondedAt: T0,
+    runningTimeoutSeconds: 120,
+    openTimeoutSeconds: 600,
+  };
+
+  async function probe(connect: Connect, attemptTimeoutMs?: number): Promise<ProbePortResult> {
+    let result: ProbePortResult | undefined;
+    void probePort(probeEvent, {
+      clock: () => Date.now(),
+      connect,
+      ...(attemptTimeoutMs !== undefined && { attemptTimeoutMs }),
+    }).then((value) => {
+      result = value;
+    });
+    while (result === undefined && Date.now() - T0 < 10_000) await vi.advanceTimersByTimeAsync(1);
+    if (result === undefined) throw new Error("probe still going after 10 s of virtual time");
+    return result;
+  }
+
+  it("bounds closed by the latest unanswered attempt before the first RST's, which need not be the first to start", async () => {
+    // #0-#4 (0-40 ms) are never answered and abandoned after 50 ms. #5's RST is slow (at 80), so #6's
+    // (at 62) is the first; #7-#19 are refused at once and #20 (200) gets the SYN/ACK.
+    const result = await probe(
+      scripted((n) => {
+        if (n < 5) return undefined;
+        if (n === 5) return { afterMs: 30, answer: "rst" };
+        if (n === 6) return { afterMs: 2, answer: "rst" };
+        if (n < 20) return { afterMs: 1, answer: "rst" };
+        return { afterMs: 1, answer: "synack" };
+      }),
+      50,
+    );
+    expect(result).toMatchObject({
+      status: "open",
+      probeStartedAt: T0,
+      // #5 started later than #4 but was refused: an RST is no evidence of "not yet closed".
+      closedNotBefore: T0 + 40,
+      firstClosedAt: T0 + 62,
+      openNotBefore: T0 + 190,
+      firstOpenAt: T0 + 201,
+      attempts: 21,
+      unanswered: 5,
+      refused: 15,
+      connected: 1,
+    });
+  });
+
+  it("takes attempts still unanswered at the end as not yet, if they started before the decisive attempt", async () => {
+    // Silent for 200 ms (nothing is old enough to be abandoned after 1 s), then #20 (200) gets a
+    // SYN/ACK 15 ms later; #21 (210) is still waiting then, but started after #20.
+    const result = await probe(scripted((n) => (n === 20 ? { afterMs: 15, answer: "synack" } : undefined)));
+    expect(result).toMatchObject({
+      status: "open",
+      openNotBefore: T0 + 190,
+      firstOpenAt: T0 + 215,
+      attempts: 22,
+      // Evidence, not abandonment: none of them reached the 1 s attempt timeout.
+      unanswered: 0,
+      refused: 0,
+      connected: 1,
+    });
+    expect(result).not.toHaveProperty("firstClosedAt");
+    expect(result).not.toHaveProperty("closedNotBefore");
+  });
+
+  it("bounds closed by attempts still waiting at the end when the port opened within a second of closing", async () => {
+    // #0-#9 (0-90 ms) silent and still waiting at the end; #10-#14 refused; #15 (150) accepted.
+    const result = await probe(
+      scripted((n) => {
+        if (n < 10) return undefined;
+        return { afterMs: 1, answer: n < 15 ? "rst" : "synack" };
+      }),
+    );
+    expect(result).toMatchObject({
+      closedNotBefore: T0 + 90,
+      firstClosedAt: T0 + 101,
+      openNotBefore: T0 + 140,
+      firstOpenAt: T0 + 151,
+      unanswered: 0,
+      refused: 5,
+    });
+  });
+
+  it("reports no lower end when the very first attempt was answered", async () => {
+    const result = await probe(scripted(() => ({ afterMs: 1, answer: "synack" })));
+    expect(result).toMatchObject({ status: "open", firstOpenAt: T0 + 1, attempts: 1 });
+    expect(result).not.toHaveProperty("openNotBefore");
   });
 });

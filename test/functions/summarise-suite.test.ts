@@ -15,6 +15,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { marshallItem } from "../../functions/aws/benchmark-table.js";
 import { parseBenchmarkInput } from "../../functions/domain/input-schema.js";
+import type { IntegritySummary } from "../../functions/domain/integrity-summary.js";
 import type { SummaryRecord } from "../../functions/domain/run-record.js";
 import type { SuiteBenchmarkResult, SuiteRef, SummariseSuiteEvent } from "../../functions/domain/suite.js";
 import { summariseSuite } from "../../functions/summarise-suite/summarise-suite.js";
@@ -36,6 +37,24 @@ const suite: SuiteRef = {
 
 const settings = (extra: Record<string, unknown> = {}) =>
   parseBenchmarkInput({ image: SERIES, instanceType: "c7i.large", ...extra });
+
+/** A summary's integrity figures when all `valid` counted succeeded runs were clean. */
+const integrityOf = (valid: number): IntegritySummary => {
+  const width = (ms: number) => ({ count: valid, medianMs: ms, p99Ms: ms, maxMs: ms, unbounded: 0 });
+  return {
+    rulesVersion: 1,
+    markedRuns: 0,
+    marks: {},
+    validRuns: {
+      runInstancesApi: valid,
+      pendingToRunning: valid,
+      runningToPortClosed: valid,
+      portClosedToOpen: valid,
+      total: valid,
+    },
+    bracketWidths: valid === 0 ? {} : { running: width(100), closed: width(10), open: width(10) },
+  };
+};
 
 function summary(
   benchmarkId: string,
@@ -63,6 +82,8 @@ function summary(
     failedRuns: 0,
     timedOutRuns: 0,
     countedSucceededRuns: total === undefined ? 0 : 9,
+    integrity: integrityOf(total === undefined ? 0 : 9),
+    discarded: { rule: "firstRun", runIndexes: [0] },
     ...(total !== undefined && {
       medians: {
         runInstancesApi: 1.5,

@@ -18,9 +18,12 @@ const launched = () =>
     launch: {
       instanceId: "i-0aaa",
       privateIp: "10.0.1.23",
+      privateIpSource: "runInstances",
+      privateIpAt: 2,
       clientToken: "weekly-2025-01-run0002",
       launchRequestedAt: 1,
       launchRespondedAt: 2,
+      earlierLaunchSends: 0,
     },
     failure: { Error: "BootBench.RunningTimeout" },
   });

@@ -122,6 +122,7 @@ describe("step functions", () => {
       SUBNET_IDS: expect.anything(),
       INSTANCE_SECURITY_GROUP_ID: getAtt(securityGroupId("InstanceSecurityGroup"), "GroupId"),
       STACK_TAG: STACK_NAME,
+      TABLE_NAME: { Ref: table },
     });
     expect(flatten(variables("launch-instance").SUBNET_IDS)).toBe(subnets.map((id) => `<${id}>`).join(","));
     expect(variables("terminate-instance")).toEqual({ STACK_TAG: STACK_NAME });
@@ -338,7 +339,9 @@ describe("IAM", () => {
       "ssm:GetParameter",
     ]);
     expect(serviceActions("launch-instance")).toEqual([
+      "dynamodb:UpdateItem",
       "ec2:CreateTags",
+      "ec2:DescribeInstances",
       "ec2:RunInstances",
       "ec2:RunInstances",
     ]);
@@ -370,8 +373,33 @@ describe("IAM", () => {
     const dynamodb = allFunctionStatements().filter((s) =>
       actionsOf(s).some((a) => a.startsWith("dynamodb:")),
     );
-    expect(dynamodb).toHaveLength(2);
+    expect(dynamodb).toHaveLength(3);
     for (const statement of dynamodb) expect(statement.Resource).toEqual(getAtt(table, "Arn"));
+  });
+
+  it("lets the launch step update only its launch ledger's attributes", () => {
+    const ledger = statementsWithAction(
+      statementsOfFunctionRole(template, "launch-instance"),
+      "dynamodb:UpdateItem",
+    );
+    expect(ledger).toEqual([
+      expect.objectContaining({
+        Action: "dynamodb:UpdateItem",
+        Condition: {
+          "ForAllValues:StringEquals": {
+            "dynamodb:Attributes": [
+              "pk",
+              "sk",
+              "itemType",
+              "clientToken",
+              "sends",
+              "unsettledSends",
+              "lastSendAt",
+            ],
+          },
+        },
+      }),
+    ]);
   });
 
   it("lets each function write only to its own log group", () => {

@@ -112,17 +112,30 @@ function runState(
     launch: {
       instanceId,
       privateIp: "10.0.1.23",
+      privateIpSource: "runInstances",
+      privateIpAt: respondedAt,
       clientToken,
       launchRequestedAt: launchAt,
       launchRespondedAt: respondedAt,
+      earlierLaunchSends: 0,
     },
+    // Brackets of one poll beat (100 ms) and one probe interval (10 ms): every interval is valid.
     observation: [
-      { runningAt, privateIp: "10.0.1.23", describeCalls: 100, throttledCalls: 0, notFoundCalls: 1 },
+      {
+        runningAt,
+        runningNotBefore: runningAt - 100,
+        pollStartedAt: respondedAt + 1,
+        privateIp: "10.0.1.23",
+        describeCalls: 100,
+        throttledCalls: 0,
+        notFoundCalls: 1,
+        abandonedCalls: 0,
+      },
       {
         status: spec === "timeout-open" ? "timeout" : "open",
         probeStartedAt: respondedAt + 1,
-        ...(closedSeen && { firstClosedAt: closedAt }),
-        ...(spec !== "timeout-open" && { firstOpenAt: openAt }),
+        ...(closedSeen && { closedNotBefore: closedAt - 10, firstClosedAt: closedAt }),
+        ...(spec !== "timeout-open" && { openNotBefore: openAt - 10, firstOpenAt: openAt }),
         probeEndedAt: openAt + 1,
         attempts: 1000,
         unanswered: 500,
