@@ -225,6 +225,8 @@ export class BootBenchStack extends Stack {
         ...common,
         step: "poll-state",
         timeout: Duration.seconds(MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS + 60),
+        // Earlier runs of the benchmark say when running can be expected (the poll's schedule).
+        environment: { TABLE_NAME: this.table.tableName },
       }),
       // Probes up to runningTimeout + openTimeout; more memory is more CPU for the tight connect
       // loop, which keeps timestamps sharp.
@@ -477,6 +479,13 @@ export class BootBenchStack extends Stack {
         sid: "DescribeInstances",
         actions: ["ec2:DescribeInstances"],
         resources: ["*"],
+      }),
+    );
+    f.pollState.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ReadEarlierRuns",
+        actions: ["dynamodb:Query"],
+        resources: [this.table.tableArn],
       }),
     );
 

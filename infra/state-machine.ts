@@ -170,6 +170,7 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
 
   const pollState = invoke(scope, "PollState", fns.pollState, "ec2", {
     payload: sfn.TaskInput.fromObject({
+      benchmarkId: sfn.JsonPath.stringAt("$.benchmark.benchmarkId"),
       instanceId: sfn.JsonPath.stringAt("$.launch.instanceId"),
       launchRespondedAt: sfn.JsonPath.numberAt("$.launch.launchRespondedAt"),
       runningTimeoutSeconds: sfn.JsonPath.numberAt("$.settings.runningTimeoutSeconds"),

@@ -133,6 +133,8 @@ export interface LaunchInstanceResult {
 }
 
 export interface PollStateEvent {
+  /** Whose earlier runs tell how long pending takes. */
+  benchmarkId: string;
   instanceId: string;
   launchRespondedAt: number;
   runningTimeoutSeconds: number;
@@ -154,6 +156,8 @@ export interface PollStateResult {
   notFoundCalls: number;
   /** Requests given up on after the request timeout without an answer. */
   abandonedCalls: number;
+  /** The pending time earlier runs led the poll to expect (it polled slowly before, closely after). */
+  expectedPendingMs?: number;
   clock?: ClockReport;
 }
 

@@ -11,7 +11,7 @@ import {
   type RunStatus,
   type SummariseResult,
 } from "./contract.js";
-import { INTERVAL_NAMES, judgeRun, type RunIntegrity } from "./integrity.js";
+import { INTERVAL_NAMES, isValidInterval, judgeRun, type RunIntegrity } from "./integrity.js";
 import { type IntegritySummary, summariseIntegrity } from "./integrity-summary.js";
 import { type IntervalStatistics, summariseIntervals } from "./statistics.js";
 import { type ClampedTimestamps, deriveTimeline, type Timeline } from "./timeline.js";
@@ -70,6 +70,8 @@ export interface PollCounters {
   throttledCalls: number;
   notFoundCalls: number;
   abandonedCalls: number;
+  /** Present when earlier runs set the poll's schedule (PollStateResult). */
+  expectedPendingMs?: number;
 }
 
 /** How each step's clock behaved (functions/shared/clock.ts). */
@@ -273,6 +275,14 @@ export interface Discarded {
   runIndexes: number[];
 }
 
+/** Earlier runs' valid pending times, ms: what the poll of a later run expects (functions/poll-state). */
+export const validPendingMs = (runs: readonly RunRecord[]): number[] =>
+  runs.flatMap((run) =>
+    run.status === "succeeded" && run.intervals && isValidInterval(run.integrity, "pendingToRunning")
+      ? [run.intervals.pendingToRunning * 1000]
+      : [],
+  );
+
 export const isCounted = (settings: BenchmarkSettings, runIndex: number): boolean =>
   !discardedRuns(settings).runIndexes.includes(runIndex);
 
@@ -329,8 +339,9 @@ export function buildRunRecord(state: RunState): RunRecord {
     record.intervals = intervals;
   }
   if (poll) {
-    const { describeCalls, throttledCalls, notFoundCalls, abandonedCalls } = poll;
+    const { describeCalls, throttledCalls, notFoundCalls, abandonedCalls, expectedPendingMs } = poll;
     record.poll = { describeCalls, throttledCalls, notFoundCalls, abandonedCalls };
+    if (expectedPendingMs !== undefined) record.poll.expectedPendingMs = expectedPendingMs;
   }
   if (launch) {
     record.earlierLaunchSends = launch.earlierLaunchSends;

@@ -28,6 +28,14 @@ export interface PollConfig {
    * answers in tens of milliseconds; two seconds is a stall, not a slow answer.
    */
   requestTimeoutMs: number;
+  /**
+   * With an expected pending time (earlier runs of the benchmark), requests are spaced this far apart
+   * while the instance cannot be running yet, so that the fast beat below is affordable…
+   */
+  quietIntervalMs: number;
+  /** …and this close from `closeFromShare` × the expected pending time on, until running. */
+  closeIntervalMs: number;
+  closeFromShare: number;
 }
 
 export const DEFAULT_POLL_CONFIG: Readonly<PollConfig> = {
@@ -38,6 +46,9 @@ export const DEFAULT_POLL_CONFIG: Readonly<PollConfig> = {
   recoveryRatePerAnswer: 1,
   fatalErrorWindowMs: 10_000,
   requestTimeoutMs: 2_000,
+  quietIntervalMs: 500,
+  closeIntervalMs: 40,
+  closeFromShare: 0.9,
 };
 
 export interface PollStateDeps {
@@ -45,6 +56,11 @@ export interface PollStateDeps {
   clock: Clock;
   sleep: Sleep;
   config?: Partial<PollConfig>;
+  /**
+   * How long pending took in earlier runs of this benchmark (ms, fastest first is not required). Looked
+   * up while polling has already started; until it answers, or without earlier runs, the plain beat.
+   */
+  earlierPendingMs?: () => Promise<readonly number[]>;
 }
 
 /** States an instance reaches only after (or instead of) running: it will never answer the probe. */
@@ -74,8 +90,17 @@ class AdaptiveInterval {
   intervalMs: number;
   private lastBackoffAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly config: PollConfig) {
-    this.intervalMs = config.pollIntervalMs;
+  constructor(
+    private readonly config: PollConfig,
+    private floorMs: number = config.pollIntervalMs,
+  ) {
+    this.intervalMs = floorMs;
+  }
+
+  /** The fastest spacing allowed while nothing is throttled; a spacing backed off stays backed off. */
+  setFloor(floorMs: number): void {
+    this.intervalMs = Math.max(floorMs, this.intervalMs === this.floorMs ? floorMs : this.intervalMs);
+    this.floorMs = floorMs;
   }
 
   onThrottled(issuedAt: number, receivedAt: number): void {
@@ -86,7 +111,7 @@ class AdaptiveInterval {
 
   onAnswered(): void {
     const rate = 1_000 / this.intervalMs + this.config.recoveryRatePerAnswer;
-    this.intervalMs = Math.max(this.config.pollIntervalMs, 1_000 / rate);
+    this.intervalMs = Math.max(this.floorMs, 1_000 / rate);
   }
 }
 
@@ -120,6 +145,22 @@ export async function pollState(event: PollStateEvent, deps: PollStateDeps): Pro
   const { clock } = deps;
   const deadline = event.launchRespondedAt + runningTimeoutSeconds * 1_000;
   const pace = new AdaptiveInterval(config);
+  // Until this time the instance is not expected to be running: requests go out at the quiet spacing.
+  let quietUntil = Number.NEGATIVE_INFINITY;
+  let expectedPendingMs: number | undefined;
+  deps.earlierPendingMs?.().then(
+    (pendings) => {
+      expectedPendingMs = expectedPendingFrom(pendings);
+      if (expectedPendingMs === undefined) return;
+      quietUntil = event.launchRespondedAt + config.closeFromShare * expectedPendingMs;
+      pace.setFloor(config.closeIntervalMs);
+      wake();
+    },
+    // Without history the plain beat is as good as before; a failed lookup is no reason to fail.
+    () => undefined,
+  );
+  const spacingAt = (at: number): number =>
+    at < quietUntil ? Math.max(pace.intervalMs, config.quietIntervalMs) : pace.intervalMs;
 
   let describeCalls = 0;
   let throttledCalls = 0;
@@ -268,7 +309,10 @@ export async function pollState(event: PollStateEvent, deps: PollStateDeps): Pro
     }
     if (now >= nextIssueAt && inFlight < config.maxInFlight) {
       issue(now);
-      nextIssueAt = now + pace.intervalMs;
+      // The quiet spacing never runs past the moment the close beat is due.
+      nextIssueAt = now < quietUntil ? Math.min(now + spacingAt(now), quietUntil) : now + spacingAt(now);
+    } else if (now < quietUntil && nextIssueAt > quietUntil) {
+      nextIssueAt = quietUntil;
     }
     // With every slot taken the next request waits for an answer (which wakes the loop) or a stalled
     // request's abandonment rather than the beat; the beat still bounds the sleep so the deadline is checked.
@@ -299,6 +343,7 @@ export async function pollState(event: PollStateEvent, deps: PollStateDeps): Pro
     throttledCalls,
     notFoundCalls,
     abandonedCalls,
+    ...(expectedPendingMs !== undefined && { expectedPendingMs }),
   };
 
   function lastSeen(): string {
@@ -324,4 +369,13 @@ function goneError(instanceId: string, state: string, instance: Instance): Insta
           ? message
           : `${code}: ${message}`;
   return new InstanceTerminatedError(`instance ${instanceId} went to ${state} before running: ${reason}`);
+}
+
+/**
+ * The pending time to expect from earlier runs: the fastest of them, so that the close beat starts
+ * before even a quick instance can be running. Undefined without earlier runs.
+ */
+export function expectedPendingFrom(pendings: readonly number[]): number | undefined {
+  const valid = pendings.filter((ms) => Number.isFinite(ms) && ms > 0);
+  return valid.length === 0 ? undefined : Math.min(...valid);
 }

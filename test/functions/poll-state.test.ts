@@ -20,6 +20,7 @@ const ec2Mock = mockClient(EC2Client);
 const deps: PollStateDeps = { ec2: new EC2Client({}), clock: () => Date.now(), sleep };
 
 const event = (overrides: Partial<PollStateEvent> = {}): PollStateEvent => ({
+  benchmarkId: "bench-1",
   instanceId: INSTANCE,
   launchRespondedAt: T0,
   runningTimeoutSeconds: 120,
@@ -138,6 +139,31 @@ describe("pollState", () => {
     expect(issuedAt).toEqual([0, 100, 200, 300, 400, 500, 600]);
     expect(unansweredAtIssue).toEqual([0, 1, 2, 2, 2, 2, 2]);
     expect(value?.runningAt).toBe(T0 + 600);
+  });
+
+  it("polls quietly while earlier runs say the instance cannot be running yet, then closely", async () => {
+    // Running from 950 ms on; earlier runs of the benchmark took 1 s (the fastest counts).
+    const { issuedAt } = script(() => (Date.now() - T0 >= 950 ? running : pending));
+    const { value } = await drive(
+      pollState(event(), { ...deps, earlierPendingMs: () => Promise.resolve([1_200, 1_000, 1_100]) }),
+    );
+    // The first request goes before the lookup answers (plain beat); then 500 ms apart until 90 % of
+    // the expected pending time, 900 ms; then every 40 ms.
+    expect(issuedAt).toEqual([0, 100, 600, 900, 940, 980]);
+    expect(value?.runningAt).toBe(T0 + 980);
+    expect(value?.runningNotBefore).toBe(T0 + 940);
+    expect(value?.expectedPendingMs).toBe(1_000);
+  });
+
+  it("keeps the plain beat when the lookup of earlier runs fails or finds none", async () => {
+    for (const earlierPendingMs of [() => Promise.reject(new Error("no table")), () => Promise.resolve([])]) {
+      ec2Mock.reset();
+      vi.setSystemTime(T0);
+      const { issuedAt } = script((call) => (call < 3 ? pending : running));
+      const { value } = await drive(pollState(event(), { ...deps, earlierPendingMs }));
+      expect(issuedAt).toEqual([0, 100, 200, 300]);
+      expect(value?.expectedPendingMs).toBeUndefined();
+    }
   });
 
   it("keeps at most four requests in flight", async () => {

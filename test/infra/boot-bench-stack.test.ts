@@ -128,7 +128,8 @@ describe("step functions", () => {
     expect(variables("terminate-instance")).toEqual({ STACK_TAG: STACK_NAME });
     expect(variables("record-run")).toEqual({ TABLE_NAME: { Ref: table } });
     expect(variables("summarise")).toEqual({ TABLE_NAME: { Ref: table } });
-    for (const step of ["validate-input", "resolve-image", "poll-state", "probe-port"]) {
+    expect(variables("poll-state")).toEqual({ TABLE_NAME: { Ref: table } });
+    for (const step of ["validate-input", "resolve-image", "probe-port"]) {
       expect(variables(step), step).toEqual({});
     }
   });
@@ -345,7 +346,7 @@ describe("IAM", () => {
       "ec2:RunInstances",
       "ec2:RunInstances",
     ]);
-    expect(serviceActions("poll-state")).toEqual(["ec2:DescribeInstances"]);
+    expect(serviceActions("poll-state")).toEqual(["dynamodb:Query", "ec2:DescribeInstances"]);
     expect(serviceActions("probe-port")).toEqual([
       "ec2:AssignPrivateIpAddresses",
       "ec2:CreateNetworkInterface",
@@ -373,7 +374,7 @@ describe("IAM", () => {
     const dynamodb = allFunctionStatements().filter((s) =>
       actionsOf(s).some((a) => a.startsWith("dynamodb:")),
     );
-    expect(dynamodb).toHaveLength(3);
+    expect(dynamodb).toHaveLength(4);
     for (const statement of dynamodb) expect(statement.Resource).toEqual(getAtt(table, "Arn"));
   });
 

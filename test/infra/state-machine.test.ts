@@ -170,6 +170,7 @@ describe("state machine definition", () => {
 
   it("passes the poll and the probe exactly their contract fields", () => {
     expect(state("PollState").Parameters).toEqual({
+      "benchmarkId.$": "$.benchmark.benchmarkId",
       "instanceId.$": "$.launch.instanceId",
       "launchRespondedAt.$": "$.launch.launchRespondedAt",
       "runningTimeoutSeconds.$": "$.settings.runningTimeoutSeconds",
