@@ -94,6 +94,8 @@ export function comparisonColumns(
     { header: "total p90", value: (s) => seconds(s.statistics?.total?.p90), align: "right" },
     { header: "total MAD", value: (s) => seconds(s.statistics?.total?.mad), align: "right" },
     ...runsOkColumns((s: SummaryDigest) => s, format),
+    // Counted runs left out of some median by an integrity mark (results --runs <id> says which and why).
+    { header: "marked", value: (s) => (s.integrity ? String(s.integrity.markedRuns) : "-"), align: "right" },
     { header: "failed", value: (s) => String(s.failedRuns), align: "right" },
     { header: "timed out", value: (s) => String(s.timedOutRuns), align: "right" },
     { header: "instance type", value: (s) => s.instanceType },
@@ -106,7 +108,8 @@ export function comparisonColumns(
 export const COMPARISON_NOTE =
   "Seconds. Medians of the counted runs (the first run is discarded unless the benchmark kept it); " +
   "total = running to port open, the sum of the two medians before it; total p90 and MAD are over the " +
-  "per-run totals. runs ok = counted runs that succeeded; failed and timed out count every run.";
+  "per-run totals. runs ok = counted runs that succeeded; marked = counted runs with an interval left " +
+  "out of the medians by an integrity mark; failed and timed out count every run.";
 
 /** JSON carries whatever was read (whole summaries for `--format json`), table formats the digest. */
 export function comparisonOutput(rows: SummaryDigest[], format: OutputFormat): string {

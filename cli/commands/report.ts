@@ -1,12 +1,14 @@
 /**
  * `boot-bench report --out report.html`: one self-contained HTML file with the comparison table, a
- * stacked bar per image, a trend line per series and the failed runs; it opens offline.
+ * stacked bar per image, a trend line per series, the runs of benchmarks with marked runs and the
+ * failed runs; it opens offline.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import {
+  queryBenchmark,
   queryFailedRuns,
   querySummaryDigests,
   type SummaryFilter,
@@ -30,7 +32,13 @@ import {
   thresholdsFrom,
   withResultsTable,
 } from "../query-options.js";
-import { type ReportModel, reportHtml, type SeriesReport } from "../report-html.js";
+import {
+  MAX_MARKED_BENCHMARKS,
+  type MarkedBenchmark,
+  type ReportModel,
+  reportHtml,
+  type SeriesReport,
+} from "../report-html.js";
 import type { TableTargetOptions } from "../results-table.js";
 
 export interface ReportRequest extends FilterOptions, ThresholdOptions {
@@ -65,6 +73,19 @@ function matchesImage(run: RunRecord, filter: SummaryFilter): boolean {
   return true;
 }
 
+/** A few Queries at a time: one per marked benchmark, without a burst of them. */
+async function inBatches<T, R>(
+  items: readonly T[],
+  size: number,
+  each: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (let start = 0; start < items.length; start += size) {
+    results.push(...(await Promise.all(items.slice(start, start + size).map(each))));
+  }
+  return results;
+}
+
 // The index orders by the benchmark's start only; runs of one benchmark share it and come in any order.
 const newestRunFirst = (a: RunRecord, b: RunRecord): number =>
   b.startedAt.localeCompare(a.startedAt) ||
@@ -97,16 +118,28 @@ export async function buildReportModel(
   const series: SeriesReport[] = [...bySource.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([sourceParameter, list]) => ({ sourceParameter, histories: seriesHistory(list, thresholds) }));
+  const comparison = [...chosen].sort(byTotal);
+  const marked = comparison.filter((summary) => (summary.integrity?.markedRuns ?? 0) > 0);
+  const markedBenchmarks: MarkedBenchmark[] = await inBatches(
+    marked.slice(0, MAX_MARKED_BENCHMARKS),
+    4,
+    async (summary) => ({
+      summary,
+      runs: (await queryBenchmark(deps.client, deps.tableName, summary.benchmarkId)).runs,
+    }),
+  );
   return {
     title: request.title ?? DEFAULT_REPORT_TITLE,
     generatedAt: new Date(now).toISOString(),
     tableName: deps.tableName,
     selection: selectionText(filter),
-    comparison: [...chosen].sort(byTotal),
+    comparison,
     superseded,
     series,
     thresholds,
     failedRuns: failedRuns.filter((run) => matchesImage(run, filter)).sort(newestRunFirst),
+    markedBenchmarks,
+    markedBenchmarkCount: marked.length,
   };
 }
 
@@ -130,7 +163,7 @@ export function registerReportCommand(program: Command): void {
     writeFileSync(options.out, reportHtml(model, chartJsUmdSource()));
     const seriesCount = model.series.reduce((n, s) => n + s.histories.length, 0);
     io.out.write(
-      `Wrote ${options.out}: ${model.comparison.length} images, ${seriesCount} series, ${model.failedRuns.length} failed runs.\n`,
+      `Wrote ${options.out}: ${model.comparison.length} images (${model.markedBenchmarkCount} with marked runs), ${seriesCount} series, ${model.failedRuns.length} failed runs.\n`,
     );
   });
 }

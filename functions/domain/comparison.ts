@@ -29,6 +29,8 @@ export type SummaryDigest = Pick<
   | "countedSucceededRuns"
   | "medians"
 > & {
+  /** Marked runs and bracket widths; absent in summaries written before integrity was judged. */
+  integrity?: SummaryRecord["integrity"];
   image: Pick<ResolvedImage, "amiId" | "name" | "architecture" | "bootMode" | "sourceParameter">;
   statistics?: Pick<Partial<IntervalStatistics>, "total">;
 };
@@ -55,6 +57,7 @@ export const SUMMARY_DIGEST_PATHS: readonly string[] = [
   "image.bootMode",
   "image.sourceParameter",
   "statistics.total",
+  "integrity",
 ];
 
 /**

@@ -32,14 +32,36 @@ export interface WallClock {
 }
 
 /**
- * Reads both clocks right after `Date.now()` ticks to a new millisecond, so that the whole-millisecond
- * wall reading is exact to a few microseconds at that instant (the wait is under 1 ms).
+ * Pairs the two clocks at an instant when `Date.now()` ticks to a new millisecond, so that its whole
+ * milliseconds are exact to a few microseconds there. The tick falls between the last read that saw
+ * the old value and the first that saw the new one; the monotonic reading is the middle of that window.
+ * A window widened by preemption is retried on the next tick (a few at most: each costs under 1 ms).
  */
 function atWallTick(): { wallMs: number; monotonicMs: number } {
-  const start = Date.now();
-  let wallMs = start;
-  while (wallMs === start) wallMs = Date.now();
-  return { wallMs, monotonicMs: performance.now() };
+  const NARROW_MS = 0.05;
+  let best: { wallMs: number; monotonicMs: number; windowMs: number } | undefined;
+  for (let tick = 0; tick < 4; tick++) {
+    // In this order: the tick comes after the read that saw `seen`, so after `before`.
+    let before = performance.now();
+    let seen = Date.now();
+    for (;;) {
+      const beforeRead = performance.now();
+      const wallMs = Date.now();
+      const after = performance.now();
+      if (wallMs !== seen) {
+        const windowMs = after - before;
+        if (best === undefined || windowMs < best.windowMs) {
+          best = { wallMs, monotonicMs: (before + after) / 2, windowMs };
+        }
+        break;
+      }
+      seen = wallMs;
+      before = beforeRead;
+    }
+    if (best.windowMs <= NARROW_MS) break;
+  }
+  const { wallMs, monotonicMs } = best as { wallMs: number; monotonicMs: number };
+  return { wallMs, monotonicMs };
 }
 
 /**
