@@ -85,10 +85,13 @@ try {
     }
     let bootMs = 0;
     for (const run of outcome.runs) {
-      // The counted runs, as the published figures: the discarded first run polls without history.
-      if (run.status !== "succeeded" || !run.instanceId || !run.counted) continue;
+      if (run.status !== "succeeded" || !run.instanceId) continue;
       const truth = cloud.truth(run.instanceId);
       if (!truth) continue;
+      // Every run's boot is time the pipeline did not add…
+      bootMs += (truth.sshUpAt ?? truth.requestedAt) - truth.requestedAt;
+      // …but only the counted runs are measured, as published: the discarded first polls without history.
+      if (!run.counted) continue;
       runsMeasured++;
       const e = boundaryErrors(run.timestamps, truth);
       // A boundary's error counts where the intervals it ends are valid: what the statistics use.
@@ -106,7 +109,6 @@ try {
         // Requests start at 0, Δ, 2Δ, …: n requests span n - 1 intervals of polling.
         describeRatePerRun.push((run.poll.describeCalls - 1) / pollSeconds);
       }
-      bootMs += (truth.sshUpAt ?? truth.requestedAt) - truth.requestedAt;
     }
     transitionsPerRun.push(outcome.execution.stateTransitions / outcome.runs.length);
     overheadPerRunMs.push((executionMs - bootMs) / outcome.runs.length);
