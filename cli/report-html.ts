@@ -6,6 +6,7 @@
  */
 import type { RegressionThresholds, SeriesHistory, SummaryDigest } from "../functions/domain/comparison.js";
 import {
+  BOUNDARIES,
   type Boundary,
   INTERVAL_NAMES as INTERVAL_ORDER,
   type IntervalName,
@@ -22,15 +23,11 @@ import {
   historyNote,
   INTERVAL_NAMES,
   integrityFact,
+  markEffect,
   runNote,
   shortTime,
 } from "./results-view.js";
 import { type Column, seconds } from "./text-table.js";
-
-/**
- * A summary as the report reads it: the digest and the integrity figures beside its medians. Items
- * written before runs were judged have no integrity figures.
- */
 
 export interface SeriesReport {
   sourceParameter: string;
@@ -248,7 +245,6 @@ const FAILED_RUN_COLUMNS: Column<RunRecord>[] = [
 ];
 
 // ---- integrity ---------------------------------------------------------------------------------
-const BOUNDARIES: readonly Boundary[] = ["running", "closed", "open"];
 
 /** A boundary's bracket widths over the benchmark's counted succeeded runs: "median / p99", in ms. */
 function bracketWidthCell(integrity: IntegritySummary | undefined, boundary: Boundary): string {
@@ -325,10 +321,7 @@ const MARKED_RUN_COLUMNS: Column<RunRecord>[] = [
 function markList(runs: readonly RunRecord[]): string {
   const items = runs.flatMap((run) =>
     (run.integrity?.marks ?? []).map((mark) => {
-      const effect =
-        mark.invalidates.length > 0
-          ? `invalid: ${mark.invalidates.map((interval) => INTERVAL_NAMES[interval]).join(", ")}`
-          : "informational";
+      const effect = markEffect(mark);
       return `<li>run ${run.runIndex}: <strong>${escapeHtml(mark.name)}</strong> (${escapeHtml(effect)}): ${escapeHtml(mark.detail)}</li>`;
     }),
   );

@@ -9,7 +9,7 @@ import type {
   SummaryDigest,
 } from "../functions/domain/comparison.js";
 import type { IntervalSeconds } from "../functions/domain/contract.js";
-import { invalidatingMarks } from "../functions/domain/integrity.js";
+import { BOUNDARIES, type IntegrityMark, invalidatingMarks } from "../functions/domain/integrity.js";
 import type { IntegritySummary } from "../functions/domain/integrity-summary.js";
 import type { RunRecord, SummaryRecord } from "../functions/domain/run-record.js";
 import {
@@ -129,9 +129,7 @@ export function runNote(run: RunRecord, maxLength = Number.POSITIVE_INFINITY): s
     if (!run.clamping.closedSeen) notes.push("port never seen closed (closed := open)");
     if (run.clamping.closedRaisedToRunning) notes.push("closed before running (raised to running)");
   }
-  for (const mark of invalidatingMarks(run.integrity)) {
-    notes.push(`${mark.name} (invalid: ${mark.invalidates.map((i) => INTERVAL_NAMES[i]).join(", ")})`);
-  }
+  for (const mark of invalidatingMarks(run.integrity)) notes.push(`${mark.name} (${markEffect(mark)})`);
   if (run.terminationError) notes.push(`not terminated: ${run.terminationError.name}`);
   else if (!run.terminated) notes.push("not terminated");
   const note = notes.join("; ");
@@ -183,9 +181,15 @@ export interface BenchmarkRunsView {
 const statisticsOf = (view: BenchmarkRunsView): Partial<IntervalStatistics> | undefined =>
   view.summary?.statistics ?? (view.summary ? undefined : summariseIntervals(view.runs));
 
+/** What a mark does to the run's intervals, in the table's words. */
+export const markEffect = (mark: IntegrityMark): string =>
+  mark.invalidates.length > 0
+    ? `invalid: ${mark.invalidates.map((interval) => INTERVAL_NAMES[interval]).join(", ")}`
+    : "informational";
+
 /** Marked runs and the benchmark's own resolution: bracket widths' median and p99 per boundary. */
 export function integrityFact(integrity: IntegritySummary): string {
-  const widths = (["running", "closed", "open"] as const).flatMap((boundary) => {
+  const widths = BOUNDARIES.flatMap((boundary) => {
     const w = integrity.bracketWidths[boundary];
     if (w?.medianMs === undefined || w.p99Ms === undefined) return [];
     const unbounded = w.unbounded > 0 ? `, ${w.unbounded} unbounded` : "";

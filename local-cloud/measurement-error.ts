@@ -5,8 +5,7 @@
  */
 import type { BenchmarkSettings, IntervalSeconds } from "../functions/domain/contract.js";
 import {
-  DEFAULT_RUNNING_BRACKET_LIMIT_MS,
-  defaultPortBracketLimitMs,
+  bracketLimits,
   INTERVAL_NAMES,
   type IntervalName,
   isValidInterval,
@@ -95,8 +94,7 @@ export function trueIntervals(truth: InstanceTruth): IntervalSeconds | undefined
 export function intervalTolerancesMs(
   settings: Pick<BenchmarkSettings, "probeIntervalMs" | "runningBracketLimitMs" | "portBracketLimitMs">,
 ): Record<IntervalName, number> {
-  const running = settings.runningBracketLimitMs ?? DEFAULT_RUNNING_BRACKET_LIMIT_MS;
-  const port = settings.portBracketLimitMs ?? defaultPortBracketLimitMs(settings.probeIntervalMs);
+  const { runningMs: running, portMs: port } = bracketLimits(settings);
   const slack = 25;
   return {
     runInstancesApi: port + slack,

@@ -20,6 +20,7 @@ import {
   seriesHistory,
 } from "../../functions/domain/comparison.js";
 import type { RunRecord } from "../../functions/domain/run-record.js";
+import { mapConcurrently } from "../concurrently.js";
 import type { QueryDeps } from "../query-command.js";
 import { processIo } from "../query-command.js";
 import {
@@ -73,19 +74,6 @@ function matchesImage(run: RunRecord, filter: SummaryFilter): boolean {
   return true;
 }
 
-/** A few Queries at a time: one per marked benchmark, without a burst of them. */
-async function inBatches<T, R>(
-  items: readonly T[],
-  size: number,
-  each: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = [];
-  for (let start = 0; start < items.length; start += size) {
-    results.push(...(await Promise.all(items.slice(start, start + size).map(each))));
-  }
-  return results;
-}
-
 // The index orders by the benchmark's start only; runs of one benchmark share it and come in any order.
 const newestRunFirst = (a: RunRecord, b: RunRecord): number =>
   b.startedAt.localeCompare(a.startedAt) ||
@@ -120,7 +108,7 @@ export async function buildReportModel(
     .map(([sourceParameter, list]) => ({ sourceParameter, histories: seriesHistory(list, thresholds) }));
   const comparison = [...chosen].sort(byTotal);
   const marked = comparison.filter((summary) => (summary.integrity?.markedRuns ?? 0) > 0);
-  const markedBenchmarks: MarkedBenchmark[] = await inBatches(
+  const markedBenchmarks: MarkedBenchmark[] = await mapConcurrently(
     marked.slice(0, MAX_MARKED_BENCHMARKS),
     4,
     async (summary) => ({

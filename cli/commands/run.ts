@@ -9,6 +9,7 @@ import { causeMessage, type RunRecord } from "../../functions/domain/run-record.
 import type { LocalPipeline } from "../../local-cloud/local-pipeline.js";
 import { boundaryErrors, summariseErrors } from "../../local-cloud/measurement-error.js";
 import { bootTable } from "../boot-table.js";
+import { mapConcurrently } from "../concurrently.js";
 import { type BenchmarkOutcome, runLocalBenchmark } from "../local-benchmark.js";
 import { createProgressReporter } from "../progress.js";
 import { DEFAULT_DATA_DIR } from "../results-table.js";
@@ -112,7 +113,7 @@ async function runLocal(options: RunOptions): Promise<number> {
   try {
     const images = options.image ?? defaultImages(pipeline);
     const inputs = images.map((image) => benchmarkInput(image, options, pipeline));
-    const outcomes = await inBatches(inputs, numberOption("--parallel", options.parallel), (input) => {
+    const outcomes = await mapConcurrently(inputs, numberOption("--parallel", options.parallel), (input) => {
       const name = `local-${new Date().toISOString().replace(/[-:.TZ]/g, "")}-${Math.random().toString(36).slice(2, 8)}`;
       progress.started(name, String(input.image), Number(input.runs));
       return runLocalBenchmark(pipeline, input, name);
@@ -231,19 +232,6 @@ function errorColumns(
     "error closed ms": cell(errors.map((e) => e.closed)),
     "error open ms": cell(errors.map((e) => e.open)),
   };
-}
-
-async function inBatches<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(size, items.length)) }, worker));
-  return results;
 }
 
 /** Numbers stay numbers; anything else goes to the state machine as typed, whose validation names it. */

@@ -1,5 +1,6 @@
 import type { RunStatus } from "./contract.js";
 import {
+  BOUNDARIES,
   type Boundary,
   INTEGRITY_RULES_VERSION,
   INTERVAL_NAMES,
@@ -38,8 +39,6 @@ export interface IntegritySample {
   status: RunStatus;
   integrity?: RunIntegrity;
 }
-
-const BOUNDARIES: readonly Boundary[] = ["running", "closed", "open"];
 
 /** The summary's integrity figures: what was marked, what could be counted, and how sharp it was. */
 export function summariseIntegrity(runs: readonly IntegritySample[]): IntegritySummary {

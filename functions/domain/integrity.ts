@@ -49,6 +49,18 @@ export const CROSS_STEP_ORDER_TOLERANCE_MS = 5;
 export const LAUNCH_TIME_TOLERANCE_MS = 250;
 
 export type Boundary = "running" | "closed" | "open";
+/** The observed boundaries, in the order they happen. */
+export const BOUNDARIES: readonly Boundary[] = ["running", "closed", "open"];
+
+/** The widest brackets a benchmark's settings allow (ms); absent settings take the defaults above. */
+export function bracketLimits(
+  settings: Pick<BenchmarkSettings, "probeIntervalMs" | "runningBracketLimitMs" | "portBracketLimitMs">,
+): { runningMs: number; portMs: number } {
+  return {
+    runningMs: settings.runningBracketLimitMs ?? DEFAULT_RUNNING_BRACKET_LIMIT_MS,
+    portMs: settings.portBracketLimitMs ?? defaultPortBracketLimitMs(settings.probeIntervalMs),
+  };
+}
 
 /** One boundary as measured (`at`, ec2-boot-bench's receipt time) and the earliest it can have been. */
 export interface Bracket {
@@ -161,11 +173,8 @@ const widerThan = (bracket: Bracket, limitMs: number): boolean =>
 export function judgeRun(input: IntegrityInput): RunIntegrity {
   const { settings, launch, poll, probe } = input;
   const marks: IntegrityMark[] = [];
-  const add = (mark: IntegrityMark): void => {
-    marks.push(mark);
-  };
-  const runningLimitMs = settings.runningBracketLimitMs ?? DEFAULT_RUNNING_BRACKET_LIMIT_MS;
-  const portLimitMs = settings.portBracketLimitMs ?? defaultPortBracketLimitMs(settings.probeIntervalMs);
+  const add = (mark: IntegrityMark): number => marks.push(mark);
+  const { runningMs: runningLimitMs, portMs: portLimitMs } = bracketLimits(settings);
 
   // ---- clocks --------------------------------------------------------------------------------
   const clocks: [keyof typeof STEP_INTERVALS, ClockReport | undefined][] = [

@@ -1,11 +1,11 @@
 import {
   DescribeInstancesCommand,
   type EC2Client,
-  type Instance,
   RunInstancesCommand,
   type RunInstancesCommandInput,
   type RunInstancesCommandOutput,
 } from "@aws-sdk/client-ec2";
+import { instanceIn, privateIpOf } from "../aws/ec2-client.js";
 import type { LaunchInstanceEvent, LaunchInstanceResult } from "../domain/contract.js";
 import type { Clock, Sleep } from "../shared/clock.js";
 import { instanceTags } from "./instance-tags.js";
@@ -210,9 +210,7 @@ async function withPrivateIp(launched: Launched, deps: LaunchInstanceDeps): Prom
         new DescribeInstancesCommand({ InstanceIds: [launched.instanceId] }),
       );
       const answeredAt = deps.clock();
-      const instance = output.Reservations?.flatMap((r) => r.Instances ?? []).find(
-        (candidate) => candidate.InstanceId === launched.instanceId,
-      );
+      const instance = instanceIn(output, launched.instanceId);
       const address = privateIpOf(instance);
       if (address !== undefined) {
         return { ...rest, privateIp: address, privateIpSource: "describeInstances", privateIpAt: answeredAt };
@@ -231,11 +229,6 @@ async function withPrivateIp(launched: Launched, deps: LaunchInstanceDeps): Prom
     await deps.sleep(intervalMs);
   }
 }
-
-const privateIpOf = (instance: Instance | undefined): string | undefined => {
-  const address = instance?.PrivateIpAddress;
-  return address === undefined || address === "" ? undefined : address;
-};
 
 async function launchOnce(
   event: LaunchInstanceEvent,

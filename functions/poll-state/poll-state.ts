@@ -4,6 +4,7 @@ import {
   type EC2Client,
   type Instance,
 } from "@aws-sdk/client-ec2";
+import { instanceIn, privateIpOf } from "../aws/ec2-client.js";
 import type { PollStateEvent, PollStateResult } from "../domain/contract.js";
 import { InstanceTerminatedError, RunningTimeoutError } from "../domain/errors.js";
 import type { Clock, Sleep } from "../shared/clock.js";
@@ -184,9 +185,7 @@ export async function pollState(event: PollStateEvent, deps: PollStateDeps): Pro
   const onAnswer = (response: DescribeInstancesCommandOutput, issuedAt: number, receivedAt: number): void => {
     pace.onAnswered();
     permanentRun = undefined;
-    const instance: Instance | undefined = (response.Reservations ?? [])
-      .flatMap((reservation) => reservation.Instances ?? [])
-      .find((candidate) => candidate.InstanceId === instanceId);
+    const instance = instanceIn(response, instanceId);
     if (instance === undefined) {
       // An empty answer is the same eventual consistency as InvalidInstanceID.NotFound. Neither is
       // evidence of "not yet running": an instance can be running and still invisible. Counted only
@@ -195,8 +194,8 @@ export async function pollState(event: PollStateEvent, deps: PollStateDeps): Pro
       return;
     }
     const state = instance.State?.Name ?? "unknown";
-    const privateIp = instance.PrivateIpAddress;
-    if (state === "running" && privateIp !== undefined && privateIp !== "") {
+    const privateIp = privateIpOf(instance);
+    if (state === "running" && privateIp !== undefined) {
       if (outcome === undefined) outcome = { kind: "running", runningAt: receivedAt, issuedAt, privateIp };
     } else if (GONE_STATES.has(state)) {
       if (outcome === undefined) outcome = { kind: "failed", error: goneError(instanceId, state, instance) };
@@ -273,9 +272,8 @@ export async function pollState(event: PollStateEvent, deps: PollStateDeps): Pro
 
   /** Abandons requests past the request timeout; returns when the oldest remaining one times out. */
   const abandonStalled = (now: number): number => {
-    requests = requests.filter((request) => !request.settled);
     for (const request of requests) {
-      if (now - request.issuedAt < config.requestTimeoutMs) continue;
+      if (request.settled || now - request.issuedAt < config.requestTimeoutMs) continue;
       request.settled = true;
       inFlight -= 1;
       abandonedCalls += 1;
