@@ -11,7 +11,7 @@ import type {
 import type { IntervalSeconds } from "../functions/domain/contract.js";
 import { BOUNDARIES, type IntegrityMark, invalidatingMarks } from "../functions/domain/integrity.js";
 import type { IntegritySummary } from "../functions/domain/integrity-summary.js";
-import type { RunRecord, SummaryRecord } from "../functions/domain/run-record.js";
+import type { RunRecord, SummaryRecord, UnrecordedRunRecord } from "../functions/domain/run-record.js";
 import {
   type IntervalStatistics,
   type SampleStatistics,
@@ -132,6 +132,7 @@ export function runNote(run: RunRecord, maxLength = Number.POSITIVE_INFINITY): s
   for (const mark of invalidatingMarks(run.integrity)) notes.push(`${mark.name} (${markEffect(mark)})`);
   if (run.terminationError) notes.push(`not terminated: ${run.terminationError.name}`);
   else if (!run.terminated) notes.push("not terminated");
+  if (run.recordError) notes.push(`recorded late by Summarise (RecordRun failed: ${run.recordError.name})`);
   const note = notes.join("; ");
   return note.length > maxLength ? `${note.slice(0, maxLength - 1)}…` : note;
 }
@@ -172,6 +173,8 @@ export interface BenchmarkRunsView {
   benchmarkId: string;
   summary?: SummaryRecord;
   runs: RunRecord[];
+  /** Runs kept whole because they could not be recorded (functions/domain/run-record.ts). */
+  unrecorded?: UnrecordedRunRecord[];
 }
 
 /**
@@ -228,6 +231,22 @@ function benchmarkFacts(view: BenchmarkRunsView): [string, string][] {
     ["status", summary ? summary.status : "no summary yet (still running, or stopped before summarising)"],
   );
   if (summary) facts.push(["integrity", integrityFact(summary.integrity)]);
+  const leftRunning = summary?.terminationFailedRuns ?? [];
+  if (leftRunning.length > 0) {
+    const which = leftRunning.map((run) => `run ${run.runIndex} (${run.instanceId ?? "instance unknown"})`);
+    facts.push([
+      "left running",
+      `${which.join(", ")}: not terminated, left to the sweeper; terminate by hand if it is not gone within the hour`,
+    ]);
+  }
+  for (const run of view.unrecorded ?? []) {
+    facts.push([
+      "unrecorded",
+      `run ${run.runIndex}: RecordRun failed (${run.recordError.name}: ${run.recordError.message}), and so did ` +
+        `Summarise (${run.summariseError.name}: ${run.summariseError.message}); its whole state is kept ` +
+        `in item ${run.sk} and is left out of every count and statistic`,
+    ]);
+  }
   return facts;
 }
 
@@ -238,6 +257,7 @@ export function benchmarkRunsOutput(view: BenchmarkRunsView, format: OutputForma
       benchmarkId: view.benchmarkId,
       summary: view.summary ? withoutKeys(view.summary) : null,
       runs: view.runs.map(withoutKeys),
+      unrecordedRuns: (view.unrecorded ?? []).map(withoutKeys),
       statistics: statistics ?? null,
     });
   }

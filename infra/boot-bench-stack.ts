@@ -10,12 +10,17 @@ import {
   PROBE_LAMBDA_TIMEOUT_SECONDS,
 } from "../functions/domain/input-schema.js";
 import { TAG_STACK } from "../functions/domain/instance-tags.js";
-import { LAUNCH_LEDGER_ATTRIBUTES } from "../functions/domain/run-record.js";
+import {
+  benchmarkPk,
+  LAUNCH_LEDGER_ATTRIBUTES,
+  RUN_ENDED_ATTRIBUTES,
+} from "../functions/domain/run-record.js";
 import { BenchmarkFunction, type BenchmarkFunctionProps } from "./constructs/benchmark-function.js";
 import { RegressionAlerts } from "./constructs/regression-alerts.js";
 import { SuiteSchedules } from "./constructs/suite-schedules.js";
 import { Sweeper } from "./constructs/sweeper.js";
 import { acknowledgeFindings } from "./nag-suppressions.js";
+import { runLifeOf } from "./run-lifetime.js";
 import { BenchmarkStateMachine } from "./state-machine.js";
 import { type LoadedSuite, loadSuites } from "./suites-schema.js";
 
@@ -44,10 +49,15 @@ const TABLE_INDEXES: [indexName: string, partitionKey: string][] = [
  *   internet only if their images update themselves on first boot.
  * - `availabilityZones`: the AZs of the dedicated VPC (default: the first two of the region); with
  *   `subnetIds`, the AZ of each subnet in the same order (optional).
+ * - `routeTableIds` (with `subnetIds`, the route table of each subnet in the same order): the stack adds
+ *   a DynamoDB gateway endpoint to them, through which the probe reads the run-ended mark. Leave it out
+ *   when the subnets already reach DynamoDB (an endpoint of their own, a NAT); without either, a probe
+ *   whose run has ended runs on to its own deadline. An endpoint changes the route of every workload's
+ *   DynamoDB traffic in those subnets (its default policy allows everything, so nothing else changes).
  */
 export interface NetworkSettings {
   probePorts: number[];
-  existingVpc?: { vpcId: string; subnetIds: string[] };
+  existingVpc?: { vpcId: string; subnetIds: string[]; routeTableIds?: string[] };
   availabilityZones?: string[];
 }
 
@@ -64,6 +74,12 @@ export function networkSettingsFromContext(scope: Construct): NetworkSettings {
     throw new Error("Context vpcId and subnetIds go together: give both to use an existing VPC, or neither");
   }
   const availabilityZones = listFromContext(scope, "availabilityZones");
+  const routeTableIds = listFromContext(scope, "routeTableIds");
+  if (routeTableIds !== undefined && routeTableIds.length !== subnetIds?.length) {
+    throw new Error(
+      "Context routeTableIds must name the route table of each subnet in subnetIds, in the same order",
+    );
+  }
   if (
     subnetIds !== undefined &&
     availabilityZones !== undefined &&
@@ -75,7 +91,10 @@ export function networkSettingsFromContext(scope: Construct): NetworkSettings {
   }
   return {
     probePorts: [...new Set(probePorts)],
-    ...(vpcId !== undefined && subnetIds !== undefined && { existingVpc: { vpcId, subnetIds } }),
+    ...(vpcId !== undefined &&
+      subnetIds !== undefined && {
+        existingVpc: { vpcId, subnetIds, ...(routeTableIds !== undefined && { routeTableIds }) },
+      }),
     ...(availabilityZones !== undefined && { availabilityZones }),
   };
 }
@@ -188,6 +207,8 @@ export class BootBenchStack extends Stack {
       })),
     });
 
+    this.dynamoDbEndpoint(network, vpc, subnets);
+
     this.alerts = new RegressionAlerts(this, "RegressionAlerts", {
       ...(suiteSettings.alertEmail !== undefined && { email: suiteSettings.alertEmail }),
     });
@@ -238,12 +259,14 @@ export class BootBenchStack extends Stack {
         vpc,
         vpcSubnets: { subnets },
         securityGroups: [probeSecurityGroup],
+        // The run-ended mark, read through the VPC's DynamoDB gateway endpoint.
+        environment: { TABLE_NAME: this.table.tableName },
       }),
       terminateInstance: fn("TerminateInstanceFunction", {
         ...common,
         step: "terminate-instance",
         timeout: Duration.seconds(60),
-        environment: { STACK_TAG: stackTag },
+        environment: { STACK_TAG: stackTag, TABLE_NAME: this.table.tableName },
       }),
       recordRun: fn("RecordRunFunction", {
         ...common,
@@ -291,7 +314,13 @@ export class BootBenchStack extends Stack {
     new CfnOutput(this, "ScheduleDeadLetterQueueUrl", { value: this.schedules.deadLetterQueue.queueUrl });
 
     // Last line of defence against leaked instances (infra/constructs/sweeper.ts).
-    new Sweeper(this, "Sweeper", { table: this.table, stackTag, logRetention });
+    // Its age bound must exceed the longest life of a run, read from the state machine's definition.
+    new Sweeper(this, "Sweeper", {
+      table: this.table,
+      stackTag,
+      logRetention,
+      runLife: runLifeOf(this.stateMachine.stateMachine),
+    });
 
     acknowledgeFindings(this);
   }
@@ -367,9 +396,14 @@ export class BootBenchStack extends Stack {
         vpcId,
         availabilityZones: azs ?? this.availabilityZones,
       });
+      const routeTableIds = settings.existingVpc.routeTableIds;
       const subnets = subnetIds.map((subnetId, i) =>
-        azs?.[i] !== undefined
-          ? ec2.Subnet.fromSubnetAttributes(this, `Subnet${i}`, { subnetId, availabilityZone: azs[i] })
+        azs?.[i] !== undefined || routeTableIds?.[i] !== undefined
+          ? ec2.Subnet.fromSubnetAttributes(this, `Subnet${i}`, {
+              subnetId,
+              ...(azs?.[i] !== undefined && { availabilityZone: azs[i] }),
+              ...(routeTableIds?.[i] !== undefined && { routeTableId: routeTableIds[i] }),
+            })
           : ec2.Subnet.fromSubnetId(this, `Subnet${i}`, subnetId),
       );
       return { vpc, subnets };
@@ -399,6 +433,30 @@ export class BootBenchStack extends Stack {
     return { vpc, subnets: vpc.publicSubnets };
   }
 
+  /**
+   * The probe has no NAT: a DynamoDB gateway endpoint (free, unlike interface endpoints) is its one way
+   * to an AWS API, for reading the run-ended mark. In the dedicated VPC its policy allows only that
+   * read; an existing VPC gets it only on the route tables named (NetworkSettings), with the default
+   * policy, since other workloads' DynamoDB traffic would take the same route.
+   */
+  private dynamoDbEndpoint(settings: NetworkSettings, vpc: ec2.IVpc, subnets: ec2.ISubnet[]): void {
+    if (settings.existingVpc !== undefined && settings.existingVpc.routeTableIds === undefined) return;
+    const endpoint = new ec2.GatewayVpcEndpoint(this, "DynamoDbEndpoint", {
+      vpc,
+      service: ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+      subnets: [{ subnets }],
+    });
+    if (settings.existingVpc !== undefined) return;
+    endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "ReadRunEndedMarks",
+        principals: [new iam.AnyPrincipal()],
+        actions: ["dynamodb:GetItem"],
+        resources: [this.table.tableArn],
+      }),
+    );
+  }
+
   private grantStepPermissions(
     subnets: ec2.ISubnet[],
     instanceSecurityGroup: ec2.ISecurityGroup,
@@ -408,6 +466,11 @@ export class BootBenchStack extends Stack {
     const volumeArn = this.formatArn({ service: "ec2", resource: "volume", resourceName: "*" });
 
     const f = this.functions;
+    // A ReturnValues of ALL_OLD or ALL_NEW would return attributes beyond those named in the request.
+    const launchLedgerConditions = {
+      "ForAllValues:StringEquals": { "dynamodb:Attributes": [...LAUNCH_LEDGER_ATTRIBUTES] },
+      StringEqualsIfExists: { "dynamodb:ReturnValues": ["NONE", "UPDATED_OLD", "UPDATED_NEW"] },
+    };
 
     f.resolveImage.addToRolePolicy(
       new iam.PolicyStatement({
@@ -470,7 +533,7 @@ export class BootBenchStack extends Stack {
         actions: ["dynamodb:UpdateItem"],
         resources: [this.table.tableArn],
         // The ledger's own attributes only: the launch step can never touch a run or a summary's figures.
-        conditions: { "ForAllValues:StringEquals": { "dynamodb:Attributes": [...LAUNCH_LEDGER_ATTRIBUTES] } },
+        conditions: launchLedgerConditions,
       }),
     );
 
@@ -504,6 +567,19 @@ export class BootBenchStack extends Stack {
         resources: ["*"],
       }),
     );
+    // The run-ended mark that terminate writes, so that a probe the state machine could not stop ends.
+    f.probePort.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ReadRunEndedMarks",
+        actions: ["dynamodb:GetItem"],
+        resources: [this.table.tableArn],
+        // Benchmark partitions only, and of their items only the keys and the mark.
+        conditions: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${benchmarkPk("*")}`] },
+          "ForAllValues:StringEquals": { "dynamodb:Attributes": [...RUN_ENDED_ATTRIBUTES] },
+        },
+      }),
+    );
 
     f.terminateInstance.addToRolePolicy(
       new iam.PolicyStatement({
@@ -520,6 +596,15 @@ export class BootBenchStack extends Stack {
         resources: ["*"],
       }),
     );
+    // Closes the run's launch ledger: marks the run ended and learns whether a launch may have been sent.
+    f.terminateInstance.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "CloseLaunchLedger",
+        actions: ["dynamodb:UpdateItem"],
+        resources: [this.table.tableArn],
+        conditions: launchLedgerConditions,
+      }),
+    );
 
     f.recordRun.addToRolePolicy(
       new iam.PolicyStatement({
@@ -530,8 +615,9 @@ export class BootBenchStack extends Stack {
     );
     f.summarise.addToRolePolicy(
       new iam.PolicyStatement({
+        // GetItem and PutItem also record late the runs RecordRun could not (putRunOnce).
         sid: "ReadRunsWriteSummary",
-        actions: ["dynamodb:Query", "dynamodb:PutItem"],
+        actions: ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:GetItem"],
         resources: [this.table.tableArn],
       }),
     );

@@ -43,9 +43,6 @@ export interface StepFunctions {
  */
 export const TASK_TIMEOUT_MARGIN = Duration.seconds(15);
 
-/** Fail state error of a run whose instance could not be terminated. */
-export const TERMINATE_FAILED_ERROR = "BootBench.TerminateFailed";
-
 const LAMBDA_TRANSIENT_ERRORS = [
   "Lambda.ServiceException",
   "Lambda.AWSLambdaException",
@@ -178,6 +175,9 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
   });
   const probePort = invoke(scope, "ProbePort", fns.probePort, "plain", {
     payload: sfn.TaskInput.fromObject({
+      // The run's launch ledger, whose run-ended mark stops a probe this Parallel could not cancel.
+      benchmarkId: sfn.JsonPath.stringAt("$.benchmark.benchmarkId"),
+      runIndex: sfn.JsonPath.numberAt("$.run.runIndex"),
       privateIp: sfn.JsonPath.stringAt("$.launch.privateIp"),
       port: sfn.JsonPath.numberAt("$.settings.port"),
       probeIntervalMs: sfn.JsonPath.numberAt("$.settings.probeIntervalMs"),
@@ -198,22 +198,25 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
   });
   const recordRun = invoke(scope, "RecordRun", fns.recordRun, "dynamodb", { resultPath: "$.recorded" });
 
+  // Every failure of a run ends in its own record, never in a failed iteration: an error inside the
+  // inline Map fails the whole Map and stops the other runs mid-flight, leaving their instances to the
+  // sweeper and their runs unrecorded. A termination failure is recorded with the run and fails the
+  // execution only after all runs are recorded and summarised.
   launchInstance.addCatch(terminateInstance, catchAll("$.failure"));
   observe.addCatch(terminateInstance, catchAll("$.failure"));
   terminateInstance.addCatch(recordRun, catchAll("$.terminationFailure"));
-
-  const terminationFailed = new sfn.Fail(scope, "TerminationFailed", {
-    error: TERMINATE_FAILED_ERROR,
-    cause:
-      "A run's instance could not be terminated after all retries. The run was recorded with its terminationFailure; " +
-      "the instance carries the boot-bench:stack tag and must be terminated by the sweeper or by hand.",
+  // A record that could not be written after all retries ends the iteration with the run's whole
+  // state, which Summarise records late or keeps as an unrecorded-run item.
+  const runUnrecorded = new sfn.Pass(scope, "RunUnrecorded", {
+    parameters: { "runIndex.$": "$.run.runIndex", "unrecorded.$": "$" },
   });
-  const runTerminated = new sfn.Choice(scope, "RunTerminated?")
-    .when(sfn.Condition.isPresent("$.terminationFailure"), terminationFailed)
-    .otherwise(new sfn.Succeed(scope, "RunDone"));
+  recordRun.addCatch(runUnrecorded, catchAll("$.recordFailure"));
+  const runRecorded = new sfn.Pass(scope, "RunRecorded", {
+    parameters: { "runIndex.$": "$.recorded.runIndex", "status.$": "$.recorded.status" },
+  });
 
   // Terminate comes before record, so that no DynamoDB failure can leave an instance running.
-  const run = launchInstance.next(observe).next(terminateInstance).next(recordRun).next(runTerminated);
+  const run = launchInstance.next(observe).next(terminateInstance).next(recordRun).next(runRecorded);
 
   const runs = new sfn.Map(scope, "Runs", {
     itemsPath: "$.runs",
@@ -224,7 +227,7 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
       "image.$": "$.image",
       "run.$": "$$.Map.Item.Value",
     },
-    resultPath: sfn.JsonPath.DISCARD,
+    resultPath: "$.iterations",
   }).itemProcessor(run);
 
   const summarise = invoke(scope, "Summarise", fns.summarise, "dynamodb", {
@@ -232,11 +235,33 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
       benchmark: sfn.JsonPath.objectAt("$.benchmark"),
       settings: sfn.JsonPath.objectAt("$.settings"),
       image: sfn.JsonPath.objectAt("$.image"),
+      iterations: sfn.JsonPath.listAt("$.iterations"),
     }),
     resultPath: "$.summary",
   });
 
-  const benchmarkSucceeded = new sfn.Choice(scope, "BenchmarkSucceeded?")
+  // Cleanup and bookkeeping failures come first: a benchmark whose numbers are fine but which left an
+  // instance running, or lost a record, must not end as a success.
+  const benchmarkOutcome = new sfn.Choice(scope, "BenchmarkOutcome?")
+    .when(
+      sfn.Condition.numberGreaterThan("$.summary.terminationFailedRuns", 0),
+      new sfn.Fail(scope, "TerminationFailed", {
+        error: ErrorNames.terminateFailed,
+        cause:
+          "An instance could not be terminated after all retries. Every run was recorded (that run with its " +
+          "terminationError) and the benchmark summarised (terminationFailedRuns); the instance carries the " +
+          "boot-bench:stack tag and must be terminated by the sweeper or by hand.",
+      }),
+    )
+    .when(
+      sfn.Condition.numberGreaterThan("$.summary.unrecordedRuns", 0),
+      new sfn.Fail(scope, "RunsUnrecorded", {
+        error: ErrorNames.runsUnrecorded,
+        cause:
+          "A run's record could not be written after all retries, nor by Summarise. It is kept whole as an " +
+          "UNRECORDED# item of the benchmark and listed in the summary's unrecordedRuns; the statistics leave it out.",
+      }),
+    )
     .when(sfn.Condition.stringEquals("$.summary.status", "succeeded"), new sfn.Succeed(scope, "Succeeded"))
     .otherwise(
       new sfn.Fail(scope, "NoSuccessfulRuns", {
@@ -246,7 +271,7 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
       }),
     );
 
-  return validateInput.next(resolveImage).next(runs).next(summarise).next(benchmarkSucceeded);
+  return validateInput.next(resolveImage).next(runs).next(summarise).next(benchmarkOutcome);
 }
 
 export interface BenchmarkStateMachineProps {

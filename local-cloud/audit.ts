@@ -7,7 +7,15 @@
 import { QueryCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshallItem } from "../functions/aws/benchmark-table.js";
 import { TAG_BENCHMARK, TAG_RUN } from "../functions/domain/instance-tags.js";
-import { benchmarkPk, RUN_SK_PREFIX, type RunRecord } from "../functions/domain/run-record.js";
+import {
+  benchmarkPk,
+  RUN_SK_PREFIX,
+  type RunRecord,
+  SUMMARY_SK,
+  type SummaryRecord,
+  type UnrecordedRunRecord,
+  unrecordedSk,
+} from "../functions/domain/run-record.js";
 import { SWEEP_PK_PREFIX, type SweepRecord } from "../functions/domain/sweep-record.js";
 import type { InstanceSnapshot } from "./cloud.js";
 import type { LocalPipeline } from "./local-pipeline.js";
@@ -19,6 +27,8 @@ export interface RunAccount {
   runIndex: number;
   /** Run items stored for it (by key this is 0 or 1; counted, not assumed). */
   items: number;
+  /** It could not be recorded and was kept whole as an unrecorded-run item instead. */
+  keptUnrecorded: boolean;
   status?: RunRecord["status"];
   errorName?: string;
   /** Instances launched for it (a retried launch must reuse the first through its client token). */
@@ -31,11 +41,12 @@ export interface BenchmarkAudit {
   benchmarkId: string;
   runs: RunAccount[];
   runItems: RunRecord[];
-  hasSummary: boolean;
+  unrecordedItems: UnrecordedRunRecord[];
+  summary?: SummaryRecord;
   instancesLaunched: number;
   /** Instance ids still pending, running, stopping or stopped. */
   instancesLeftRunning: string[];
-  /** Runs with neither a run item nor a sweep record naming them. */
+  /** Runs with neither a run item, an unrecorded-run item nor a sweep record naming them. */
   runsLost: number;
   /** Run items beyond one per run, plus instances beyond one per run. */
   runsDuplicated: number;
@@ -91,6 +102,9 @@ export async function auditBenchmark(
   const runItems = items.filter((item) =>
     String(item.sk).startsWith(RUN_SK_PREFIX),
   ) as unknown as RunRecord[];
+  const unrecordedItems = items.filter(
+    (item) => item.itemType === "unrecordedRun",
+  ) as unknown as UnrecordedRunRecord[];
   const instances = (pipeline.localAws?.cloud.instances() ?? []).filter(
     (instance) => tag(instance, TAG_BENCHMARK) === benchmarkId,
   );
@@ -104,6 +118,7 @@ export async function auditBenchmark(
     const account: RunAccount = {
       runIndex,
       items: recorded.length,
+      keptUnrecorded: unrecordedItems.some((item) => item.sk === unrecordedSk(runIndex)),
       instances: instances.filter((instance) => tag(instance, TAG_RUN) === String(runIndex)).length,
       swept: swept.has(runIndex),
     };
@@ -113,14 +128,16 @@ export async function auditBenchmark(
     }
     return account;
   });
+  const summary = items.find((item) => item.sk === SUMMARY_SK) as unknown as SummaryRecord | undefined;
   return {
     benchmarkId,
     runs: accounts,
     runItems,
-    hasSummary: items.some((item) => item.sk === "SUMMARY"),
+    unrecordedItems,
+    ...(summary && { summary }),
     instancesLaunched: instances.length,
     instancesLeftRunning: instances.filter(isAlive).map((i) => i.instanceId),
-    runsLost: accounts.filter((a) => a.items === 0 && !a.swept).length,
+    runsLost: accounts.filter((a) => a.items === 0 && !a.keptUnrecorded && !a.swept).length,
     runsDuplicated: accounts.reduce((n, a) => n + Math.max(0, a.items - 1) + Math.max(0, a.instances - 1), 0),
   };
 }

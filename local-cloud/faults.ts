@@ -54,6 +54,14 @@ export interface FaultSettings {
   notFoundWindowMs?: number;
   /** RunInstances fails with `InsufficientInstanceCapacity`. */
   insufficientCapacity?: LaunchSelector;
+  /**
+   * RunInstances answers HTTP 500 `InternalError`, which leaves the caller not knowing whether anything
+   * was launched (DESIGN section 4). `launched: true`: the instance was launched all the same (it exists,
+   * is tagged and boots; only the answer is lost), and a retry with the same ClientToken returns it.
+   * `launched: false`: nothing was launched, and a retry with the same ClientToken launches afresh.
+   * Only new launches are hit, never an idempotent replay.
+   */
+  runInstancesInternalError?: Exclude<LaunchSelector, boolean> & { launched: boolean };
   /** The instance goes pending → terminated with StateReason `Server.InternalError`. */
   internalErrorOnLaunch?: LaunchSelector;
   /** The instance's network never comes up: its port never answers. */
@@ -87,6 +95,7 @@ export interface FaultSettings {
 
 export type LaunchFault =
   | "insufficientCapacity"
+  | "runInstancesInternalError"
   | "internalErrorOnLaunch"
   | "networkNeverUp"
   | "portNeverOpens"
@@ -200,6 +209,17 @@ export class Faults {
     // Read before hits(), which drops the selector once its count is used up.
     const seconds = typeof selector === "object" ? (selector.addressVisibleAfterSeconds ?? 0) : 0;
     return this.hits("launchWithoutPrivateIp", launch) ? seconds : undefined;
+  }
+
+  /**
+   * For a new launch `runInstancesInternalError` hits: whether the instance is launched before the 500
+   * goes back. Undefined: not hit.
+   */
+  internalErrorAnswer(launch: LaunchDescription): "launched" | "nothingLaunched" | undefined {
+    // Read before hits(), which drops the selector once its count is used up.
+    const launched = this.#settings.runInstancesInternalError?.launched === true;
+    if (!this.hits("runInstancesInternalError", launch)) return undefined;
+    return launched ? "launched" : "nothingLaunched";
   }
 
   /** Whether the fault hits this launch; a hit uses up one of its `count`. */

@@ -59,10 +59,12 @@ export async function showBenchmarkRuns(
   benchmarkId: string,
   format: OutputFormat,
 ): Promise<void> {
-  const { summary, runs } = await queryBenchmark(deps.client, deps.tableName, benchmarkId);
-  if (!summary && runs.length === 0)
+  const { summary, runs, unrecorded } = await queryBenchmark(deps.client, deps.tableName, benchmarkId);
+  if (!summary && runs.length === 0 && unrecorded.length === 0)
     throw new Error(`no benchmark ${benchmarkId} in table ${deps.tableName}`);
-  deps.out.write(`${benchmarkRunsOutput({ benchmarkId, runs, ...(summary && { summary }) }, format)}\n`);
+  deps.out.write(
+    `${benchmarkRunsOutput({ benchmarkId, runs, unrecorded, ...(summary && { summary }) }, format)}\n`,
+  );
   writeNotes(deps, format, [
     "Seconds per run; intervals only for runs that succeeded. Statistics use the counted runs that succeeded.",
   ]);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
-import { causeMessage, type RunRecord } from "../../functions/domain/run-record.js";
+import { causeMessage, type RunRecord, unrecordedSk } from "../../functions/domain/run-record.js";
 import type { LocalPipeline } from "../../local-cloud/local-pipeline.js";
 import { boundaryErrors, summariseErrors } from "../../local-cloud/measurement-error.js";
 import { bootTable } from "../boot-table.js";
@@ -13,6 +13,7 @@ import { mapConcurrently } from "../concurrently.js";
 import { type BenchmarkOutcome, runLocalBenchmark } from "../local-benchmark.js";
 import { createProgressReporter } from "../progress.js";
 import { DEFAULT_DATA_DIR } from "../results-table.js";
+import { runNote } from "../results-view.js";
 
 interface RunOptions {
   local?: boolean;
@@ -200,14 +201,21 @@ function printResults(outcomes: BenchmarkOutcome[], pipeline: LocalPipeline, tim
   }
   for (const outcome of outcomes) {
     if (outcome.execution.status === "SUCCEEDED") continue;
-    const failedRuns = outcome.runs.filter((run) => run.status !== "succeeded");
+    // Runs that failed, and runs that measured fine but left their instance running or were recorded late.
+    const failedRuns = outcome.runs.filter(
+      (run) => run.status !== "succeeded" || !run.terminated || run.recordError !== undefined,
+    );
     console.log(
       `\n${outcome.image}: execution ${outcome.execution.status} with ${outcome.execution.error ?? "no error"}`,
     );
     console.log(`  ${causeMessage(outcome.execution.cause)}`);
     for (const run of failedRuns) {
+      console.log(`  run ${run.runIndex}: ${run.status}; ${runNote(run)}`);
+    }
+    for (const run of outcome.summary?.unrecordedRuns ?? []) {
       console.log(
-        `  run ${run.runIndex}: ${run.status}${run.error ? ` ${run.error.name}: ${run.error.message}` : ""}`,
+        `  run ${run.runIndex}: not recorded (${run.recordError.name}); its whole state is kept in item ` +
+          `${unrecordedSk(run.runIndex)}: boot-bench results --runs ${outcome.benchmarkId} shows it`,
       );
     }
   }

@@ -13,6 +13,8 @@ import {
   type RunRecord,
   SUMMARY_SK,
   type SummaryRecord,
+  type UnrecordedRunRecord,
+  unrecordedSk,
 } from "../domain/run-record.js";
 import { type Item, unmarshallItem } from "./benchmark-table.js";
 
@@ -78,6 +80,17 @@ function asRunItem(record: Record<string, unknown>): RunRecord {
     (status === "succeeded" || status === "failed" || status === "timeout");
   if (!valid) throw new Error(`item ${String(pk)} / ${String(sk)} is not a run item`);
   return record as unknown as RunRecord;
+}
+
+function asUnrecordedRunItem(record: Record<string, unknown>): UnrecordedRunRecord {
+  const { pk, sk, runIndex, state } = record;
+  const valid =
+    typeof pk === "string" &&
+    typeof runIndex === "number" &&
+    sk === unrecordedSk(runIndex) &&
+    typeof state === "string";
+  if (!valid) throw new Error(`item ${String(pk)} / ${String(sk)} is not an unrecorded-run item`);
+  return record as unknown as UnrecordedRunRecord;
 }
 
 /** Every item a Query matches, page after page (a page stops at 1 MB). */
@@ -271,6 +284,8 @@ export interface BenchmarkItems {
   summary?: SummaryRecord;
   /** In run order. */
   runs: RunRecord[];
+  /** Runs that could not be recorded and are kept whole instead (none has a run item). */
+  unrecorded: UnrecordedRunRecord[];
 }
 
 /** The summary and every run of one benchmark: one Query on the base table's partition. */
@@ -284,11 +299,16 @@ export async function queryBenchmark(
     KeyConditionExpression: "pk = :pk",
     ExpressionAttributeValues: { ":pk": { S: benchmarkPk(benchmarkId) } },
   });
-  const result: BenchmarkItems = { runs: [] };
+  const result: BenchmarkItems = { runs: [], unrecorded: [] };
+  const unrecorded: UnrecordedRunRecord[] = [];
   for (const item of items) {
     if (item.sk === SUMMARY_SK) result.summary = asSummaryRecord(item);
     else if (typeof item.sk === "string" && item.sk.startsWith(RUN_SK_PREFIX))
       result.runs.push(asRunItem(item));
+    else if (item.itemType === "unrecordedRun") unrecorded.push(asUnrecordedRunItem(item));
   }
+  // A retried Summarise may have recorded a run it had kept unrecorded before: the run item wins.
+  const recorded = new Set(result.runs.map((run) => run.runIndex));
+  result.unrecorded = unrecorded.filter((run) => !recorded.has(run.runIndex));
   return result;
 }

@@ -7,12 +7,14 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { RunEndedError } from "../domain/errors.js";
 import {
   benchmarkPk,
   launchSk,
   RUN_SK_PREFIX,
   type RunRecord,
   type SummaryRecord,
+  type UnrecordedRunRecord,
 } from "../domain/run-record.js";
 
 /**
@@ -132,6 +134,18 @@ export async function putSummary(
   await client.send(new PutItemCommand({ TableName: tableName, Item: marshallItem(record) }));
 }
 
+/**
+ * Keeps a run that could not be recorded, replacing an earlier copy: a retried Summarise builds the same
+ * item from the same state.
+ */
+export async function putUnrecordedRun(
+  client: DynamoDBClient,
+  tableName: string,
+  record: UnrecordedRunRecord,
+): Promise<void> {
+  await client.send(new PutItemCommand({ TableName: tableName, Item: marshallItem(record) }));
+}
+
 /** The run whose RunInstances sends a launch ledger counts. */
 export interface LaunchLedgerKey {
   benchmarkId: string;
@@ -145,6 +159,7 @@ export interface LaunchLedgerKey {
  * the same ClientToken (an earlier invocation whose response was lost, that crashed, or was answered by a
  * 5xx) may have launched the instance, so this request may be a replay that only returns it. Strongly
  * consistent (a single item's atomic counter), which the instance's whole-second LaunchTime is not.
+ * Throws RunEndedError, counting nothing, once closeLaunchLedger has closed the item.
  */
 export async function countLaunchSend(
   client: DynamoDBClient,
@@ -152,21 +167,31 @@ export async function countLaunchSend(
   key: LaunchLedgerKey,
   at: number,
 ): Promise<number> {
-  const output = await client.send(
-    new UpdateItemCommand({
-      TableName: tableName,
-      Key: keyOf({ pk: benchmarkPk(key.benchmarkId), sk: launchSk(key.runIndex) }),
-      UpdateExpression:
-        "ADD unsettledSends :one, sends :one SET itemType = :type, clientToken = :token, lastSendAt = :at",
-      ExpressionAttributeValues: {
-        ":one": { N: "1" },
-        ":type": { S: "launchLedger" },
-        ":token": { S: key.clientToken },
-        ":at": { N: String(at) },
-      },
-      ReturnValues: "UPDATED_NEW",
-    }),
-  );
+  const output = await client
+    .send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: keyOf({ pk: benchmarkPk(key.benchmarkId), sk: launchSk(key.runIndex) }),
+        UpdateExpression:
+          "ADD unsettledSends :one, sends :one SET itemType = :type, clientToken = :token, lastSendAt = :at",
+        // The fence: once terminate has closed the ledger, no request of this run may go out any more.
+        ConditionExpression: "attribute_not_exists(endedAt)",
+        ExpressionAttributeValues: {
+          ":one": { N: "1" },
+          ":type": { S: "launchLedger" },
+          ":token": { S: key.clientToken },
+          ":at": { N: String(at) },
+        },
+        ReturnValues: "UPDATED_NEW",
+      }),
+    )
+    .catch((error: unknown) => {
+      if (!isConditionalCheckFailed(error)) throw error;
+      throw new RunEndedError(
+        `run ${key.runIndex} has ended (terminate closed its launch ledger): RunInstances with client token ` +
+          `${key.clientToken} is not sent`,
+      );
+    });
   const unsettled = output.Attributes?.unsettledSends?.N;
   if (unsettled === undefined) throw new Error(`launch ledger of run ${key.runIndex} returned no count`);
   return Number(unsettled);
@@ -187,4 +212,69 @@ export async function settleLaunchSend(
       ExpressionAttributeValues: { ":minusOne": { N: "-1" }, ":zero": { N: "0" } },
     }),
   );
+}
+
+/** What terminate learns when it closes a run's launch ledger. */
+export interface ClosedLaunchLedger {
+  /** When the run was first marked ended (a retried terminate keeps the first mark). */
+  endedAt: number;
+  /** RunInstances requests of the run that may have launched an instance; 0 when none was ever sent. */
+  unsettledSends: number;
+}
+
+/**
+ * Marks the run ended and closes its launch ledger in one atomic write, creating the item when no
+ * request was ever counted: from then on countLaunchSend sends nothing, and the probe stops. The
+ * answer is strongly consistent, so no RunInstances request of the run can be counted after it unseen.
+ * `ADD unsettledSends 0` puts the count among the updated attributes that UPDATED_NEW returns.
+ */
+export async function closeLaunchLedger(
+  client: DynamoDBClient,
+  tableName: string,
+  key: LaunchLedgerKey,
+  at: number,
+): Promise<ClosedLaunchLedger> {
+  const output = await client.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: keyOf({ pk: benchmarkPk(key.benchmarkId), sk: launchSk(key.runIndex) }),
+      UpdateExpression:
+        "SET itemType = :type, clientToken = :token, endedAt = if_not_exists(endedAt, :at) ADD unsettledSends :zero",
+      ExpressionAttributeValues: {
+        ":type": { S: "launchLedger" },
+        ":token": { S: key.clientToken },
+        ":at": { N: String(at) },
+        ":zero": { N: "0" },
+      },
+      ReturnValues: "UPDATED_NEW",
+    }),
+  );
+  const endedAt = output.Attributes?.endedAt?.N;
+  const unsettled = output.Attributes?.unsettledSends?.N;
+  if (endedAt === undefined || unsettled === undefined) {
+    throw new Error(`launch ledger of run ${key.runIndex} returned no end mark or count`);
+  }
+  return { endedAt: Number(endedAt), unsettledSends: Number(unsettled) };
+}
+
+/**
+ * Whether terminate has marked the run ended. A consistent read of the mark alone (IAM lets the probe
+ * read nothing else); `abortSignal` bounds a read that gets no answer.
+ */
+export async function readRunEnded(
+  client: DynamoDBClient,
+  tableName: string,
+  key: Omit<LaunchLedgerKey, "clientToken">,
+  abortSignal?: AbortSignal,
+): Promise<boolean> {
+  const output = await client.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: keyOf({ pk: benchmarkPk(key.benchmarkId), sk: launchSk(key.runIndex) }),
+      ConsistentRead: true,
+      ProjectionExpression: "endedAt",
+    }),
+    abortSignal === undefined ? {} : { abortSignal },
+  );
+  return output.Item?.endedAt !== undefined;
 }

@@ -106,6 +106,8 @@ export interface RunState extends RunContext {
   termination?: TerminateInstanceResult;
   /** Set when terminating failed after all retries (the sweeper is then the last line of defence). */
   terminationFailure?: CaughtError;
+  /** Set when RecordRun failed after all retries; Summarise then records the run, or keeps it unrecorded. */
+  recordFailure?: CaughtError;
 }
 
 export type LaunchInstanceEvent = RunState;
@@ -162,6 +164,9 @@ export interface PollStateResult {
 }
 
 export interface ProbePortEvent {
+  /** With runIndex, names the run's launch ledger, whose `endedAt` (set by terminate) stops the probe. */
+  benchmarkId: string;
+  runIndex: number;
   privateIp: string;
   port: number;
   probeIntervalMs: number;
@@ -212,6 +217,13 @@ export interface CaughtError {
 export type TerminateInstanceEvent = RunState;
 export interface TerminateInstanceResult {
   terminatedInstanceIds: string[];
+  /**
+   * Without a launch result only: whether the run's launch ledger showed a RunInstances request that may
+   * have launched an instance. False: none can have, so no instance was searched for.
+   */
+  launchSent?: boolean;
+  /** Why the run-ended mark (the ledger's `endedAt`) could not be written; termination went ahead. */
+  runEndedMarkError?: string;
 }
 
 export type RecordRunEvent = RunState;
@@ -221,10 +233,23 @@ export interface RecordRunResult {
   status: RunStatus;
 }
 
+/**
+ * What one Map iteration ends with. No iteration fails (a failure inside the inline Map would stop
+ * every other run): a run whose record could not be written after all retries ends with its whole
+ * state, so that Summarise can record it late or keep it as an unrecorded-run item.
+ */
+export type RunIterationResult = RecordRunResult | UnrecordedRunResult;
+export interface UnrecordedRunResult {
+  runIndex: number;
+  unrecorded: RunState & { recordFailure: CaughtError };
+}
+
 export interface SummariseEvent {
   benchmark: BenchmarkRef;
   settings: BenchmarkSettings;
   image: ResolvedImage;
+  /** The Map's output, one per run. */
+  iterations: RunIterationResult[];
 }
 export type BenchmarkStatus = "succeeded" | "failed";
 export interface SummariseResult {
@@ -236,6 +261,10 @@ export interface SummariseResult {
   timedOutRuns: number;
   /** Median seconds of the counted successful runs' valid intervals; absent when none succeeded. */
   medians?: Partial<IntervalSeconds>;
+  /** Runs whose instance could not be terminated: the execution fails with BootBench.TerminateFailed. */
+  terminationFailedRuns: number;
+  /** Runs kept as unrecorded-run items: the execution fails with BootBench.RunsUnrecorded. */
+  unrecordedRuns: number;
 }
 
 /** The four ec2-boot-bench intervals plus total (running to port open), in seconds. */
@@ -254,9 +283,18 @@ export const ErrorNames = {
   incompatibleInstanceType: "BootBench.IncompatibleInstanceType",
   runningTimeout: "BootBench.RunningTimeout",
   instanceTerminated: "BootBench.InstanceTerminated",
+  /**
+   * Terminate has marked the run ended (its launch ledger's `endedAt`): a launch that starts after that
+   * sends nothing, and a probe still running stops. Only invocations whose Task has already ended see it.
+   */
+  runEnded: "BootBench.RunEnded",
   noSuccessfulRuns: "BootBench.NoSuccessfulRuns",
   /** Summarise found fewer run items than the benchmark has runs: a Map iteration never recorded. */
   runsMissing: "BootBench.RunsMissing",
+  /** A run's instance could not be terminated; the runs were recorded and the benchmark summarised. */
+  terminateFailed: "BootBench.TerminateFailed",
+  /** A run could not be recorded even by Summarise; it is kept as an unrecorded-run item. */
+  runsUnrecorded: "BootBench.RunsUnrecorded",
   /** A suite run in which a benchmark failed or a target could not be resolved (functions/domain/suite.ts). */
   suiteIncomplete: "BootBench.SuiteIncomplete",
 } as const;

@@ -52,3 +52,9 @@ export class RunsMissingError extends BootBenchError {
     this.missingRunIndexes = missingRunIndexes;
   }
 }
+
+export class RunEndedError extends BootBenchError {
+  constructor(message: string) {
+    super(ErrorNames.runEnded, message);
+  }
+}

@@ -26,9 +26,14 @@ export const benchmarkPk = (benchmarkId: string): string => `BENCHMARK#${benchma
 const paddedIndex = (runIndex: number): string => String(runIndex).padStart(4, "0");
 /** Zero-padded so that runs sort by index within the partition. */
 export const runSk = (runIndex: number): string => `${RUN_SK_PREFIX}${paddedIndex(runIndex)}`;
+/** The whole state of a run that could not be recorded (UnrecordedRunRecord): never a run item. */
+export const unrecordedSk = (runIndex: number): string => `UNRECORDED#${paddedIndex(runIndex)}`;
 /** The launch ledger of a run (functions/aws/benchmark-table.ts, countLaunchSend): never a run item. */
 export const launchSk = (runIndex: number): string => `LAUNCH#${paddedIndex(runIndex)}`;
-/** Every attribute a launch ledger item has: IAM lets the launch step write these and no others. */
+/**
+ * Every attribute a launch ledger item has: IAM lets the launch and terminate steps touch these and no
+ * others. `endedAt` is terminate's run-ended mark, which the launch step's condition reads.
+ */
 export const LAUNCH_LEDGER_ATTRIBUTES: readonly string[] = [
   "pk",
   "sk",
@@ -37,7 +42,10 @@ export const LAUNCH_LEDGER_ATTRIBUTES: readonly string[] = [
   "sends",
   "unsettledSends",
   "lastSendAt",
+  "endedAt",
 ];
+/** What the probe may read of a launch ledger: its keys and the run-ended mark. */
+export const RUN_ENDED_ATTRIBUTES: readonly string[] = ["pk", "sk", "endedAt"];
 
 // ---- records ---------------------------------------------------------------------------------
 export interface ErrorInfo {
@@ -133,7 +141,40 @@ export interface RunRecord {
   terminated: boolean;
   terminatedInstanceIds?: string[];
   terminationError?: ErrorInfo;
+  /** Present when RecordRun failed after all its retries and Summarise wrote the item instead. */
+  recordError?: ErrorInfo;
 }
+
+/**
+ * A run that neither RecordRun (after all retries) nor Summarise could record: its whole state, kept
+ * where the summary and the CLI find it, so that nothing the run observed is lost. Never counted.
+ */
+export interface UnrecordedRunRecord {
+  pk: string;
+  sk: string;
+  itemType: "unrecordedRun";
+  benchmarkId: string;
+  runIndex: number;
+  /** RecordRun's error after all its retries. */
+  recordError: ErrorInfo;
+  /** Why Summarise could not record it either. */
+  summariseError: ErrorInfo;
+  instanceId?: string;
+  terminated: boolean;
+  terminationError?: ErrorInfo;
+  /** The run's state as the state machine had it (RunState, JSON): what a run item is built from. */
+  state: string;
+}
+
+/** A run whose instance could not be terminated, as the summary lists it. */
+export interface TerminationFailedRun {
+  runIndex: number;
+  instanceId?: string;
+  error?: ErrorInfo;
+}
+
+/** A run kept as an UnrecordedRunRecord, as the summary lists it. */
+export type UnrecordedRun = Pick<UnrecordedRunRecord, "runIndex" | "recordError" | "summariseError">;
 
 export interface SummaryRecord {
   pk: string;
@@ -172,6 +213,10 @@ export interface SummaryRecord {
   integrity: IntegritySummary;
   /** Which runs `discardFirst` left out, and by which rule. */
   discarded: Discarded;
+  /** Runs whose instance was left running (the execution failed with BootBench.TerminateFailed). */
+  terminationFailedRuns?: TerminationFailedRun[];
+  /** Runs kept as unrecorded-run items, outside every count and statistic above. */
+  unrecordedRuns?: UnrecordedRun[];
 }
 
 // ---- classification ------------------------------------------------------------------------
@@ -359,7 +404,29 @@ export function buildRunRecord(state: RunState): RunRecord {
   }
   if (termination) record.terminatedInstanceIds = termination.terminatedInstanceIds;
   if (terminationFailure) record.terminationError = errorInfoFrom(terminationFailure);
+  if (state.recordFailure) record.recordError = errorInfoFrom(state.recordFailure);
   record.timestamps = withoutUndefined(record.timestamps);
+  return record;
+}
+
+/** The unrecorded-run item of a run that could not be recorded; builds from any state, never throws. */
+export function buildUnrecordedRunRecord(
+  state: RunState & { recordFailure: CaughtError },
+  summariseError: ErrorInfo,
+): UnrecordedRunRecord {
+  const record: UnrecordedRunRecord = {
+    pk: benchmarkPk(state.benchmark.benchmarkId),
+    sk: unrecordedSk(state.run.runIndex),
+    itemType: "unrecordedRun",
+    benchmarkId: state.benchmark.benchmarkId,
+    runIndex: state.run.runIndex,
+    recordError: errorInfoFrom(state.recordFailure),
+    summariseError,
+    terminated: state.termination !== undefined,
+    state: JSON.stringify(state),
+  };
+  if (state.launch?.instanceId) record.instanceId = state.launch.instanceId;
+  if (state.terminationFailure) record.terminationError = errorInfoFrom(state.terminationFailure);
   return record;
 }
 
@@ -380,7 +447,11 @@ const countWhere = <T>(items: readonly T[], predicate: (item: T) => boolean): nu
  * The benchmark's summary item. Deterministic in its inputs, so a retried summarise overwrites it with
  * the same content. Succeeded when at least one counted run succeeded.
  */
-export function buildSummaryRecord(context: SummaryContext, runs: readonly RunRecord[]): SummaryRecord {
+export function buildSummaryRecord(
+  context: SummaryContext,
+  runs: readonly RunRecord[],
+  unrecorded: readonly UnrecordedRunRecord[] = [],
+): SummaryRecord {
   const { benchmark, settings, image } = context;
   const statistics = summariseIntervals(runs);
   const countedSucceededRuns = countWhere(runs, (run) => run.counted && run.status === "succeeded");
@@ -413,6 +484,22 @@ export function buildSummaryRecord(context: SummaryContext, runs: readonly RunRe
     record.statistics = statistics;
     record.medians = mediansOf(statistics);
   }
+  const terminationFailedRuns = [...runs, ...unrecorded]
+    .filter((run) => !run.terminated)
+    .map((run) => ({
+      runIndex: run.runIndex,
+      ...(run.instanceId !== undefined && { instanceId: run.instanceId }),
+      ...(run.terminationError !== undefined && { error: run.terminationError }),
+    }))
+    .sort((a, b) => a.runIndex - b.runIndex);
+  if (terminationFailedRuns.length > 0) record.terminationFailedRuns = terminationFailedRuns;
+  if (unrecorded.length > 0) {
+    record.unrecordedRuns = unrecorded.map(({ runIndex, recordError, summariseError }) => ({
+      runIndex,
+      recordError,
+      summariseError,
+    }));
+  }
   return record;
 }
 
@@ -443,6 +530,8 @@ export function summariseResultFrom(summary: SummaryRecord): SummariseResult {
     succeededRuns: summary.succeededRuns,
     failedRuns: summary.failedRuns,
     timedOutRuns: summary.timedOutRuns,
+    terminationFailedRuns: summary.terminationFailedRuns?.length ?? 0,
+    unrecordedRuns: summary.unrecordedRuns?.length ?? 0,
   };
   if (summary.medians) result.medians = summary.medians;
   return result;

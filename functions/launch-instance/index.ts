@@ -14,8 +14,15 @@ const config: LaunchConfig = {
 };
 const tableName = requireEnv("TABLE_NAME");
 
-// Half the function's 60 s timeout; the state machine's own retries take over after it.
-const throttleRetry = { budgetMs: 30_000, random: Math.random };
+// Retries start within half the function's 60 s timeout; the state machine's own retries take over
+// after it. An attempt is abandoned after 10 s (RunInstances answers within a few seconds), so a hung
+// request leaves time for another with the same client token.
+const launchRetry = {
+  budgetMs: 30_000,
+  random: Math.random,
+  maxUncertainAttempts: 4,
+  attemptTimeoutMs: 10_000,
+};
 
 const ledgerFor = (event: LaunchInstanceEvent): LaunchLedger => {
   const key = {
@@ -38,7 +45,7 @@ export const lambdaHandler = (event: LaunchInstanceEvent): Promise<LaunchInstanc
       sleep,
       config,
       ledger: ledgerFor(event),
-      throttleRetry,
+      launchRetry,
     }),
   );
 

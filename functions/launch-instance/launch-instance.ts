@@ -24,7 +24,10 @@ export interface LaunchConfig {
  * may be a replay, since EC2 returns the same instance to any request with the same ClientToken.
  */
 export interface LaunchLedger {
-  /** Just before a request goes out: the requests that may have launched, this one included. */
+  /**
+   * Just before a request goes out: the requests that may have launched, this one included. Throws
+   * RunEndedError, counting nothing, once terminate has closed the run's ledger: the request must not go out.
+   */
   countSend(at: number): Promise<number>;
   /** EC2 answered the request with an error that launched nothing. */
   settle(): Promise<void>;
@@ -39,27 +42,40 @@ export interface LaunchInstanceDeps {
   sleep: Sleep;
   config: LaunchConfig;
   ledger: LaunchLedger;
-  /** Retry a throttled RunInstances inside the invocation; without it the error goes straight back. */
-  throttleRetry?: ThrottleRetry;
+  /**
+   * Retry a throttled RunInstances, or one that may have launched (5xx, no answer), inside the
+   * invocation; without it the error goes straight back.
+   */
+  launchRetry?: LaunchRetry;
   /** How long to look for the private IP when the launch response has none, and how often. */
   addressWait?: { timeoutMs: number; intervalMs: number };
 }
 
 /**
- * RunInstances refills at 2 requests a second per account. Many runs launching at once exhaust the
- * state machine's few, widely spaced retries; waiting here with full-jitter backoff is cheaper (no
- * state transitions) and spreads the launches. Past the budget, RequestLimitExceeded goes back to the
- * state machine, whose own retries follow.
+ * Two kinds of failed RunInstances are retried here, with the same ClientToken and full-jitter backoff:
+ * - throttling: RunInstances refills at 2 requests a second per account. Many runs launching at once
+ *   exhaust the state machine's few, widely spaced retries; waiting here is cheaper (no state
+ *   transitions) and spreads the launches. Past the budget, RequestLimitExceeded goes back to the state
+ *   machine, whose own retries follow.
+ * - an answer that leaves open whether the instance was launched (a 5xx that is no refusal, a dropped
+ *   connection, no answer in time): EC2 documents a retry with the same ClientToken as safe, returning
+ *   the reservation the first request made, if it made one. Without this, the step fails and terminate
+ *   hunts for an instance that may never have existed. At most `maxUncertainAttempts` such attempts.
  */
-export interface ThrottleRetry {
+export interface LaunchRetry {
   /** Stop retrying when the next wait would end later than this after the first attempt. */
   budgetMs: number;
   /** Uniform [0, 1) for the jitter. */
   random: () => number;
+  /** How many requests may end without a clear answer before the last such error goes back (default 4). */
+  maxUncertainAttempts?: number;
+  /** An attempt still unanswered after this long is abandoned and counts as one without an answer. */
+  attemptTimeoutMs?: number;
 }
 
-const THROTTLE_BASE_DELAY_MS = 250;
-const THROTTLE_MAX_DELAY_MS = 8_000;
+const RETRY_BASE_DELAY_MS = 250;
+const RETRY_MAX_DELAY_MS = 8_000;
+const DEFAULT_MAX_UNCERTAIN_ATTEMPTS = 4;
 const DEFAULT_ADDRESS_WAIT = { timeoutMs: 30_000, intervalMs: 100 };
 
 /**
@@ -81,6 +97,18 @@ export function launchedNothing(error: unknown): boolean {
   if (REFUSALS.has(error.name)) return true;
   // A 4xx is a request EC2 rejected before acting on it (validation, permissions, a bad parameter).
   return (error as { $fault?: string }).$fault === "client";
+}
+
+/**
+ * Whether a failed RunInstances send may have launched the instance: EC2 answered with a server fault
+ * that is no refusal, or did not answer at all (no HTTP status: a dropped connection, a timeout).
+ * Only for errors of the send itself.
+ */
+export function mayHaveLaunched(error: unknown): boolean {
+  if (!(error instanceof Error) || launchedNothing(error)) return false;
+  const { $fault, $metadata } = error as { $fault?: string; $metadata?: { httpStatusCode?: number } };
+  const status = $metadata?.httpStatusCode;
+  return $fault === "server" || status === undefined || status >= 500;
 }
 
 /** `SUBNET_IDS` is a comma-separated list; blanks around commas and empty entries are tolerated. */
@@ -160,29 +188,36 @@ export function buildRunInstancesInput(
  * launch gets a fresh client instead of reusing a warm connection.
  *
  * AWS errors propagate unchanged: the SDK names them by their AWS code (`RequestLimitExceeded`,
- * `InsufficientInstanceCapacity`, …), which is what the state machine retries and catches on.
+ * `InsufficientInstanceCapacity`, …), which is what the state machine retries and catches on. An
+ * invocation that starts after terminate closed the run (its Task timed out before it ran) fails with
+ * BootBench.RunEnded and sends nothing: an instance it launched would belong to no run.
  */
 export async function launchInstance(
   event: LaunchInstanceEvent,
   deps: LaunchInstanceDeps,
 ): Promise<LaunchInstanceResult> {
   const input = buildRunInstancesInput(event, deps.config);
-  const retry = deps.throttleRetry;
+  const retry = deps.launchRetry;
+  const maxUncertain = retry?.maxUncertainAttempts ?? DEFAULT_MAX_UNCERTAIN_ATTEMPTS;
   const firstAttemptAt = deps.clock();
+  let uncertainAttempts = 0;
   for (let attempt = 1; ; attempt++) {
-    try {
-      // Only the attempt that gets through is timed, on its own fresh connection; throttled attempts
-      // launched nothing, and the same client token makes any repeat harmless anyway.
-      const launched = await launchOnce(event, input, deps);
-      return await withPrivateIp(launched, deps);
-    } catch (error) {
-      if (retry === undefined || !(error instanceof Error) || error.name !== "RequestLimitExceeded")
-        throw error;
-      const delayMs =
-        retry.random() * Math.min(THROTTLE_MAX_DELAY_MS, THROTTLE_BASE_DELAY_MS * 2 ** (attempt - 1));
-      if (deps.clock() + delayMs - firstAttemptAt > retry.budgetMs) throw error;
-      await deps.sleep(delayMs);
+    // Only the attempt that gets through is timed, on its own fresh connection. Throttled attempts
+    // launched nothing; one that may have launched was counted in the ledger, so a response that
+    // replays its instance is reported as a possible replay (earlierLaunchSends).
+    const outcome = await launchOnce(event, input, deps);
+    if (outcome.launched !== undefined) return await withPrivateIp(outcome.launched, deps);
+    const { error } = outcome;
+    if (retry === undefined) throw error;
+    if (mayHaveLaunched(error)) {
+      uncertainAttempts++;
+      if (uncertainAttempts >= maxUncertain) throw error;
+    } else if (!(error instanceof Error && error.name === "RequestLimitExceeded")) {
+      throw error;
     }
+    const delayMs = retry.random() * Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_DELAY_MS * 2 ** (attempt - 1));
+    if (deps.clock() + delayMs - firstAttemptAt > retry.budgetMs) throw error;
+    await deps.sleep(delayMs);
   }
 }
 
@@ -230,29 +265,39 @@ async function withPrivateIp(launched: Launched, deps: LaunchInstanceDeps): Prom
   }
 }
 
+/**
+ * One RunInstances request: the instance, or the error EC2 (or the connection) answered the send with.
+ * Every other failure (the ledger, a response without an instance) is thrown: none is retried here.
+ */
+type LaunchAttempt = { launched: Launched; error?: never } | { launched?: never; error: unknown };
+
 async function launchOnce(
   event: LaunchInstanceEvent,
   input: RunInstancesCommandInput,
   deps: LaunchInstanceDeps,
-): Promise<Launched> {
+): Promise<LaunchAttempt> {
   const command = new RunInstancesCommand(input);
   const client = deps.createEc2Client();
   try {
     // A fresh client looks its credentials up on first use; doing that before the clock starts keeps a
     // slow credential source (profile files, container metadata) out of the API interval. A failure
     // here shows up again, properly named, when the request is sent. The ledger write, too, happens
-    // before the clock starts.
+    // before the clock starts; once terminate has closed the ledger it throws and nothing is sent.
     await client.config.credentials().catch(() => undefined);
     const sendsThatMayHaveLaunched = await deps.ledger.countSend(deps.clock());
+    const timeoutMs = deps.launchRetry?.attemptTimeoutMs;
     const launchRequestedAt = deps.clock();
     let response: RunInstancesCommandOutput;
     try {
-      response = await client.send(command);
+      response = await client.send(
+        command,
+        timeoutMs === undefined ? {} : { abortSignal: AbortSignal.timeout(timeoutMs) },
+      );
     } catch (error) {
       // A refusal takes its count back, so a retry of this run is not taken for a replay. A failed
       // ledger write only makes a later retry look like a possible replay: safe, so it is not fatal.
       if (launchedNothing(error)) await deps.ledger.settle().catch(() => undefined);
-      throw error;
+      return { error };
     }
     const launchRespondedAt = deps.clock();
 
@@ -264,13 +309,15 @@ async function launchOnce(
     const launchTime = instance?.LaunchTime?.getTime();
     const privateIp = privateIpOf(instance);
     return {
-      instanceId,
-      ...(privateIp !== undefined && { privateIp }),
-      clientToken: event.run.clientToken,
-      launchRequestedAt,
-      launchRespondedAt,
-      ...(launchTime !== undefined && { launchTime }),
-      earlierLaunchSends: sendsThatMayHaveLaunched - 1,
+      launched: {
+        instanceId,
+        ...(privateIp !== undefined && { privateIp }),
+        clientToken: event.run.clientToken,
+        launchRequestedAt,
+        launchRespondedAt,
+        ...(launchTime !== undefined && { launchTime }),
+        earlierLaunchSends: sendsThatMayHaveLaunched - 1,
+      },
     };
   } finally {
     client.destroy();

@@ -1,5 +1,6 @@
 import net from "node:net";
 import type { ProbePortEvent, ProbePortResult } from "../domain/contract.js";
+import { RunEndedError } from "../domain/errors.js";
 import {
   ATTEMPT_TIMEOUT_MS,
   type AttemptOutcome,
@@ -26,6 +27,14 @@ export interface ProbeDeps {
   connect?: Connect;
   /** How long an attempt may go unanswered before it is abandoned (ec2-boot-bench: 1 s). */
   attemptTimeoutMs?: number;
+  /**
+   * Whether terminate has marked the run ended (its launch ledger's `endedAt`). Step Functions cannot
+   * stop this invocation when the poll fails, so the probe asks, and stops when the answer is yes. A
+   * read that fails is asked again later; it never ends the probe.
+   */
+  runEnded?: () => Promise<boolean>;
+  /** How often to ask runEnded, at most (default 1 s). */
+  runEndedCheckIntervalMs?: number;
 }
 
 /** A plain TCP connect. The answer's time is read by the caller in these callbacks. */
@@ -52,6 +61,8 @@ const EARLY_SLACK_MS = 1;
 /** How long after its timeout an abandoned attempt's socket may stay open. */
 const MAX_REAP_DELAY_MS = 50;
 
+const DEFAULT_RUN_ENDED_CHECK_INTERVAL_MS = 1_000;
+
 /**
  * Probes `privateIp:port` the way ec2-boot-bench does: a new non-blocking connect() every
  * `probeIntervalMs`, each abandoned after 1 s, until the first SYN/ACK (status open) or the deadline
@@ -60,6 +71,10 @@ const MAX_REAP_DELAY_MS = 50;
  * Attempts go out on a fixed grid anchored at the start (slots missed because the event loop was busy
  * are skipped, never bunched), so a late timer does not shift every later attempt. One timer is armed at
  * a time; its wake-ups also reap attempts that reached their timeout.
+ *
+ * About once a second it asks whether the run has ended (deps.runEnded); once it has (the poll failed
+ * and terminate ran), the probe rejects with RunEndedError. The question goes out right after an
+ * attempt, the furthest point from the next slot, and is never awaited, so it delays no attempt.
  */
 export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<ProbePortResult> {
   validate(event);
@@ -86,6 +101,9 @@ export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<Probe
     let nextSlotAt = probeStartedAt;
     let timer: NodeJS.Timeout | undefined;
     let finished = false;
+    const checkEvery = deps.runEndedCheckIntervalMs ?? DEFAULT_RUN_ENDED_CHECK_INTERVAL_MS;
+    let nextCheckAt = probeStartedAt;
+    let checking = false;
 
     /** Stops everything: no timer stays armed and no socket stays open. */
     const stop = (): void => {
@@ -155,6 +173,30 @@ export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<Probe
       else attempt.socket = socket;
     };
 
+    const checkRunEnded = (now: number): void => {
+      const runEnded = deps.runEnded;
+      if (runEnded === undefined || checking || now < nextCheckAt) return;
+      checking = true;
+      nextCheckAt = now + checkEvery;
+      runEnded().then(
+        (ended) => {
+          checking = false;
+          if (!ended || finished) return;
+          stop();
+          reject(
+            new RunEndedError(
+              `the run ended (terminate marked it) while the probe of ${host}:${port} was still running; ` +
+                `stopped after ${attempts} attempts`,
+            ),
+          );
+        },
+        () => {
+          // Not knowing is no reason to stop: the probe goes on and asks again.
+          checking = false;
+        },
+      );
+    };
+
     const reap = (now: number): void => {
       while (head < inflight.length) {
         const attempt = inflight[head] as Attempt;
@@ -184,6 +226,7 @@ export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<Probe
         if (now >= nextSlotAt - slack) {
           launch(now);
           if (finished) return;
+          checkRunEnded(now);
           slot = Math.max(slot + 1, Math.floor((now - probeStartedAt) / interval) + 1);
           nextSlotAt = probeStartedAt + slot * interval;
         }
@@ -208,6 +251,12 @@ export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<Probe
 
 function validate(event: ProbePortEvent): void {
   const problems: string[] = [];
+  if (typeof event.benchmarkId !== "string" || event.benchmarkId === "") {
+    problems.push(`benchmarkId: must be a non-empty string, got ${String(event.benchmarkId)}`);
+  }
+  if (!Number.isInteger(event.runIndex) || event.runIndex < 0) {
+    problems.push(`runIndex: must be a non-negative integer, got ${event.runIndex}`);
+  }
   if (net.isIP(event.privateIp) === 0) problems.push(`privateIp: not an IP address: ${event.privateIp}`);
   if (!Number.isInteger(event.port) || event.port < 1 || event.port > 65535) {
     problems.push(`port: must be an integer from 1 to 65535, got ${event.port}`);

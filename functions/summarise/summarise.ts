@@ -1,8 +1,16 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { putSummary, queryRuns } from "../aws/benchmark-table.js";
-import type { SummariseEvent, SummariseResult } from "../domain/contract.js";
+import { putRunOnce, putSummary, putUnrecordedRun, queryRuns } from "../aws/benchmark-table.js";
+import type { SummariseEvent, SummariseResult, UnrecordedRunResult } from "../domain/contract.js";
 import { RunsMissingError } from "../domain/errors.js";
-import { buildSummaryRecord, type RunRecord, summariseResultFrom } from "../domain/run-record.js";
+import {
+  buildRunRecord,
+  buildSummaryRecord,
+  buildUnrecordedRunRecord,
+  type ErrorInfo,
+  type RunRecord,
+  summariseResultFrom,
+  type UnrecordedRunRecord,
+} from "../domain/run-record.js";
 
 export interface SummariseDeps {
   client: DynamoDBClient;
@@ -10,16 +18,24 @@ export interface SummariseDeps {
 }
 
 /**
- * Reads every run of the benchmark, writes the summary item and tells the state machine whether any
- * counted run succeeded. Runs only after the Map finished, so a missing run item means an iteration
- * ended without recording; summarising the rest would publish medians over the wrong runs.
+ * Records the runs RecordRun could not (minutes later, a throttled or unavailable table may take them),
+ * keeps the ones that still fail as unrecorded-run items, then reads every run of the benchmark, writes
+ * the summary item and tells the state machine how the benchmark ended. Runs only after the Map
+ * finished, so a run with neither a run item nor an unrecorded-run item means an iteration ended without
+ * either; summarising the rest would publish medians over the wrong runs.
  */
 export async function summarise(event: SummariseEvent, deps: SummariseDeps): Promise<SummariseResult> {
   const { benchmark, settings } = event;
+  const unrecorded: UnrecordedRunRecord[] = [];
+  for (const iteration of event.iterations) {
+    if (!("unrecorded" in iteration)) continue;
+    const kept = await recordLate(iteration, deps);
+    if (kept) unrecorded.push(kept);
+  }
   const stored = await queryRuns(deps.client, deps.tableName, benchmark.benchmarkId);
-  const byIndex = new Map<number, RunRecord>(stored.map((run) => [run.runIndex, run]));
+  const accounted = new Set<number>([...stored, ...unrecorded].map((run) => run.runIndex));
   const missing = Array.from({ length: settings.runs }, (_, runIndex) => runIndex).filter(
-    (runIndex) => !byIndex.has(runIndex),
+    (runIndex) => !accounted.has(runIndex),
   );
   if (missing.length > 0) {
     throw new RunsMissingError(
@@ -29,8 +45,33 @@ export async function summarise(event: SummariseEvent, deps: SummariseDeps): Pro
     );
   }
   // Only the runs this benchmark asked for; an index beyond them cannot come from its Map.
-  const runs = stored.filter((run) => run.runIndex < settings.runs);
-  const summary = buildSummaryRecord(event, runs);
+  const runs = stored.filter((run: RunRecord) => run.runIndex < settings.runs);
+  const summary = buildSummaryRecord(event, runs, unrecorded);
   await putSummary(deps.client, deps.tableName, summary);
   return summariseResultFrom(summary);
 }
+
+/**
+ * Writes the run item RecordRun could not; when that fails too (the state builds no valid item, or the
+ * table still refuses it), keeps the run's whole state as an unrecorded-run item and returns it. A
+ * failure to keep even that propagates: Step Functions retries Summarise, and the state stays in the
+ * execution's history meanwhile.
+ */
+async function recordLate(
+  iteration: UnrecordedRunResult,
+  deps: SummariseDeps,
+): Promise<UnrecordedRunRecord | undefined> {
+  try {
+    await putRunOnce(deps.client, deps.tableName, buildRunRecord(iteration.unrecorded));
+    return undefined;
+  } catch (error) {
+    const record = buildUnrecordedRunRecord(iteration.unrecorded, errorInfoOf(error));
+    await putUnrecordedRun(deps.client, deps.tableName, record);
+    return record;
+  }
+}
+
+const errorInfoOf = (error: unknown): ErrorInfo =>
+  error instanceof Error
+    ? { name: error.name, message: error.message }
+    : { name: "Error", message: String(error) };

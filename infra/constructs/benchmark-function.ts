@@ -112,7 +112,8 @@ export class BenchmarkFunction extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,
-      // The probe makes no AWS API calls, so a public subnet without a public IP serves it.
+      // The probe reaches only the instances and DynamoDB (through the VPC's gateway endpoint), so a
+      // public subnet without a public IP serves it.
       allowPublicSubnet: props.vpc !== undefined ? true : undefined,
       bundling: BUNDLING,
     });

@@ -8,22 +8,55 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { PROBE_LAMBDA_TIMEOUT_SECONDS } from "../../functions/domain/input-schema.js";
 import { TAG_STACK } from "../../functions/domain/instance-tags.js";
+import type { RunLifetime } from "../run-lifetime.js";
 import { BENCHMARK_RUNTIME, BUNDLING, PROJECT_ROOT } from "./benchmark-function.js";
 
-export const DEFAULT_SWEEP_MAX_AGE_MINUTES = 30;
 export const DEFAULT_SWEEP_INTERVAL_MINUTES = 10;
+export const MAX_SWEEP_MAX_AGE_MINUTES = 7 * 24 * 60;
 /**
- * A run's instance legitimately lives for its launch, the observation (at most the probe Lambda's
- * timeout) and the terminate step's retries; a bound below that would end benchmarks in progress.
+ * The default bound is the smallest safe one plus this: room for what the run's life does not count
+ * (Step Functions' state transitions, tens of milliseconds each; clock differences between EC2 and
+ * Lambda), so that the default is never the edge case.
  */
-export const MIN_SWEEP_MAX_AGE_MINUTES = Math.ceil(PROBE_LAMBDA_TIMEOUT_SECONDS / 60) + 5;
+export const SWEEP_MAX_AGE_MARGIN_MINUTES = 10;
+
+export interface SweepAgeBounds {
+  /** The smallest bound that cannot end a run in progress. */
+  minimumMinutes: number;
+  defaultMinutes: number;
+}
+
+/**
+ * The bounds that follow from the longest legitimate life of a run (infra/run-lifetime.ts). The
+ * sweeper ends an instance at least `maxAgeMinutes` old, so the bound must be more than that life,
+ * not merely equal: whole minutes strictly above it. The sweep interval is not added: an instance is
+ * swept at the first sweep after it has passed the bound, so the interval only lengthens how long a
+ * leaked instance lives (at most bound + interval); what could end a run in progress is the bound alone.
+ */
+export function sweepAgeBounds(runLife: RunLifetime): SweepAgeBounds {
+  const minimumMinutes = Math.floor(runLife.totalSeconds / 60) + 1;
+  return { minimumMinutes, defaultMinutes: minimumMinutes + SWEEP_MAX_AGE_MARGIN_MINUTES };
+}
+
+/** Refuses a bound that could end a run in progress, with the arithmetic that says why. */
+export function assertBoundCoversRunLife(maxAgeMinutes: number, runLife: RunLifetime, source: string): void {
+  const { minimumMinutes, defaultMinutes } = sweepAgeBounds(runLife);
+  if (maxAgeMinutes >= minimumMinutes) return;
+  const terms = runLife.terms.map((term) => `${term.name} ${term.seconds} s (${term.arithmetic})`);
+  throw new Error(
+    `${source}=${maxAgeMinutes} could end runs in progress: a run's instance may legitimately live ` +
+      `${runLife.totalSeconds} s from its first RunInstances until its TerminateInstances is sent ` +
+      `(${terms.join(" + ")} = ${runLife.totalSeconds} s), and the sweeper ends instances at least ` +
+      `${maxAgeMinutes} minutes (${maxAgeMinutes * 60} s) old; it must be at least ${minimumMinutes} minutes ` +
+      `(default ${defaultMinutes})`,
+  );
+}
 
 /**
  * Sweeper settings, from CDK context:
- * - `sweeperMaxAgeMinutes` (default 30, at least {@link MIN_SWEEP_MAX_AGE_MINUTES}): instances with
- *   the stack tag older than this are terminated.
+ * - `sweeperMaxAgeMinutes` (default and minimum from {@link sweepAgeBounds}): instances with the stack
+ *   tag at least this old are terminated.
  * - `sweeperIntervalMinutes` (default 10, 1 to 60): how often the sweep runs.
  */
 export interface SweeperSettings {
@@ -31,7 +64,7 @@ export interface SweeperSettings {
   intervalMinutes: number;
 }
 
-export function sweeperSettingsFromContext(scope: Construct): SweeperSettings {
+export function sweeperSettingsFromContext(scope: Construct, runLife: RunLifetime): SweeperSettings {
   const read = (key: string, fallback: number, min: number, max: number): number => {
     const raw: unknown = scope.node.tryGetContext(key);
     if (raw === undefined || raw === null || raw === "") return fallback;
@@ -43,13 +76,11 @@ export function sweeperSettingsFromContext(scope: Construct): SweeperSettings {
     }
     return value;
   };
+  const { defaultMinutes } = sweepAgeBounds(runLife);
+  const maxAgeMinutes = read("sweeperMaxAgeMinutes", defaultMinutes, 0, MAX_SWEEP_MAX_AGE_MINUTES);
+  assertBoundCoversRunLife(maxAgeMinutes, runLife, "Context sweeperMaxAgeMinutes");
   return {
-    maxAgeMinutes: read(
-      "sweeperMaxAgeMinutes",
-      DEFAULT_SWEEP_MAX_AGE_MINUTES,
-      MIN_SWEEP_MAX_AGE_MINUTES,
-      7 * 24 * 60,
-    ),
+    maxAgeMinutes,
     intervalMinutes: read("sweeperIntervalMinutes", DEFAULT_SWEEP_INTERVAL_MINUTES, 1, 60),
   };
 }
@@ -60,6 +91,11 @@ export interface SweeperProps {
   /** Value of the `boot-bench:stack` tag on the stack's instances: the stack name. */
   stackTag: string;
   logRetention: logs.RetentionDays;
+  /**
+   * The longest legitimate life of a run's instance (infra/run-lifetime.ts, from the state machine's
+   * definition): the age bound must exceed it, and the default derives from it.
+   */
+  runLife: RunLifetime;
   /** @default read from CDK context, see {@link sweeperSettingsFromContext} */
   settings?: SweeperSettings;
 }
@@ -80,7 +116,8 @@ export class Sweeper extends Construct {
   constructor(scope: Construct, id: string, props: SweeperProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    this.settings = props.settings ?? sweeperSettingsFromContext(this);
+    this.settings = props.settings ?? sweeperSettingsFromContext(this, props.runLife);
+    assertBoundCoversRunLife(this.settings.maxAgeMinutes, props.runLife, "Sweeper settings.maxAgeMinutes");
 
     this.logGroup = new logs.LogGroup(this, "LogGroup", {
       retention: props.logRetention,

@@ -535,6 +535,10 @@ async function launch(ctx: ActionContext, request: RunRequest): Promise<Instance
   return created;
 }
 
+/** EC2's 500 for a request whose outcome it does not tell: the `runInstancesInternalError` fault. */
+const internalErrorOnRunInstances = (): Ec2Error =>
+  new Ec2Error("InternalError", "An internal error has occurred", 500);
+
 async function runInstances(ctx: ActionContext): Promise<ActionResult> {
   const { cloud, q, requestId } = ctx;
   if (cloud.closed) throw new Ec2Error("Unavailable", "The local cloud is shutting down.", 503);
@@ -542,6 +546,7 @@ async function runInstances(ctx: ActionContext): Promise<ActionResult> {
   const fingerprint = fingerprintOf(q);
   const previous = clientToken === undefined ? undefined : cloud.launchesByToken.get(clientToken);
   let result: Promise<Instance[]>;
+  let answerLost = false;
   if (previous) {
     if (previous.fingerprint !== fingerprint) {
       throw new Ec2Error(
@@ -552,6 +557,15 @@ async function runInstances(ctx: ActionContext): Promise<ActionResult> {
     result = previous.result;
   } else {
     const request = parseRunRequest(ctx);
+    const internalError = cloud.faults.internalErrorAnswer({
+      instanceType: request.instanceType.instanceType,
+      imageId: request.image.imageId,
+    });
+    if (internalError === "nothingLaunched") {
+      await sleep(cloud.runInstancesMs);
+      throw internalErrorOnRunInstances();
+    }
+    answerLost = internalError === "launched";
     result = launch(ctx, request);
     cloud.inFlight.add(result);
     void result.then(
@@ -567,6 +581,14 @@ async function runInstances(ctx: ActionContext): Promise<ActionResult> {
   const instances = await result;
   const first = instances[0];
   if (!first) throw new Ec2Error("InternalError", "no instance was launched", 500);
+  if (answerLost) {
+    // Launched, booting and findable by its client token; only the answer says otherwise.
+    for (const i of instances) {
+      i.truth.faults.push("runInstancesInternalError");
+      i.start();
+    }
+    throw internalErrorOnRunInstances();
+  }
   return {
     body: responseXml(
       "RunInstances",

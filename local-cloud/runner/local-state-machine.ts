@@ -329,7 +329,8 @@ export class LocalStateMachine {
       if (after) throw lambdaError(after.name, after.message);
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
     } catch (error) {
-      if (error instanceof Error && error.name === "Sandbox.Timedout") throw error;
+      // Already shaped as Lambda reports it (a timeout, an injected fault): wrapping again would nest the JSON.
+      if (error instanceof LambdaInvocationError) throw error;
       const e = error instanceof Error ? error : new Error(String(error));
       throw lambdaError(e.name, e.message, e.stack);
     } finally {
@@ -347,9 +348,11 @@ export class LocalStateMachine {
 }
 
 /** An error as Step Functions sees a failed Lambda invocation: Error = errorType, Cause = Lambda's JSON. */
+class LambdaInvocationError extends Error {}
+
 function lambdaError(errorType: string, errorMessage: string, stack?: string): Error {
   const trace = stack?.split("\n") ?? [];
-  const error = new Error(JSON.stringify({ errorType, errorMessage, trace }));
+  const error = new LambdaInvocationError(JSON.stringify({ errorType, errorMessage, trace }));
   error.name = errorType;
   return error;
 }

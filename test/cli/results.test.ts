@@ -1,8 +1,16 @@
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type ResultsRequest, showBenchmarkRuns, showResults } from "../../cli/commands/results.js";
 import { buildProgram } from "../../cli/main.js";
 import type { OutputFormat } from "../../cli/output-format.js";
 import type { QueryDeps } from "../../cli/query-command.js";
+import { marshallItem } from "../../functions/aws/benchmark-table.js";
+import {
+  buildRunRecord,
+  buildSummaryRecord,
+  buildUnrecordedRunRecord,
+} from "../../functions/domain/run-record.js";
+import { succeededRunState } from "../domain/run-state-fixtures.js";
 import { type SeededTable, startSeededTable } from "../support/results-dynamodb.js";
 import { DATASET, NOW, SERIES, streamWrite } from "./results-dataset.js";
 
@@ -203,6 +211,63 @@ describe("results --runs: one benchmark", () => {
     };
     expect(json.runs).toHaveLength(10);
     expect(json.statistics.total).toMatchObject({ count: 9, median: 1.23 });
+  });
+
+  it("names a run whose instance was left running and one that could not be recorded", async () => {
+    const benchmarkId = "left-behind";
+    const stateOf = (runIndex: number) => {
+      const state = succeededRunState(runIndex);
+      return { ...state, benchmark: { ...state.benchmark, benchmarkId } };
+    };
+    const leftRunning = buildRunRecord({
+      ...stateOf(1),
+      termination: undefined,
+      terminationFailure: { Error: "UnauthorizedOperation", Cause: "not authorized" },
+    });
+    const recordedLate = buildRunRecord({
+      ...stateOf(2),
+      recordFailure: { Error: "ValidationException", Cause: "too big" },
+    });
+    const unrecorded = buildUnrecordedRunRecord(
+      { ...stateOf(3), recordFailure: { Error: "ValidationException", Cause: "too big" } },
+      { name: "ValidationException", message: "still too big" },
+    );
+    const recorded = [buildRunRecord(stateOf(0)), leftRunning, recordedLate];
+    const summary = buildSummaryRecord(
+      { ...stateOf(0), settings: { ...stateOf(0).settings, runs: 4 } },
+      recorded,
+      [unrecorded],
+    );
+    // A table of its own: the seeded one's listings must not gain this benchmark.
+    const own = await startSeededTable([]);
+    const runs = async (id: string, format: OutputFormat = "table") => {
+      let out = "";
+      const deps = { ...capture().deps, client: own.client, tableName: own.tableName };
+      await showBenchmarkRuns({ ...deps, out: { write: (text: string) => (out += text) } }, id, format);
+      return out;
+    };
+    for (const item of [...recorded, unrecorded, summary]) {
+      await own.client.send(new PutItemCommand({ TableName: own.tableName, Item: marshallItem(item) }));
+    }
+
+    const out = await runs(benchmarkId);
+    expect(out).toContain(
+      `left running  run 1 (${leftRunning.instanceId}): not terminated, left to the sweeper; terminate by hand if it is not gone within the hour`,
+    );
+    expect(out).toContain(
+      "unrecorded    run 3: RecordRun failed (ValidationException: too big), and so did Summarise " +
+        "(ValidationException: still too big); its whole state is kept in item UNRECORDED#0003",
+    );
+    expect(out).toMatch(/^\s+1\s+yes\s+succeeded\s.*not terminated: UnauthorizedOperation/m);
+    expect(out).toMatch(
+      /^\s+2\s+yes\s+succeeded\s.*recorded late by Summarise \(RecordRun failed: ValidationException\)/m,
+    );
+    const json = JSON.parse(await runs(benchmarkId, "json")) as {
+      unrecordedRuns: { runIndex: number; state: string }[];
+    };
+    expect(json.unrecordedRuns.map((run) => run.runIndex)).toEqual([3]);
+    expect(JSON.parse(json.unrecordedRuns[0]?.state ?? "")).toMatchObject({ run: { runIndex: 3 } });
+    await own.close();
   });
 
   it("fails for a benchmark that is not in the table", async () => {

@@ -429,6 +429,8 @@ describe("buildSummaryRecord", () => {
       succeededRuns: 1,
       failedRuns: 0,
       timedOutRuns: 2,
+      terminationFailedRuns: 0,
+      unrecordedRuns: 0,
     });
   });
 

@@ -20,7 +20,7 @@ import { auditBenchmark, type BenchmarkAudit, isAlive, sweepRecords } from "../.
 import type { LocalCloud } from "../../local-cloud/cloud.js";
 import type { FaultSettings } from "../../local-cloud/faults.js";
 import { type LocalPipeline, startLocalPipeline } from "../../local-cloud/local-pipeline.js";
-import { invokeLocalSweeper } from "../../local-cloud/local-sweeper.js";
+import { deployedMaxAgeMinutes, invokeLocalSweeper } from "../../local-cloud/local-sweeper.js";
 import { intervalTolerancesMs, wrongValidIntervals } from "../../local-cloud/measurement-error.js";
 import type { ExecutionOutcome, TaskFaults } from "../../local-cloud/runner/local-state-machine.js";
 import { randomSshPort } from "../local-cloud/local-aws-support.js";
@@ -159,6 +159,7 @@ const invalidIntervals = (audit: BenchmarkAudit, runIndex: number): string[] =>
     .filter(([, verdict]) => !verdict.valid)
     .map(([interval]) => interval)
     .sort();
+const runIndexOf = (event: unknown) => (event as RunState).run.runIndex;
 const onFirst =
   <T>(value: T) =>
   (invocation: number) =>
@@ -172,7 +173,7 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
       ["succeeded", null],
       ["succeeded", null],
     ]);
-    expect(audit.hasSummary).toBe(true);
+    expect(audit.summary).toBeDefined();
     expect(audit.instancesLaunched).toBe(2);
     expectNothingLeakedOrLost(audit);
   });
@@ -292,7 +293,7 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
       ["failed", "InsufficientInstanceCapacity"],
       ["failed", "InsufficientInstanceCapacity"],
     ]);
-    expect(audit.hasSummary).toBe(true);
+    expect(audit.summary).toBeDefined();
     expect(audit.instancesLaunched).toBe(0);
     expectNothingLeakedOrLost(audit);
   });
@@ -400,7 +401,7 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
       taskFaults: { Summarise: { before: once(fault("ThrottlingException")) } },
     });
     expect(execution.status).toBe("SUCCEEDED");
-    expect(audit.hasSummary).toBe(true);
+    expect(audit.summary).toBeDefined();
     expectNothingLeakedOrLost(audit);
   });
 
@@ -418,6 +419,14 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
       terminated: false,
       terminationError: { name: "UnauthorizedOperation" },
     });
+    // The benchmark was summarised before the execution failed, and the summary names the instance.
+    expect(audit.summary?.terminationFailedRuns).toEqual([
+      {
+        runIndex: 0,
+        instanceId: audit.instancesLeftRunning[0],
+        error: expect.objectContaining({ name: "UnauthorizedOperation" }),
+      },
+    ]);
     expect(audit.instancesLeftRunning).toHaveLength(1);
 
     await sweepLeftovers(audit.instancesLeftRunning);
@@ -425,6 +434,77 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
     addRow("terminate keeps failing, then sweeper", execution, after, started);
     expect(after.runs[0]).toMatchObject({ items: 1, swept: true });
     expectNothingLeakedOrLost(after);
+  });
+
+  it("a run whose instance cannot be terminated, 3 at once: the others run on, all recorded and summarised", async () => {
+    const started = performance.now();
+    const { execution, audit, benchmarkId } = await run(
+      "terminate of run 1 keeps failing, concurrency 3",
+      input({ runs: 5, concurrency: 3 }),
+      {
+        taskFaults: {
+          TerminateInstance: {
+            before: (_, event) =>
+              runIndexOf(event) === 1 ? fault("UnauthorizedOperation", "not authorized") : undefined,
+          },
+        },
+      },
+    );
+    // Before the fix the Fail state inside the Map stopped runs 0 and 2 in the middle of Observe, never
+    // started 3 and 4, and skipped Summarise.
+    expect(execution).toMatchObject({ status: "FAILED", error: "BootBench.TerminateFailed" });
+    expect(audit.runs.map((r) => [r.items, r.status])).toEqual([
+      [1, "succeeded"],
+      [1, "succeeded"],
+      [1, "succeeded"],
+      [1, "succeeded"],
+      [1, "succeeded"],
+    ]);
+    const leftRunning = audit.runItems.find((r) => r.runIndex === 1)?.instanceId;
+    expect(audit.summary).toMatchObject({
+      succeededRuns: 5,
+      terminationFailedRuns: [{ runIndex: 1, instanceId: leftRunning }],
+    });
+    expect(audit.instancesLeftRunning).toEqual([leftRunning]);
+
+    await sweepLeftovers(audit.instancesLeftRunning);
+    const after = await auditBenchmark(pipeline, benchmarkId, 5, await sweepRecords(pipeline));
+    addRow("terminate of run 1 keeps failing, concurrency 3, then sweeper", execution, after, started);
+    expectNothingLeakedOrLost(after);
+  });
+
+  it("a run whose record cannot be written, 3 at once: the others run on, Summarise records it late", async () => {
+    const { execution, audit } = await run(
+      "record of run 1 keeps failing, concurrency 3",
+      input({ runs: 5, concurrency: 3 }),
+      {
+        taskFaults: {
+          RecordRun: {
+            before: (_, event) =>
+              // Not retried (an item DynamoDB refuses), so the iteration gives up at once.
+              runIndexOf(event) === 1
+                ? fault("ValidationException", "Item size has exceeded the maximum allowed size")
+                : undefined,
+          },
+        },
+      },
+    );
+    expect(execution.status, `${execution.error}: ${execution.cause}`).toBe("SUCCEEDED");
+    expect(audit.runs.map((r) => [r.items, r.status])).toEqual([
+      [1, "succeeded"],
+      [1, "succeeded"],
+      [1, "succeeded"],
+      [1, "succeeded"],
+      [1, "succeeded"],
+    ]);
+    expect(audit.runItems.find((r) => r.runIndex === 1)?.recordError).toEqual({
+      name: "ValidationException",
+      message: "Item size has exceeded the maximum allowed size",
+    });
+    expect(audit.runItems.filter((r) => r.recordError !== undefined)).toHaveLength(1);
+    expect(audit.summary).toMatchObject({ succeededRuns: 5 });
+    expect(audit.summary).not.toHaveProperty("unrecordedRuns");
+    expectNothingLeakedOrLost(audit);
   });
 
   it("an execution aborted in the middle, then the sweeper", async () => {
@@ -470,12 +550,12 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
 });
 
 /**
- * The sweeper as scheduled (30-minute bound) leaves these young instances alone; invoked by hand with
- * a bound of 0 it terminates them and records the sweep.
+ * The sweeper as scheduled (the bound derived from the stack, infra/run-lifetime.ts) leaves these young
+ * instances alone; invoked by hand with a bound of 0 it terminates them and records the sweep.
  */
 async function sweepLeftovers(leftovers: readonly string[]): Promise<void> {
   const scheduled = await invokeLocalSweeper({ source: "aws.events", "detail-type": "Scheduled Event" });
-  expect(scheduled).toMatchObject({ maxAgeMinutes: 30, terminated: [] });
+  expect(scheduled).toMatchObject({ maxAgeMinutes: Number(deployedMaxAgeMinutes()), terminated: [] });
   expect(scheduled.examined).toBeGreaterThanOrEqual(leftovers.length);
 
   const manual = await invokeLocalSweeper({ maxAgeMinutes: 0 });

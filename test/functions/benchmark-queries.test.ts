@@ -9,7 +9,9 @@ import {
   querySummariesBySource,
   summaryQueryFor,
 } from "../../functions/aws/benchmark-queries.js";
-import { marshallItem } from "../../functions/aws/benchmark-table.js";
+import { marshallItem, putUnrecordedRun } from "../../functions/aws/benchmark-table.js";
+import { buildUnrecordedRunRecord } from "../../functions/domain/run-record.js";
+import { succeededRunState } from "../domain/run-state-fixtures.js";
 import { benchmarkRecords, tenRuns } from "../support/benchmark-records.js";
 import { type SeededTable, startSeededTable } from "../support/results-dynamodb.js";
 
@@ -140,6 +142,26 @@ describe("against dynalite", () => {
     const { summary, runs } = await queryBenchmark(table.client, table.tableName, "b0050");
     expect(summary?.benchmarkId).toBe("b0050");
     expect(runs.map((run) => run.runIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(await queryBenchmark(table.client, table.tableName, "missing")).toEqual({ runs: [] });
+    expect(await queryBenchmark(table.client, table.tableName, "missing")).toEqual({
+      runs: [],
+      unrecorded: [],
+    });
+  });
+
+  it("reads a benchmark's unrecorded runs, unless a later Summarise recorded them after all", async () => {
+    const state = (runIndex: number) => ({
+      ...succeededRunState(runIndex),
+      benchmark: { ...succeededRunState(runIndex).benchmark, benchmarkId: "b0100" },
+      recordFailure: { Error: "ValidationException", Cause: "too big" },
+    });
+    const reason = { name: "ValidationException", message: "still too big" };
+    const kept = buildUnrecordedRunRecord(state(10), reason);
+    await putUnrecordedRun(table.client, table.tableName, kept);
+    // Run 3 of b0100 has a run item: an unrecorded-run item beside it is stale.
+    await putUnrecordedRun(table.client, table.tableName, buildUnrecordedRunRecord(state(3), reason));
+    const { runs, unrecorded } = await queryBenchmark(table.client, table.tableName, "b0100");
+    expect(runs).toHaveLength(10);
+    expect(unrecorded).toEqual([kept]);
+    expect(JSON.parse(unrecorded[0]?.state ?? "")).toEqual(state(10));
   });
 });

@@ -3,11 +3,13 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryBenchmark } from "../../functions/aws/benchmark-queries.js";
 import {
+  closeLaunchLedger,
   countLaunchSend,
   getItem,
   type LaunchLedgerKey,
   marshallItem,
   queryRuns,
+  readRunEnded,
   settleLaunchSend,
   unmarshallItem,
 } from "../../functions/aws/benchmark-table.js";
@@ -80,12 +82,51 @@ describe("launch ledger (dynalite)", () => {
     expect(await count(6, 2)).toBe(2);
   });
 
+  const close = (runIndex: number, at: number) =>
+    closeLaunchLedger(table.client, table.tableName, key(runIndex), at);
+  const ended = (runIndex: number) =>
+    readRunEnded(table.client, table.tableName, { benchmarkId: "bench-1", runIndex });
+
+  it("closes a run that never sent: nothing may have launched, and the item says so", async () => {
+    expect(await ended(8)).toBe(false);
+    expect(await close(8, 5_000.5)).toEqual({ endedAt: 5_000.5, unsettledSends: 0 });
+    expect(await ended(8)).toBe(true);
+    expect(await ledgerItem(8)).toEqual({
+      pk: "BENCHMARK#bench-1",
+      sk: "LAUNCH#0008",
+      itemType: "launchLedger",
+      clientToken: "bench-1-run0008",
+      unsettledSends: 0,
+      endedAt: 5_000.5,
+    });
+  });
+
+  it("closes a run with the count of its sends that may have launched, keeping the first end mark", async () => {
+    await count(9, 1);
+    await count(9, 2);
+    await settle(9);
+    expect(await close(9, 3)).toEqual({ endedAt: 3, unsettledSends: 1 });
+    // A retried terminate learns the same, and the first mark stands.
+    expect(await close(9, 4)).toEqual({ endedAt: 3, unsettledSends: 1 });
+    expect(await ledgerItem(9)).toMatchObject({ sends: 2, unsettledSends: 1, endedAt: 3 });
+  });
+
+  it("refuses to count a send once the run is closed: the late launch sends nothing", async () => {
+    await close(10, 1);
+    await expect(count(10, 2)).rejects.toMatchObject({ name: "BootBench.RunEnded" });
+    expect(await ledgerItem(10)).toMatchObject({ unsettledSends: 0 });
+    expect(await ledgerItem(10)).not.toHaveProperty("sends");
+  });
+
   it("is no run item: the run queries of the benchmark skip it", async () => {
     await count(2, 1);
     const run = buildRunRecord(succeededRunState(2));
     await table.client.send(new PutItemCommand({ TableName: table.tableName, Item: marshallItem(run) }));
     expect(await queryRuns(table.client, table.tableName, "bench-1")).toEqual([run]);
-    expect(await queryBenchmark(table.client, table.tableName, "bench-1")).toEqual({ runs: [run] });
+    expect(await queryBenchmark(table.client, table.tableName, "bench-1")).toEqual({
+      runs: [run],
+      unrecorded: [],
+    });
   });
 });
 

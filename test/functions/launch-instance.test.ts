@@ -219,7 +219,7 @@ describe("launchInstance (mocked EC2)", () => {
         time.advance(40);
         return { Instances: [{ InstanceId: "i-0aaa", PrivateIpAddress: "10.0.2.7" }] };
       });
-    const throttleRetry = { budgetMs: 30_000, random: () => 0.5 };
+    const launchRetry = { budgetMs: 30_000, random: () => 0.5 };
     const result = await launchInstance(
       runState(1),
       deps({
@@ -228,7 +228,7 @@ describe("launchInstance (mocked EC2)", () => {
           sleeps.push(ms);
           time.advance(ms);
         },
-        throttleRetry,
+        launchRetry,
       }),
     );
     expect(sleeps).toEqual([125, 250]);
@@ -251,21 +251,112 @@ describe("launchInstance (mocked EC2)", () => {
   it("hands RequestLimitExceeded back to the state machine once the budget is spent", async () => {
     const time = steppedClock(0);
     ec2Mock.on(RunInstancesCommand).rejects(ec2Error("RequestLimitExceeded"));
-    const throttleRetry = { budgetMs: 5_000, random: () => 1 };
+    const launchRetry = { budgetMs: 5_000, random: () => 1 };
     await expect(
       launchInstance(
         runState(1),
-        deps({ clock: time.clock, sleep: async (ms: number) => void time.advance(ms), throttleRetry }),
+        deps({ clock: time.clock, sleep: async (ms: number) => void time.advance(ms), launchRetry }),
       ),
     ).rejects.toMatchObject({ name: "RequestLimitExceeded" });
     // 250 + 500 + 1000 + 2000 = 3750 ms waited; the next 4000 ms wait would pass 5000 ms.
     expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(5);
   });
 
+  it.each([
+    ["InternalError (500)", () => ec2Error("InternalError", "An internal error has occurred", "server")],
+    ["Unavailable (503)", () => ec2Error("Unavailable", "The service is unavailable", "server")],
+    ["a dropped connection", () => Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })],
+    ["an abandoned attempt", () => Object.assign(new Error("aborted"), { name: "AbortError" })],
+  ])(
+    "retries a send that may have launched with the same client token, timing only the one that got through: %s",
+    async (_name, error) => {
+      const time = steppedClock(1_000);
+      const sleeps: number[] = [];
+      ec2Mock
+        .on(RunInstancesCommand)
+        .callsFakeOnce(() => {
+          time.advance(300);
+          throw error();
+        })
+        .callsFake(() => {
+          time.advance(40);
+          return { Instances: [{ InstanceId: "i-0aaa", PrivateIpAddress: "10.0.2.7" }] };
+        });
+      const result = await launchInstance(
+        runState(1),
+        deps({
+          clock: time.clock,
+          sleep: async (ms: number) => {
+            sleeps.push(ms);
+            time.advance(ms);
+          },
+          launchRetry: { budgetMs: 30_000, random: () => 0.5 },
+        }),
+      );
+      expect(sleeps).toEqual([125]);
+      // The failed send stays counted: the response may be a replay of the instance it launched.
+      expect(result).toMatchObject({
+        instanceId: "i-0aaa",
+        launchRequestedAt: 1_425,
+        launchRespondedAt: 1_465,
+        earlierLaunchSends: 1,
+      });
+      expect(ledger.ledger.countSend).toHaveBeenCalledTimes(2);
+      expect(ledger.ledger.settle).not.toHaveBeenCalled();
+      const inputs = ec2Mock.commandCalls(RunInstancesCommand).map((call) => call.args[0].input);
+      expect(inputs).toHaveLength(2);
+      expect(inputs[1]).toEqual(inputs[0]);
+    },
+  );
+
+  it("gives the last error back after maxUncertainAttempts sends that may have launched", async () => {
+    ec2Mock.on(RunInstancesCommand).rejects(ec2Error("InternalError", "An internal error", "server"));
+    await expect(
+      launchInstance(
+        runState(1),
+        deps({ launchRetry: { budgetMs: 30_000, random: () => 0, maxUncertainAttempts: 3 } }),
+      ),
+    ).rejects.toMatchObject({ name: "InternalError" });
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(3);
+    expect(ledger.unsettled()).toBe(3);
+  });
+
+  it("gives the last error back when the budget is spent, throttling and 5xx sharing one loop", async () => {
+    const time = steppedClock(0);
+    ec2Mock
+      .on(RunInstancesCommand)
+      .rejectsOnce(ec2Error("RequestLimitExceeded"))
+      .rejects(ec2Error("Unavailable", "unavailable", "server"));
+    await expect(
+      launchInstance(
+        runState(1),
+        deps({
+          clock: time.clock,
+          sleep: async (ms: number) => void time.advance(ms),
+          launchRetry: { budgetMs: 1_000, random: () => 1, maxUncertainAttempts: 10 },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "Unavailable" });
+    // Waits of 250 and 500 ms; the next (1000 ms) would end past the 1 s budget.
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(3);
+  });
+
+  it("sends nothing once terminate has closed the run's ledger (a launch that started too late)", async () => {
+    const ended = Object.assign(new Error("run 1 has ended"), { name: "BootBench.RunEnded" });
+    ledger.ledger.countSend.mockRejectedValue(ended);
+    ec2Mock
+      .on(RunInstancesCommand)
+      .resolves({ Instances: [{ InstanceId: "i-0aaa", PrivateIpAddress: "10.0.2.7" }] });
+    await expect(
+      launchInstance(runState(1), deps({ launchRetry: { budgetMs: 30_000, random: () => 0 } })),
+    ).rejects.toBe(ended);
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+
   it("does not retry other errors inside the invocation", async () => {
     ec2Mock.on(RunInstancesCommand).rejects(ec2Error("InsufficientInstanceCapacity"));
-    const throttleRetry = { budgetMs: 30_000, random: () => 0 };
-    await expect(launchInstance(runState(1), deps({ throttleRetry }))).rejects.toMatchObject({
+    const launchRetry = { budgetMs: 30_000, random: () => 0 };
+    await expect(launchInstance(runState(1), deps({ launchRetry }))).rejects.toMatchObject({
       name: "InsufficientInstanceCapacity",
     });
     expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(1);
@@ -484,6 +575,8 @@ describe("launchInstance over the EC2 Query protocol (loopback)", () => {
   let server: Server;
   let endpoint: string;
   let reply: { status: number; body: string } | "hang up";
+  /** The next this many requests are read and never answered, their connections held open. */
+  let unansweredRequests = 0;
   const requests: URLSearchParams[] = [];
 
   beforeAll(async () => {
@@ -492,7 +585,8 @@ describe("launchInstance over the EC2 Query protocol (loopback)", () => {
       req.on("data", (chunk: Buffer) => chunks.push(chunk));
       req.on("end", () => {
         requests.push(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
-        if (reply === "hang up") req.socket.destroy();
+        if (unansweredRequests > 0) unansweredRequests--;
+        else if (reply === "hang up") req.socket.destroy();
         else res.writeHead(reply.status, { "content-type": "text/xml;charset=UTF-8" }).end(reply.body);
       });
     });
@@ -500,7 +594,13 @@ describe("launchInstance over the EC2 Query protocol (loopback)", () => {
     await once(server, "listening");
     endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
   let ledger: ReturnType<typeof memoryLedger>;
   beforeEach(() => {
     requests.length = 0;
@@ -588,6 +688,28 @@ describe("launchInstance over the EC2 Query protocol (loopback)", () => {
       expect(ledger.unsettled()).toBe(refused ? 0 : 1);
     },
   );
+
+  it("abandons a request that gets no answer within attemptTimeoutMs and sends it again, same client token", async () => {
+    unansweredRequests = 1;
+    reply = {
+      status: 200,
+      body:
+        '<RunInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-2</requestId>' +
+        "<reservationId>r-0abc</reservationId><ownerId>123456789012</ownerId><instancesSet><item>" +
+        "<instanceId>i-0123456789abcdef0</instanceId><privateIpAddress>10.0.1.23</privateIpAddress>" +
+        "<instanceState><code>0</code><name>pending</name></instanceState></item></instancesSet>" +
+        "</RunInstancesResponse>",
+    };
+    const result = await launchInstance(runState(0), {
+      ...deps(),
+      launchRetry: { budgetMs: 30_000, random: () => 0, attemptTimeoutMs: 200 },
+    });
+    expect(result).toMatchObject({ instanceId: "i-0123456789abcdef0", earlierLaunchSends: 1 });
+    expect(requests.map((r) => r.get("ClientToken"))).toEqual([
+      "weekly-2025-01-run0000",
+      "weekly-2025-01-run0000",
+    ]);
+  });
 
   it("keeps the send counted when the connection drops before any answer", async () => {
     reply = "hang up";

@@ -1,9 +1,10 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ProbePortEvent, ProbePortResult } from "../../functions/domain/contract.js";
 import { CLOCK_DRIFT_LIMIT_MS } from "../../functions/domain/integrity.js";
-import { handler } from "../../functions/probe-port/index.js";
 import {
   type Connect,
   type ConnectHandlers,
@@ -51,6 +52,8 @@ afterEach(async () => {
 
 function probeEvent(port: EmulatedPort, overrides: Partial<ProbePortEvent> = {}): ProbePortEvent {
   return {
+    benchmarkId: "bench-1",
+    runIndex: 0,
     privateIp: port.host,
     port: port.port,
     probeIntervalMs: INTERVAL_MS,
@@ -220,6 +223,7 @@ describe("probePort on real loopback sockets", () => {
     const port = await emulatedPort("127.0.1.237");
     await port.silent();
     await port.accept();
+    const { handler } = await loadHandler();
     const result = await handler(probeEvent(port), {} as Context);
     expect(result).toMatchObject({ status: "open", connected: 1, refused: 0 });
     // The handler runs on a freshly anchored clock and reports it.
@@ -232,9 +236,109 @@ describe("probePort on real loopback sockets", () => {
     expect(result.clock?.spanMs).toBeGreaterThanOrEqual(result.probeEndedAt - result.probeStartedAt);
   });
 
+  it("stops, as the handler, once terminate has marked the run ended (a consistent read of the mark only)", async () => {
+    const port = await emulatedPort("127.0.1.238");
+    await port.silent();
+    const { handler, ddb } = await loadHandler();
+    ddb
+      .on(GetItemCommand)
+      .resolvesOnce({})
+      .resolves({ Item: { endedAt: { N: "1750000000000" } } });
+    const started = epochMs();
+    await expect(handler(probeEvent(port, { runIndex: 3 }), {} as Context)).rejects.toMatchObject({
+      name: "BootBench.RunEnded",
+    });
+    // The second read (about a second in) said ended; the probe's deadline was 10 s away.
+    expect(epochMs() - started).toBeLessThan(2_500);
+    expect(ddb.commandCalls(GetItemCommand)[0]?.args[0].input).toEqual({
+      TableName: "from-env",
+      Key: { pk: { S: "BENCHMARK#bench-1" }, sk: { S: "LAUNCH#0003" } },
+      ConsistentRead: true,
+      ProjectionExpression: "endedAt",
+    });
+  });
+
   it("rejects a malformed event before opening any socket", async () => {
     const event = { privateIp: "not-an-ip", port: 70000, probeIntervalMs: 0 } as unknown as ProbePortEvent;
-    expect(() => probePort(event, { clock: epochMs })).toThrow(/privateIp.*port.*probeIntervalMs/);
+    expect(() => probePort(event, { clock: epochMs })).toThrow(
+      /benchmarkId.*runIndex.*privateIp.*port.*probeIntervalMs/,
+    );
+  });
+});
+
+/** The handler, loaded with TABLE_NAME set and DynamoDB mocked: no request leaves the process. */
+async function loadHandler() {
+  vi.stubEnv("TABLE_NAME", "from-env");
+  vi.resetModules();
+  const ddb = mockClient(DynamoDBClient);
+  ddb.on(GetItemCommand).resolves({});
+  const module = await import("../../functions/probe-port/index.js");
+  return { handler: module.handler, ddb };
+}
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  mockClient(DynamoDBClient).restore();
+});
+
+describe("probePort asks whether the run has ended", () => {
+  /** A network that never answers: the probe would run to its deadline. */
+  const unanswered: Connect = () => ({ destroy: () => {} });
+  const event = (): ProbePortEvent => ({
+    benchmarkId: "bench-1",
+    runIndex: 2,
+    privateIp: "10.0.1.23",
+    port: 22,
+    probeIntervalMs: INTERVAL_MS,
+    launchRespondedAt: epochMs(),
+    runningTimeoutSeconds: 5,
+    openTimeoutSeconds: 5,
+  });
+
+  it("rejects with BootBench.RunEnded within one check interval of the mark, leaving no timer behind", async () => {
+    let ended = false;
+    const runEnded = vi.fn(async () => ended);
+    const started = epochMs();
+    const probing = probePort(event(), {
+      clock: epochMs,
+      connect: unanswered,
+      runEnded,
+      runEndedCheckIntervalMs: 100,
+    });
+    await sleep(250);
+    ended = true;
+    const markedAt = epochMs();
+    await expect(probing).rejects.toMatchObject({
+      name: "BootBench.RunEnded",
+      message: expect.stringContaining("10.0.1.23:22"),
+    });
+    expect(epochMs() - markedAt).toBeLessThan(150);
+    expect(epochMs() - started).toBeLessThan(1_000);
+    expect(runEnded.mock.calls.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("goes on probing when the read fails, and asks again", async () => {
+    const runEnded = vi.fn(async () => {
+      throw Object.assign(new Error("connect ETIMEDOUT"), { name: "TimeoutError" });
+    });
+    const result = await probePort(
+      { ...event(), launchRespondedAt: epochMs() - 9_400 },
+      { clock: epochMs, connect: unanswered, runEnded, runEndedCheckIntervalMs: 100 },
+    );
+    expect(result.status).toBe("timeout");
+    expect(runEnded.mock.calls.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("never waits for a read: attempts keep their grid while one read hangs, and no second read starts", async () => {
+    const runEnded = vi.fn(() => new Promise<boolean>(() => {}));
+    const result = await probePort(
+      { ...event(), launchRespondedAt: epochMs() - 9_700 },
+      { clock: epochMs, connect: unanswered, runEnded, runEndedCheckIntervalMs: 10 },
+    );
+    expect(result.status).toBe("timeout");
+    expect(runEnded).toHaveBeenCalledTimes(1);
+    // About 300 ms at one attempt every 10 ms.
+    expect(result.attempts).toBeGreaterThanOrEqual(25);
   });
 });
 
@@ -280,6 +384,8 @@ describe("probePort with overlapping attempts answered out of order", () => {
   }
 
   const event = (overrides: Partial<ProbePortEvent> = {}): ProbePortEvent => ({
+    benchmarkId: "bench-1",
+    runIndex: 0,
     privateIp: "127.0.1.240",
     port: 22,
     probeIntervalMs: INTERVAL_MS,
@@ -395,6 +501,8 @@ describe("probePort lower ends of the brackets (virtual time)", () => {
     };
 
   const probeEvent: ProbePortEvent = {
+    benchmarkId: "bench-1",
+    runIndex: 0,
     privateIp: "10.0.1.23",
     port: 22,
     probeIntervalMs: INTERVAL_MS,

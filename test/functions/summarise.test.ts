@@ -17,7 +17,8 @@ import {
 
 const ddb = mockClient(DynamoDBClient);
 const deps = { client: new DynamoDBClient({}), tableName: "boot-bench-table" };
-const event: SummariseEvent = { benchmark, settings: { ...settings, runs: 4 }, image };
+const recorded = [0, 1, 2, 3].map((runIndex) => ({ runIndex, status: "succeeded" as const }));
+const event: SummariseEvent = { benchmark, settings: { ...settings, runs: 4 }, image, iterations: recorded };
 
 const run = (runIndex: number, closedMs: number, openMs: number) =>
   marshallItem(
@@ -31,10 +32,12 @@ const run = (runIndex: number, closedMs: number, openMs: number) =>
 const failed = (runIndex: number) =>
   marshallItem(buildRunRecord(failedRunState(runIndex, "InsufficientInstanceCapacity", "none")));
 
-const putSummaryItem = () => {
-  const item = ddb.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
-  return item ? unmarshallItem(item) : undefined;
-};
+const putItems = () =>
+  ddb.commandCalls(PutItemCommand).flatMap((call) => {
+    const item = call.args[0].input.Item;
+    return item ? [unmarshallItem(item)] : [];
+  });
+const putSummaryItem = () => putItems().find((item) => item.sk === "SUMMARY");
 
 beforeEach(() => {
   ddb.reset();
@@ -56,6 +59,8 @@ describe("summarise", () => {
       succeededRuns: 3,
       failedRuns: 1,
       timedOutRuns: 0,
+      terminationFailedRuns: 0,
+      unrecordedRuns: 0,
       medians: {
         runInstancesApi: 1.5,
         pendingToRunning: 6.9,
@@ -117,11 +122,100 @@ describe("summarise", () => {
       succeededRuns: 1,
       failedRuns: 3,
       timedOutRuns: 0,
+      terminationFailedRuns: 0,
+      unrecordedRuns: 0,
     });
     const summary = putSummaryItem();
     expect(summary).toMatchObject({ status: "failed", countedSucceededRuns: 0 });
     expect(summary).not.toHaveProperty("medians");
     expect(summary).not.toHaveProperty("statistics");
+  });
+
+  it("lists the runs whose instance could not be terminated, for the state machine to fail on", async () => {
+    const leftRunning = buildRunRecord({
+      ...succeededRunState(1),
+      termination: undefined,
+      terminationFailure: { Error: "UnauthorizedOperation", Cause: "not authorized" },
+    });
+    ddb.on(QueryCommand).resolves({
+      Items: [run(0, 1, 1), marshallItem(leftRunning), run(2, 1, 1), run(3, 1, 1)],
+    });
+    await expect(summarise(event, deps)).resolves.toMatchObject({
+      terminationFailedRuns: 1,
+      unrecordedRuns: 0,
+    });
+    expect(putSummaryItem()?.terminationFailedRuns).toEqual([
+      {
+        runIndex: 1,
+        instanceId: leftRunning.instanceId,
+        error: { name: "UnauthorizedOperation", message: "not authorized" },
+      },
+    ]);
+  });
+
+  describe("a run RecordRun could not record", () => {
+    const recordFailure = { Error: "ProvisionedThroughputExceededException", Cause: "throttled for minutes" };
+    const unrecordedState = { ...succeededRunState(2), recordFailure };
+    const withUnrecorded: SummariseEvent = {
+      ...event,
+      iterations: [
+        recorded[0],
+        recorded[1],
+        { runIndex: 2, unrecorded: unrecordedState },
+        recorded[3],
+      ] as SummariseEvent["iterations"],
+    };
+
+    it("is recorded late, with RecordRun's error, and counts like any other", async () => {
+      const lateRecord = marshallItem(buildRunRecord(unrecordedState));
+      ddb.on(QueryCommand).resolves({ Items: [run(0, 1, 1), run(1, 1, 1), lateRecord, run(3, 1, 1)] });
+      await expect(summarise(withUnrecorded, deps)).resolves.toMatchObject({
+        succeededRuns: 4,
+        unrecordedRuns: 0,
+      });
+      const [late] = ddb.commandCalls(PutItemCommand).map((call) => call.args[0].input);
+      expect(late?.ConditionExpression).toBe("attribute_not_exists(pk)");
+      expect(unmarshallItem(late?.Item ?? {})).toMatchObject({
+        sk: "RUN#0002",
+        status: "succeeded",
+        recordError: { name: "ProvisionedThroughputExceededException", message: "throttled for minutes" },
+      });
+      expect(putSummaryItem()).not.toHaveProperty("unrecordedRuns");
+    });
+
+    it("is kept whole as an unrecorded-run item when it cannot be recorded late either", async () => {
+      ddb.on(QueryCommand).resolves({ Items: [run(0, 1, 1), run(1, 1, 1), run(3, 1, 1)] });
+      ddb
+        .on(PutItemCommand, { Item: { pk: { S: "BENCHMARK#bench-1" }, sk: { S: "RUN#0002" } } as never })
+        .rejects(
+          Object.assign(new Error("still throttled"), { name: "ProvisionedThroughputExceededException" }),
+        );
+
+      await expect(summarise(withUnrecorded, deps)).resolves.toMatchObject({
+        runs: 3,
+        succeededRuns: 3,
+        unrecordedRuns: 1,
+        terminationFailedRuns: 0,
+      });
+      const kept = putItems().find((item) => item.sk === "UNRECORDED#0002");
+      expect(kept).toMatchObject({
+        pk: "BENCHMARK#bench-1",
+        itemType: "unrecordedRun",
+        runIndex: 2,
+        recordError: { name: "ProvisionedThroughputExceededException", message: "throttled for minutes" },
+        summariseError: { name: "ProvisionedThroughputExceededException", message: "still throttled" },
+        terminated: true,
+        instanceId: unrecordedState.launch?.instanceId,
+      });
+      expect(JSON.parse(String(kept?.state))).toEqual(unrecordedState);
+      expect(putSummaryItem()?.unrecordedRuns).toEqual([
+        {
+          runIndex: 2,
+          recordError: { name: "ProvisionedThroughputExceededException", message: "throttled for minutes" },
+          summariseError: { name: "ProvisionedThroughputExceededException", message: "still throttled" },
+        },
+      ]);
+    });
   });
 
   it("lets a failed summary write through for Step Functions to retry", async () => {

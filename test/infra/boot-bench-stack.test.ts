@@ -125,17 +125,42 @@ describe("step functions", () => {
       TABLE_NAME: { Ref: table },
     });
     expect(flatten(variables("launch-instance").SUBNET_IDS)).toBe(subnets.map((id) => `<${id}>`).join(","));
-    expect(variables("terminate-instance")).toEqual({ STACK_TAG: STACK_NAME });
+    expect(variables("terminate-instance")).toEqual({ STACK_TAG: STACK_NAME, TABLE_NAME: { Ref: table } });
     expect(variables("record-run")).toEqual({ TABLE_NAME: { Ref: table } });
     expect(variables("summarise")).toEqual({ TABLE_NAME: { Ref: table } });
     expect(variables("poll-state")).toEqual({ TABLE_NAME: { Ref: table } });
-    for (const step of ["validate-input", "resolve-image", "probe-port"]) {
+    expect(variables("probe-port")).toEqual({ TABLE_NAME: { Ref: table } });
+    for (const step of ["validate-input", "resolve-image"]) {
       expect(variables(step), step).toEqual({});
     }
   });
 });
 
 describe("network", () => {
+  it("gives the VPC a DynamoDB gateway endpoint on its subnets' route tables, allowing only reads of the table", () => {
+    const endpoints = Object.values(resourcesOfType(template, "AWS::EC2::VPCEndpoint"));
+    expect(endpoints).toHaveLength(1);
+    const routeTables = Object.keys(resourcesOfType(template, "AWS::EC2::RouteTable"));
+    expect(routeTables).toHaveLength(2);
+    const [endpoint] = endpoints;
+    expect(endpoint?.Properties).toMatchObject({
+      VpcEndpointType: "Gateway",
+      VpcId: { Ref: logicalIdOfType("AWS::EC2::VPC") },
+      RouteTableIds: routeTables.map((id) => ({ Ref: id })),
+    });
+    expect(flatten(endpoint?.Properties.ServiceName)).toBe("com.amazonaws.<AWS::Region>.dynamodb");
+    expect(endpoint?.Properties.PolicyDocument).toMatchObject({
+      Statement: [
+        {
+          Action: "dynamodb:GetItem",
+          Effect: "Allow",
+          Principal: { AWS: "*" },
+          Resource: getAtt(logicalIdOfType("AWS::DynamoDB::GlobalTable"), "Arn"),
+        },
+      ],
+    });
+  });
+
   it("builds a VPC of public subnets only, without NAT gateways, logging rejected flows", () => {
     const subnets = Object.values(resourcesOfType(template, "AWS::EC2::Subnet"));
     expect(subnets).toHaveLength(2);
@@ -348,6 +373,7 @@ describe("IAM", () => {
     ]);
     expect(serviceActions("poll-state")).toEqual(["dynamodb:Query", "ec2:DescribeInstances"]);
     expect(serviceActions("probe-port")).toEqual([
+      "dynamodb:GetItem",
       "ec2:AssignPrivateIpAddresses",
       "ec2:CreateNetworkInterface",
       "ec2:DeleteNetworkInterface",
@@ -355,9 +381,13 @@ describe("IAM", () => {
       "ec2:DescribeSubnets",
       "ec2:UnassignPrivateIpAddresses",
     ]);
-    expect(serviceActions("terminate-instance")).toEqual(["ec2:DescribeInstances", "ec2:TerminateInstances"]);
+    expect(serviceActions("terminate-instance")).toEqual([
+      "dynamodb:UpdateItem",
+      "ec2:DescribeInstances",
+      "ec2:TerminateInstances",
+    ]);
     expect(serviceActions("record-run")).toEqual(["dynamodb:GetItem", "dynamodb:PutItem"]);
-    expect(serviceActions("summarise")).toEqual(["dynamodb:PutItem", "dynamodb:Query"]);
+    expect(serviceActions("summarise")).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]);
   });
 
   it("reads SSM parameters only from the public /aws/service/ tree and the account's own parameters", () => {
@@ -374,30 +404,47 @@ describe("IAM", () => {
     const dynamodb = allFunctionStatements().filter((s) =>
       actionsOf(s).some((a) => a.startsWith("dynamodb:")),
     );
-    expect(dynamodb).toHaveLength(4);
+    expect(dynamodb).toHaveLength(6);
     for (const statement of dynamodb) expect(statement.Resource).toEqual(getAtt(table, "Arn"));
   });
 
-  it("lets the launch step update only its launch ledger's attributes", () => {
-    const ledger = statementsWithAction(
-      statementsOfFunctionRole(template, "launch-instance"),
-      "dynamodb:UpdateItem",
-    );
-    expect(ledger).toEqual([
-      expect.objectContaining({
-        Action: "dynamodb:UpdateItem",
-        Condition: {
-          "ForAllValues:StringEquals": {
-            "dynamodb:Attributes": [
-              "pk",
-              "sk",
-              "itemType",
-              "clientToken",
-              "sends",
-              "unsettledSends",
-              "lastSendAt",
-            ],
+  it("lets the launch and terminate steps update only the launch ledger's attributes", () => {
+    for (const step of ["launch-instance", "terminate-instance"]) {
+      const ledger = statementsWithAction(statementsOfFunctionRole(template, step), "dynamodb:UpdateItem");
+      expect(ledger, step).toEqual([
+        expect.objectContaining({
+          Action: "dynamodb:UpdateItem",
+          Condition: {
+            "ForAllValues:StringEquals": {
+              "dynamodb:Attributes": [
+                "pk",
+                "sk",
+                "itemType",
+                "clientToken",
+                "sends",
+                "unsettledSends",
+                "lastSendAt",
+                "endedAt",
+              ],
+            },
+            // ALL_OLD and ALL_NEW would return attributes beyond those named.
+            StringEqualsIfExists: { "dynamodb:ReturnValues": ["NONE", "UPDATED_OLD", "UPDATED_NEW"] },
           },
+        }),
+      ]);
+    }
+  });
+
+  it("lets the probe read only the run-ended mark of benchmark items", () => {
+    const reads = statementsOfFunctionRole(template, "probe-port").filter((s) =>
+      actionsOf(s).some((a) => a.startsWith("dynamodb:")),
+    );
+    expect(reads).toEqual([
+      expect.objectContaining({
+        Action: "dynamodb:GetItem",
+        Condition: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["BENCHMARK#*"] },
+          "ForAllValues:StringEquals": { "dynamodb:Attributes": ["pk", "sk", "endedAt"] },
         },
       }),
     ]);

@@ -85,6 +85,31 @@ describe("existing VPC without availability zones", () => {
       SubnetIds: SUBNET_IDS,
     });
   });
+
+  it("adds no DynamoDB endpoint when no route tables are named (the subnets may reach DynamoDB already)", () => {
+    template.resourceCountIs("AWS::EC2::VPCEndpoint", 0);
+  });
+});
+
+describe("existing VPC with the route tables of its subnets", () => {
+  // Both subnets share one route table, as public subnets often do.
+  const { template } = synthesize({
+    vpcId: VPC_ID,
+    subnetIds: SUBNET_IDS,
+    routeTableIds: "rtb-0aaaaaaaaaaaaaaaa,rtb-0aaaaaaaaaaaaaaaa",
+  });
+
+  it("adds a DynamoDB gateway endpoint on those route tables, once each, with the default policy", () => {
+    const endpoints = Object.values(resourcesOfType(template, "AWS::EC2::VPCEndpoint"));
+    expect(endpoints).toHaveLength(1);
+    expect(endpoints[0]?.Properties).toMatchObject({
+      VpcEndpointType: "Gateway",
+      VpcId: VPC_ID,
+      RouteTableIds: ["rtb-0aaaaaaaaaaaaaaaa"],
+    });
+    // Other workloads' DynamoDB traffic in these subnets takes the same route: no policy narrows it.
+    expect(endpoints[0]?.Properties.PolicyDocument).toBeUndefined();
+  });
 });
 
 describe("network context parsing", () => {
@@ -112,5 +137,9 @@ describe("network context parsing", () => {
     expect(() =>
       settings({ vpcId: VPC_ID, subnetIds: SUBNET_IDS, availabilityZones: ["eu-west-1a"] }),
     ).toThrow(/availabilityZones/);
+    expect(() => settings({ vpcId: VPC_ID, subnetIds: SUBNET_IDS, routeTableIds: ["rtb-1"] })).toThrow(
+      /routeTableIds/,
+    );
+    expect(() => settings({ routeTableIds: ["rtb-1"] })).toThrow(/routeTableIds/);
   });
 });

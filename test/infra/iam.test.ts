@@ -7,13 +7,14 @@ import { App, Stack } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_SWEEP_INTERVAL_MINUTES,
-  DEFAULT_SWEEP_MAX_AGE_MINUTES,
-  MIN_SWEEP_MAX_AGE_MINUTES,
+  sweepAgeBounds,
   sweeperSettingsFromContext,
 } from "../../infra/constructs/sweeper.js";
+import { longestRunLife, RUN_LIFE_LIMITS } from "../../infra/run-lifetime.js";
 import {
   actionsOf,
   type CfnResource,
+  definitionOf,
   flatten,
   type PolicyStatement,
   resourcesOf,
@@ -210,7 +211,11 @@ describe("least privilege, across every role in the stack", () => {
         .filter((a) => a.startsWith("dynamodb:"))
         .sort();
     expect(actions(functionRole("record-run"))).toEqual(["dynamodb:GetItem", "dynamodb:PutItem"]);
-    expect(actions(functionRole("summarise"))).toEqual(["dynamodb:PutItem", "dynamodb:Query"]);
+    expect(actions(functionRole("summarise"))).toEqual([
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+    ]);
     expect(actions(SWEEPER_ROLE)).toEqual(["dynamodb:PutItem"]);
   });
 
@@ -235,6 +240,10 @@ describe("least privilege, across every role in the stack", () => {
 });
 
 describe("the sweeper", () => {
+  // Its figures are written out in test/infra/run-lifetime.test.ts.
+  const runLife = longestRunLife(definitionOf(template), RUN_LIFE_LIMITS);
+  const { defaultMinutes, minimumMinutes } = sweepAgeBounds(runLife);
+
   it("may describe instances, terminate tagged ones, record sweeps, write its own logs, and nothing else", () => {
     const logGroup = (sweeperFunction.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
     const statements = statementsOfRole(template, SWEEPER_ROLE);
@@ -251,7 +260,7 @@ describe("the sweeper", () => {
     expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  it("runs on a schedule, every 10 minutes, with a 30-minute bound, and only the schedule may invoke it", () => {
+  it("runs on a schedule, every 10 minutes, with the derived bound, and only the schedule may invoke it", () => {
     const rules = Object.entries(resourcesOfType(template, "AWS::Events::Rule")).filter(([id]) =>
       id.startsWith("SweeperSchedule"),
     );
@@ -272,7 +281,7 @@ describe("the sweeper", () => {
         NODE_OPTIONS: "--enable-source-maps",
         STACK_TAG: STACK_NAME,
         TABLE_NAME: { Ref: TABLE },
-        MAX_AGE_MINUTES: String(DEFAULT_SWEEP_MAX_AGE_MINUTES),
+        MAX_AGE_MINUTES: String(defaultMinutes),
       },
     });
     const permissions = Object.values(resourcesOfType(template, "AWS::Lambda::Permission")).filter(
@@ -300,15 +309,19 @@ describe("the sweeper", () => {
 
   it("takes its bound and interval from context, refusing a bound that would end benchmarks in progress", () => {
     const settings = (context: Record<string, unknown>) =>
-      sweeperSettingsFromContext(new Stack(new App({ context }), "Context"));
-    expect(settings({})).toEqual({ maxAgeMinutes: 30, intervalMinutes: 10 });
-    expect(settings({ sweeperMaxAgeMinutes: "45", sweeperIntervalMinutes: 5 })).toEqual({
-      maxAgeMinutes: 45,
+      sweeperSettingsFromContext(new Stack(new App({ context }), "Context"), runLife);
+    expect(settings({})).toEqual({ maxAgeMinutes: defaultMinutes, intervalMinutes: 10 });
+    expect(settings({ sweeperMaxAgeMinutes: "120", sweeperIntervalMinutes: 5 })).toEqual({
+      maxAgeMinutes: 120,
       intervalMinutes: 5,
     });
-    // The probe Lambda alone may legitimately keep an instance for 15 minutes.
-    expect(MIN_SWEEP_MAX_AGE_MINUTES).toBe(20);
-    expect(() => settings({ sweeperMaxAgeMinutes: 10 })).toThrow(/sweeperMaxAgeMinutes .* from 20/);
+    expect(settings({ sweeperMaxAgeMinutes: minimumMinutes })).toMatchObject({
+      maxAgeMinutes: minimumMinutes,
+    });
+    expect(() => settings({ sweeperMaxAgeMinutes: minimumMinutes - 1 })).toThrow(
+      new RegExp(`sweeperMaxAgeMinutes=${minimumMinutes - 1} could end runs in progress`),
+    );
+    expect(() => settings({ sweeperMaxAgeMinutes: "soon" })).toThrow(/sweeperMaxAgeMinutes .* got soon/);
     expect(() => settings({ sweeperIntervalMinutes: "often" })).toThrow(/sweeperIntervalMinutes/);
   });
 });

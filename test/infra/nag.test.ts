@@ -30,6 +30,7 @@ describe("cdk-nag (AwsSolutions and Serverless packs)", () => {
       synthWithNag({
         vpcId: "vpc-0123456789abcdef0",
         subnetIds: ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+        routeTableIds: ["rtb-0aaaaaaaaaaaaaaaa", "rtb-0bbbbbbbbbbbbbbbb"],
         probePorts: [22, 2222],
       }),
     ).not.toThrow();

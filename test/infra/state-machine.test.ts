@@ -62,11 +62,12 @@ describe("state machine definition", () => {
         "ProbePort",
         "TerminateInstance",
         "RecordRun",
-        "RunTerminated?",
-        "TerminationFailed",
-        "RunDone",
+        "RunRecorded",
+        "RunUnrecorded",
         "Summarise",
-        "BenchmarkSucceeded?",
+        "BenchmarkOutcome?",
+        "TerminationFailed",
+        "RunsUnrecorded",
         "Succeeded",
         "NoSuccessfulRuns",
         // The suite branch (infra/suite-flow.ts) behind the top-level choice.
@@ -91,7 +92,7 @@ describe("state machine definition", () => {
     }
   });
 
-  it("runs ValidateInput → ResolveImage → Runs → Summarise → BenchmarkSucceeded?", () => {
+  it("runs ValidateInput → ResolveImage → Runs → Summarise → BenchmarkOutcome?", () => {
     // A top-level choice sends suites to their own branch; every other input is a single benchmark.
     expect(definition.StartAt).toBe("Suite?");
     expect(state("Suite?")).toEqual({
@@ -102,7 +103,7 @@ describe("state machine definition", () => {
     expect(state("ValidateInput").Next).toBe("ResolveImage");
     expect(state("ResolveImage").Next).toBe("Runs");
     expect(runs.Next).toBe("Summarise");
-    expect(state("Summarise").Next).toBe("BenchmarkSucceeded?");
+    expect(state("Summarise").Next).toBe("BenchmarkOutcome?");
   });
 
   it("points every Task at its step function's ARN, with the payload as Parameters", () => {
@@ -135,12 +136,12 @@ describe("state machine definition", () => {
     });
   });
 
-  it("maps over $.runs with the concurrency from the settings and discards the Map's result", () => {
+  it("maps over $.runs with the concurrency from the settings, each iteration's result under $.iterations", () => {
     expect(runs).toMatchObject({
       Type: "Map",
       ItemsPath: "$.runs",
       MaxConcurrencyPath: "$.settings.concurrency",
-      ResultPath: null,
+      ResultPath: "$.iterations",
       ItemSelector: {
         "benchmark.$": "$.benchmark",
         "settings.$": "$.settings",
@@ -176,6 +177,8 @@ describe("state machine definition", () => {
       "runningTimeoutSeconds.$": "$.settings.runningTimeoutSeconds",
     });
     expect(state("ProbePort").Parameters).toEqual({
+      "benchmarkId.$": "$.benchmark.benchmarkId",
+      "runIndex.$": "$.run.runIndex",
       "privateIp.$": "$.launch.privateIp",
       "port.$": "$.settings.port",
       "probeIntervalMs.$": "$.settings.probeIntervalMs",
@@ -199,34 +202,72 @@ describe("state machine definition", () => {
     expect(state("TerminateInstance").Catch).toEqual([
       { ErrorEquals: ["States.ALL"], ResultPath: "$.terminationFailure", Next: "RecordRun" },
     ]);
-    expect(state("RecordRun")).toMatchObject({ ResultPath: "$.recorded", Next: "RunTerminated?" });
+    expect(state("RecordRun")).toMatchObject({ ResultPath: "$.recorded", Next: "RunRecorded" });
     expect(state("RecordRun").Parameters).toBeUndefined();
-    expect(state("RecordRun").Catch).toBeUndefined();
+    expect(state("RecordRun").Catch).toEqual([
+      { ErrorEquals: ["States.ALL"], ResultPath: "$.recordFailure", Next: "RunUnrecorded" },
+    ]);
   });
 
-  it("fails the run with BootBench.TerminateFailed when its instance could not be terminated", () => {
-    expect(state("RunTerminated?")).toEqual({
+  it("ends every iteration with its run index and either the stored status or the unrecorded state", () => {
+    expect(state("RunRecorded")).toEqual({
+      Type: "Pass",
+      Parameters: { "runIndex.$": "$.recorded.runIndex", "status.$": "$.recorded.status" },
+      End: true,
+    });
+    expect(state("RunUnrecorded")).toEqual({
+      Type: "Pass",
+      Parameters: { "runIndex.$": "$.run.runIndex", "unrecorded.$": "$" },
+      End: true,
+    });
+  });
+
+  it("lets no run fail its Map iteration: every Task inside is caught, and there is no Fail state", () => {
+    // A failed iteration fails the whole inline Map and stops the other runs in the middle.
+    const inside = allStates(processor as never);
+    expect(inside.filter(([, s]) => s.Type === "Fail")).toEqual([]);
+    const catching = inside.filter(([, s]) => s.Type === "Task" || s.Type === "Parallel");
+    const branchTasks = ["PollState", "ProbePort"]; // inside Observe, whose Catch covers them
+    for (const [name, s] of catching) {
+      if (branchTasks.includes(name)) continue;
+      expect(
+        s.Catch?.map((c) => c.ErrorEquals),
+        name,
+      ).toEqual([["States.ALL"]]);
+    }
+    expect(catching.map(([name]) => name).sort()).toEqual(
+      ["LaunchInstance", "Observe", "PollState", "ProbePort", "RecordRun", "TerminateInstance"].sort(),
+    );
+  });
+
+  it("summarises, then fails on a termination failure, an unrecorded run, or no successful run", () => {
+    expect(state("Summarise")).toMatchObject({
+      Parameters: {
+        "benchmark.$": "$.benchmark",
+        "settings.$": "$.settings",
+        "image.$": "$.image",
+        "iterations.$": "$.iterations",
+      },
+      ResultPath: "$.summary",
+    });
+    expect(state("BenchmarkOutcome?")).toEqual({
       Type: "Choice",
-      Choices: [{ Variable: "$.terminationFailure", IsPresent: true, Next: "TerminationFailed" }],
-      Default: "RunDone",
+      Choices: [
+        { Variable: "$.summary.terminationFailedRuns", NumericGreaterThan: 0, Next: "TerminationFailed" },
+        { Variable: "$.summary.unrecordedRuns", NumericGreaterThan: 0, Next: "RunsUnrecorded" },
+        { Variable: "$.summary.status", StringEquals: "succeeded", Next: "Succeeded" },
+      ],
+      Default: "NoSuccessfulRuns",
     });
     expect(state("TerminationFailed")).toEqual({
       Type: "Fail",
       Error: "BootBench.TerminateFailed",
-      Cause: expect.stringMatching(/terminated/),
+      Cause: expect.stringMatching(/could not be terminated/),
     });
-    expect(state("RunDone")).toEqual({ Type: "Succeed" });
-  });
-
-  it("summarises and fails with BootBench.NoSuccessfulRuns unless the summary succeeded", () => {
-    expect(state("Summarise")).toMatchObject({
-      Parameters: { "benchmark.$": "$.benchmark", "settings.$": "$.settings", "image.$": "$.image" },
-      ResultPath: "$.summary",
-    });
-    expect(state("BenchmarkSucceeded?")).toEqual({
-      Type: "Choice",
-      Choices: [{ Variable: "$.summary.status", StringEquals: "succeeded", Next: "Succeeded" }],
-      Default: "NoSuccessfulRuns",
+    expect(state("RunsUnrecorded")).toEqual({
+      Type: "Fail",
+      Error: "BootBench.RunsUnrecorded",
+      Cause: expect.stringMatching(/UNRECORDED#/),
     });
     expect(state("Succeeded")).toEqual({ Type: "Succeed" });
     expect(state("NoSuccessfulRuns")).toEqual({

@@ -172,6 +172,33 @@ describe("local cloud faults", () => {
     await runOne(t.ec2, { InstanceType: "c5.large" });
   });
 
+  it("answers RunInstances with a 500 InternalError after launching the instance: the retry returns it", async () => {
+    const t = await cloud({ faults: { runInstancesInternalError: { count: 1, launched: true } } });
+    const error = await rejection(runOne(t.ec2, { ClientToken: "lost-answer" }));
+    expect(error.name).toBe("InternalError");
+    expect(error.$metadata?.httpStatusCode).toBe(500);
+    // It exists and boots, and its client token finds it.
+    const [launched] = t.aws.cloud.instances();
+    expect(launched?.clientToken).toBe("lost-answer");
+    expect(launched?.truth.faults).toContain("runInstancesInternalError");
+    await until(() => t.aws.cloud.instances()[0]?.state === "running");
+    const replay = await runOne(t.ec2, { ClientToken: "lost-answer" });
+    expect(replay.InstanceId).toBe(launched?.instanceId);
+    expect(t.aws.cloud.instances()).toHaveLength(1);
+    expect(t.aws.cloud.faults.get().runInstancesInternalError).toBeUndefined();
+  });
+
+  it("answers RunInstances with a 500 InternalError without launching: the retry launches afresh", async () => {
+    const t = await cloud({ faults: { runInstancesInternalError: { count: 1, launched: false } } });
+    const error = await rejection(runOne(t.ec2, { ClientToken: "nothing" }));
+    expect(error.name).toBe("InternalError");
+    expect(error.$metadata?.httpStatusCode).toBe(500);
+    expect(t.aws.cloud.instances()).toEqual([]);
+    const retried = await runOne(t.ec2, { ClientToken: "nothing" });
+    expect(retried.State?.Name).toBe("pending");
+    expect(t.aws.cloud.instances()).toHaveLength(1);
+  });
+
   it("takes an instance from pending to terminated with StateReason Server.InternalError", async () => {
     const t = await cloud({ faults: { internalErrorOnLaunch: { count: 1 } } });
     const instance = await runOne(t.ec2);

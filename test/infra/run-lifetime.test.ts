@@ -1,0 +1,260 @@
+/**
+ * The longest legitimate life of a run's instance (infra/run-lifetime.ts), from the synthesised
+ * definition, and the sweeper's age bound that follows from it. The figures are written out, so a change
+ * to a step's timeout or retrier shows up here as a diff, and the README's table must follow.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "aws-cdk-lib";
+import { afterAll, describe, expect, it } from "vitest";
+import { BootBenchStack } from "../../infra/boot-bench-stack.js";
+import { PROJECT_ROOT } from "../../infra/constructs/benchmark-function.js";
+import { SWEEP_MAX_AGE_MARGIN_MINUTES, sweepAgeBounds } from "../../infra/constructs/sweeper.js";
+import {
+  type AslDefinition,
+  type AslState,
+  longestRunLife,
+  RUN_LIFE_LIMITS,
+  type RunLifetime,
+} from "../../infra/run-lifetime.js";
+import { deployedMaxAgeMinutes } from "../../local-cloud/local-sweeper.js";
+import { type CfnResource, definitionOf, resourcesOfType, synthesize } from "./synth.js";
+
+const { template } = synthesize();
+const definition = definitionOf(template) as AslDefinition;
+const life = longestRunLife(definition, RUN_LIFE_LIMITS);
+
+const LAMBDA_WAITS =
+  "(2 + 4 + 8 + 16 + 30) + (5 + 10 + 20 + 40 + 60 + 60) + (1 + 2 + 4 + 8 + 16 + 20) s retry waits";
+
+/** A copy of the definition with one state of the run changed. */
+function withRunState(name: string, change: (state: AslState, run: Record<string, AslState>) => void) {
+  const copy = structuredClone(definition);
+  const run = copy.States.Runs?.ItemProcessor?.States;
+  const state = run?.[name] ?? findInBranches(run ?? {}, name);
+  if (run === undefined || state === undefined) throw new Error(`No run state ${name}`);
+  change(state, run);
+  return copy;
+}
+
+function findInBranches(states: Record<string, AslState>, name: string): AslState | undefined {
+  return Object.values(states)
+    .flatMap((state) => state.Branches ?? [])
+    .map((branch) => branch.States[name])
+    .find((state) => state !== undefined);
+}
+
+const lifeOf = (changed: AslDefinition, limits = RUN_LIFE_LIMITS): RunLifetime =>
+  longestRunLife(changed, limits);
+
+describe("the longest legitimate life of a run's instance", () => {
+  it("adds up launch, observe and terminate at their worst, from the synthesised definition", () => {
+    expect(life).toEqual({
+      totalSeconds: 4729,
+      terms: [
+        {
+          name: "launchAttempts",
+          seconds: 1350,
+          arithmetic: "LaunchInstance: (1 + 5 + 6 + 6) attempts × 75 s TimeoutSeconds",
+        },
+        { name: "launchRetryWaits", seconds: 306, arithmetic: `LaunchInstance: ${LAMBDA_WAITS}` },
+        {
+          name: "observeDeadline",
+          seconds: 840,
+          arithmetic: "PollState stops by launchRespondedAt + 840 s",
+        },
+        {
+          name: "observeAttemptOverruns",
+          seconds: 270,
+          arithmetic: "PollState: (1 + 5 + 6 + 6) attempts × 15 s Task margin",
+        },
+        { name: "observeRetryWaits", seconds: 306, arithmetic: `PollState: ${LAMBDA_WAITS}` },
+        {
+          name: "terminateAttempts",
+          seconds: 1350,
+          arithmetic: "TerminateInstance: (1 + 5 + 6 + 6) attempts × 75 s TimeoutSeconds",
+        },
+        { name: "terminateRetryWaits", seconds: 306, arithmetic: `TerminateInstance: ${LAMBDA_WAITS}` },
+        { name: "launchTimeWholeSeconds", seconds: 1, arithmetic: "LaunchTime truncated to whole seconds" },
+      ],
+      arithmetic: "1350 + 306 + 840 + 270 + 306 + 1350 + 306 + 1 = 4729 s",
+    });
+  });
+
+  it("moves with every Task timeout and every retrier", () => {
+    // 18 attempts, each 10 s longer.
+    const slowerLaunch = withRunState("LaunchInstance", (launch) => {
+      launch.TimeoutSeconds = 85;
+    });
+    expect(lifeOf(slowerLaunch).totalSeconds).toBe(4729 + 18 * 10);
+
+    // One more attempt of 75 s, after a wait of min(2 × 2^5, 30) s.
+    const moreRetries = withRunState("TerminateInstance", (terminate) => {
+      const [lambdaTransient] = terminate.Retry ?? [];
+      if (lambdaTransient) lambdaTransient.MaxAttempts = 6;
+    });
+    expect(lifeOf(moreRetries).totalSeconds).toBe(4729 + 75 + 30);
+
+    // ResourceNotReady's waits uncapped: 5 + 10 + 20 + 40 + 80 + 160 = 315 s instead of 195 s.
+    const uncapped = withRunState("LaunchInstance", (launch) => {
+      const notReady = launch.Retry?.find((r) => r.ErrorEquals.includes("Lambda.ResourceNotReadyException"));
+      if (notReady) delete notReady.MaxDelaySeconds;
+    });
+    expect(lifeOf(uncapped).totalSeconds).toBe(4729 + 120);
+
+    // A retrier defaults to 3 attempts, 1 s, rate 2: with PollState held to 600 s (1176 s in all),
+    // ProbePort's 840 + 15 × 15 + 255 + (1 + 2 + 4) = 1327 s is Observe's longer branch.
+    const withDefaults = withRunState("ProbePort", (probe) => {
+      probe.Retry = [...(probe.Retry ?? []), { ErrorEquals: ["States.ALL"] }];
+    });
+    const probeLonger = lifeOf(withDefaults, {
+      ...RUN_LIFE_LIMITS,
+      deadlinesAfterLaunch: { PollState: 600, ProbePort: 840 },
+    });
+    expect(probeLonger.terms.filter((t) => t.name.startsWith("observe")).map((t) => t.arithmetic)).toEqual([
+      "ProbePort stops by launchRespondedAt + 840 s",
+      "ProbePort: (1 + 5 + 6 + 3) attempts × 15 s Task margin",
+      "ProbePort: (2 + 4 + 8 + 16 + 30) + (5 + 10 + 20 + 40 + 60 + 60) + (1 + 2 + 4) s retry waits",
+    ]);
+    expect(probeLonger.totalSeconds).toBe(4729 - 1416 + 1327);
+  });
+
+  it("takes Observe's longer branch, each bounded by its deadline or else by its attempts", () => {
+    // PollState bounded by 600 s: 600 + 18 × 15 + 306 = 1176 s, so ProbePort's 840 + 12 × 15 + 255 =
+    // 1275 s is the longer.
+    const shorterPoll = lifeOf(definition, {
+      ...RUN_LIFE_LIMITS,
+      deadlinesAfterLaunch: { PollState: 600, ProbePort: 840 },
+    });
+    expect(shorterPoll.terms.filter((t) => t.name.startsWith("observe"))).toEqual([
+      { name: "observeDeadline", seconds: 840, arithmetic: "ProbePort stops by launchRespondedAt + 840 s" },
+      {
+        name: "observeAttemptOverruns",
+        seconds: 180,
+        arithmetic: "ProbePort: (1 + 5 + 6) attempts × 15 s Task margin",
+      },
+      {
+        name: "observeRetryWaits",
+        seconds: 255,
+        arithmetic: "ProbePort: (2 + 4 + 8 + 16 + 30) + (5 + 10 + 20 + 40 + 60 + 60) s retry waits",
+      },
+    ]);
+    expect(shorterPoll.totalSeconds).toBe(4729 - 1416 + 1275);
+
+    // Without deadlines every attempt may take its whole TimeoutSeconds: 18 × 915 + 306 s.
+    const noDeadlines = lifeOf(definition, { ...RUN_LIFE_LIMITS, deadlinesAfterLaunch: {} });
+    expect(noDeadlines.terms.filter((t) => t.name.startsWith("observe"))).toEqual([
+      {
+        name: "observeAttempts",
+        seconds: 18 * 915,
+        arithmetic: "PollState: (1 + 5 + 6 + 6) attempts × 915 s TimeoutSeconds",
+      },
+      { name: "observeRetryWaits", seconds: 306, arithmetic: `PollState: ${LAMBDA_WAITS}` },
+    ]);
+  });
+
+  it("refuses a run path it does not know, rather than bound it too short", () => {
+    const refused = /Cannot bound a run's life: .*Teach infra\/run-lifetime.ts/;
+    const inserted = withRunState("LaunchInstance", (launch, run) => {
+      run.WaitAfterLaunch = { Type: "Wait", Next: "Observe" };
+      launch.Next = "WaitAfterLaunch";
+    });
+    expect(() => lifeOf(inserted)).toThrow(/LaunchInstance goes on to WaitAfterLaunch, not Observe/);
+    const retriedObserve = withRunState("Observe", (observe) => {
+      observe.Retry = [{ ErrorEquals: ["States.ALL"] }];
+    });
+    expect(() => lifeOf(retriedObserve)).toThrow(/Observe has a Retry/);
+    const untimed = withRunState("TerminateInstance", (terminate) => {
+      delete terminate.TimeoutSeconds;
+    });
+    expect(() => lifeOf(untimed)).toThrow(/TerminateInstance is not a Task with a fixed TimeoutSeconds/);
+    const noDeadline = withRunState("ProbePort", (probe) => {
+      delete probe.Parameters?.["launchRespondedAt.$"];
+    });
+    expect(() => lifeOf(noDeadline)).toThrow(/ProbePort is said to stop at a deadline/);
+    for (const changed of [inserted, retriedObserve, untimed, noDeadline]) {
+      expect(() => lifeOf(changed)).toThrow(refused);
+    }
+  });
+});
+
+describe("the sweeper's age bound", () => {
+  const outdir = mkdtempSync(join(tmpdir(), "boot-bench-run-lifetime-"));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+  const stackWith = (context: Record<string, unknown>) =>
+    new BootBenchStack(new App({ outdir, context: { "aws:cdk:bundling-stacks": [], ...context } }), "Bound");
+
+  it("is at least the life in whole minutes, strictly above it; the default adds 10 minutes", () => {
+    expect(sweepAgeBounds(life)).toEqual({ minimumMinutes: 79, defaultMinutes: 89 });
+    expect(SWEEP_MAX_AGE_MARGIN_MINUTES).toBe(10);
+    // The sweeper ends instances at least the bound old: a life of exactly 79 minutes needs 80.
+    expect(sweepAgeBounds({ ...life, totalSeconds: 79 * 60 }).minimumMinutes).toBe(80);
+  });
+
+  it("is deployed by default at 89 minutes, and the local sweeper uses the same", () => {
+    const sweepers = Object.values(resourcesOfType(template, "AWS::Lambda::Function")).filter(
+      (fn: CfnResource) =>
+        (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables
+          ?.MAX_AGE_MINUTES !== undefined,
+    );
+    expect(sweepers.map((fn) => fn.Properties.Environment)).toEqual([
+      { Variables: expect.objectContaining({ MAX_AGE_MINUTES: "89" }) },
+    ]);
+    expect(deployedMaxAgeMinutes()).toBe("89");
+  });
+
+  it("refuses at synth a bound below the life, naming the context key, the value and the arithmetic", () => {
+    const refusal = (() => {
+      try {
+        stackWith({ sweeperMaxAgeMinutes: 78 });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error("a bound of 78 minutes was accepted");
+    })();
+    expect(refusal).toContain("Context sweeperMaxAgeMinutes=78 could end runs in progress");
+    expect(refusal).toContain(
+      "(launchAttempts 1350 s (LaunchInstance: (1 + 5 + 6 + 6) attempts × 75 s TimeoutSeconds) + " +
+        `launchRetryWaits 306 s (LaunchInstance: ${LAMBDA_WAITS}) + observeDeadline 840 s`,
+    );
+    expect(refusal).toContain("launchTimeWholeSeconds 1 s (LaunchTime truncated to whole seconds) = 4729 s)");
+    expect(refusal).toContain("78 minutes (4680 s) old; it must be at least 79 minutes (default 89)");
+    expect(() => stackWith({ sweeperMaxAgeMinutes: "0" })).toThrow(/sweeperMaxAgeMinutes=0 could end runs/);
+    expect(() => stackWith({ sweeperMaxAgeMinutes: 79 })).not.toThrow();
+  });
+});
+
+describe("the README's arithmetic", () => {
+  const readme = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Nothing leaks: the sweeper"));
+  const sweeperSection = section.slice(0, section.indexOf("\n## ", 1));
+  const architecture = readFileSync(join(PROJECT_ROOT, "docs", "architecture.md"), "utf8");
+  const { minimumMinutes, defaultMinutes } = sweepAgeBounds(life);
+
+  it("lists each term with the figures the definition gives", () => {
+    const rows = [...sweeperSection.matchAll(/^\| `(\w+)` \| (.+) \| (\d+) \|$/gm)].map(
+      ([, name, arithmetic, seconds]) => ({ name, seconds: Number(seconds), arithmetic }),
+    );
+    expect(rows).toEqual(life.terms);
+    expect(sweeperSection).toContain(`| total | ${life.arithmetic} | ${life.totalSeconds} |`);
+  });
+
+  it("states the minimum and the default that follow, wherever the bound is mentioned", () => {
+    const text = (markdown: string) => markdown.replace(/\s+/g, " ");
+    expect(text(sweeperSection)).toContain(
+      `the bound is at least ${minimumMinutes} minutes (${minimumMinutes * 60} s > ${life.totalSeconds} s)`,
+    );
+    expect(text(sweeperSection)).toContain(
+      `a margin of ${SWEEP_MAX_AGE_MARGIN_MINUTES} minutes: ${defaultMinutes} minutes`,
+    );
+    expect(text(sweeperSection)).toContain(`instances that are at least ${defaultMinutes} minutes old`);
+    expect(sweeperSection).toContain(`# the bound is at least ${minimumMinutes} minutes`);
+    expect(readme).toContain(
+      `| \`sweeperMaxAgeMinutes\`, \`sweeperIntervalMinutes\` | ${defaultMinutes}, 10 | the sweeper's age bound (at least ${minimumMinutes},`,
+    );
+    expect(text(architecture)).toContain(
+      `(context, default ${defaultMinutes}, at least ${minimumMinutes}: above the longest legitimate life of a run's instance, ${life.totalSeconds} s,`,
+    );
+  });
+});
