@@ -6,6 +6,12 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { suites as configuredSuites } from "../config/suites.js";
 import {
+  type AllowLists,
+  ANY_INSTANCE_TYPE,
+  allowListsToEnvironment,
+  PUBLIC_PARAMETER_PREFIX,
+} from "../functions/domain/allow-lists.js";
+import {
   MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS,
   PROBE_LAMBDA_TIMEOUT_SECONDS,
 } from "../functions/domain/input-schema.js";
@@ -15,10 +21,12 @@ import {
   LAUNCH_LEDGER_ATTRIBUTES,
   RUN_ENDED_ATTRIBUTES,
 } from "../functions/domain/run-record.js";
+import { allowListsFromContext } from "./allow-lists.js";
 import { BenchmarkFunction, type BenchmarkFunctionProps } from "./constructs/benchmark-function.js";
 import { RegressionAlerts } from "./constructs/regression-alerts.js";
 import { SuiteSchedules } from "./constructs/suite-schedules.js";
 import { Sweeper } from "./constructs/sweeper.js";
+import { listFromContext } from "./context.js";
 import { acknowledgeFindings } from "./nag-suppressions.js";
 import { runLifeOf } from "./run-lifetime.js";
 import { BenchmarkStateMachine } from "./state-machine.js";
@@ -100,21 +108,6 @@ export function networkSettingsFromContext(scope: Construct): NetworkSettings {
 }
 
 /** Context values arrive as JSON from cdk.json and as strings from `-c key=value`. */
-function listFromContext(scope: Construct, key: string): string[] | undefined {
-  const value: unknown = scope.node.tryGetContext(key);
-  if (value === undefined || value === null || value === "") return undefined;
-  let list: unknown = value;
-  if (typeof value === "string") {
-    list = value.trim().startsWith("[") ? JSON.parse(value) : value.split(",");
-  } else if (typeof value === "number") {
-    list = [value];
-  }
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new Error(`Context ${key} must be a non-empty list (JSON array or comma-separated)`);
-  }
-  return list.map((item) => String(item).trim());
-}
-
 export interface BootBenchStackProps extends StackProps {
   /** @default read from CDK context, see {@link networkSettingsFromContext} */
   network?: NetworkSettings;
@@ -143,6 +136,8 @@ export class BootBenchStack extends Stack {
   readonly table: dynamodb.TableV2;
   readonly stateMachine: BenchmarkStateMachine;
   readonly suites: LoadedSuite[];
+  /** What benchmarks may use (infra/allow-lists.ts): ValidateInput checks it, IAM enforces it. */
+  readonly allowLists: AllowLists;
   readonly alerts: RegressionAlerts;
   readonly schedules: SuiteSchedules;
   readonly functions: Record<
@@ -164,6 +159,7 @@ export class BootBenchStack extends Stack {
     const network = props.network ?? networkSettingsFromContext(this);
     // Validated first: a bad suite fails synth before anything else is built.
     this.suites = loadSuites(props.suites ?? configuredSuites);
+    this.allowLists = allowListsFromContext(this, this.suites);
     const suiteSettings = suiteSettingsFromContext(this);
     const logRetention = logs.RetentionDays.THREE_MONTHS;
     const stackTag = this.stackName;
@@ -222,6 +218,8 @@ export class BootBenchStack extends Stack {
         ...common,
         step: "validate-input",
         timeout: Duration.seconds(30),
+        // The same lists IAM enforces below, so that a refusal names the field before anything runs.
+        environment: allowListsToEnvironment(this.allowLists),
       }),
       resolveImage: fn("ResolveImageFunction", {
         ...common,
@@ -282,7 +280,7 @@ export class BootBenchStack extends Stack {
       }),
       ...this.suiteFunctions(fn, common),
     };
-    this.grantStepPermissions(subnets, instanceSecurityGroup, stackTag);
+    this.grantStepPermissions(subnets, { instanceSecurityGroup, probeSecurityGroup }, stackTag);
     this.grantSuitePermissions();
 
     // ---- state machine ------------------------------------------------------------------------
@@ -459,11 +457,16 @@ export class BootBenchStack extends Stack {
 
   private grantStepPermissions(
     subnets: ec2.ISubnet[],
-    instanceSecurityGroup: ec2.ISecurityGroup,
+    securityGroups: { instanceSecurityGroup: ec2.ISecurityGroup; probeSecurityGroup: ec2.ISecurityGroup },
     stackTag: string,
   ): void {
+    const { instanceSecurityGroup, probeSecurityGroup } = securityGroups;
     const instanceArn = this.formatArn({ service: "ec2", resource: "instance", resourceName: "*" });
     const volumeArn = this.formatArn({ service: "ec2", resource: "volume", resourceName: "*" });
+
+    const subnetArns = subnets.map((subnet) =>
+      this.formatArn({ service: "ec2", resource: "subnet", resourceName: subnet.subnetId }),
+    );
 
     const f = this.functions;
     // A ReturnValues of ALL_OLD or ALL_NEW would return attributes beyond those named in the request.
@@ -488,12 +491,29 @@ export class BootBenchStack extends Stack {
       }),
     );
 
+    const stackTagged = { [`aws:RequestTag/${STACK_TAG_KEY}`]: stackTag };
+    const { instanceTypes } = this.allowLists;
     f.launchInstance.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: "RunTaggedInstances",
+        sid: "RunTaggedInstancesOfAllowedTypes",
         actions: ["ec2:RunInstances"],
-        resources: [instanceArn, volumeArn],
-        conditions: { StringEquals: { [`aws:RequestTag/${STACK_TAG_KEY}`]: stackTag } },
+        resources: [instanceArn],
+        conditions: {
+          StringEquals:
+            instanceTypes === ANY_INSTANCE_TYPE
+              ? stackTagged
+              : { ...stackTagged, "ec2:InstanceType": [...instanceTypes] },
+        },
+      }),
+    );
+    // A separate statement: ec2:InstanceType exists only for the instance resource, so in one
+    // statement with the volume it would deny every launch.
+    f.launchInstance.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "RunTaggedVolumes",
+        actions: ["ec2:RunInstances"],
+        resources: [volumeArn],
+        conditions: { StringEquals: stackTagged },
       }),
     );
     f.launchInstance.addToRolePolicy(
@@ -502,16 +522,22 @@ export class BootBenchStack extends Stack {
         actions: ["ec2:RunInstances"],
         resources: [
           this.formatArn({ service: "ec2", account: "", resource: "image", resourceName: "*" }),
-          ...subnets.map((subnet) =>
-            this.formatArn({ service: "ec2", resource: "subnet", resourceName: subnet.subnetId }),
-          ),
+          ...subnetArns,
           this.formatArn({
             service: "ec2",
             resource: "security-group",
             resourceName: instanceSecurityGroup.securityGroupId,
           }),
-          this.formatArn({ service: "ec2", resource: "network-interface", resourceName: "*" }),
         ],
+      }),
+    );
+    // The instance's network interface is created by the launch: its id is unknown, its subnet is not.
+    f.launchInstance.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "RunInstancesInterfacesInStackSubnets",
+        actions: ["ec2:RunInstances"],
+        resources: [this.formatArn({ service: "ec2", resource: "network-interface", resourceName: "*" })],
+        conditions: { ArnEquals: { "ec2:Subnet": subnetArns } },
       }),
     );
     f.launchInstance.addToRolePolicy(
@@ -552,18 +578,54 @@ export class BootBenchStack extends Stack {
       }),
     );
 
-    // Lambda creates and deletes the probe's network interfaces with the function's own role.
+    // Lambda creates and deletes the probe's network interfaces with the function's own role. The IAM
+    // service reference gives CreateNetworkInterface the network-interface, subnet and security-group
+    // resource types (the interface with the ec2:Subnet condition key): only in the probe's subnets,
+    // with its security group. Delete and the address actions act on an interface Lambda made, whose
+    // id is not known in advance (Lambda's guide asks for network-interface/* or wider for Delete), so
+    // they stay on network-interface/* of this account and region; the Describe actions take only "*".
+    const networkInterfaceArn = this.formatArn({
+      service: "ec2",
+      resource: "network-interface",
+      resourceName: "*",
+    });
     f.probePort.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: "ManageVpcNetworkInterfaces",
+        sid: "CreateProbeInterfacesInStackSubnets",
+        actions: ["ec2:CreateNetworkInterface"],
+        resources: [networkInterfaceArn],
+        conditions: { ArnEquals: { "ec2:Subnet": subnetArns } },
+      }),
+    );
+    f.probePort.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "CreateProbeInterfacesWithProbeNetwork",
+        actions: ["ec2:CreateNetworkInterface"],
+        resources: [
+          ...subnetArns,
+          this.formatArn({
+            service: "ec2",
+            resource: "security-group",
+            resourceName: probeSecurityGroup.securityGroupId,
+          }),
+        ],
+      }),
+    );
+    f.probePort.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ManageProbeInterfaces",
         actions: [
-          "ec2:CreateNetworkInterface",
-          "ec2:DescribeNetworkInterfaces",
-          "ec2:DescribeSubnets",
           "ec2:DeleteNetworkInterface",
           "ec2:AssignPrivateIpAddresses",
           "ec2:UnassignPrivateIpAddresses",
         ],
+        resources: [networkInterfaceArn],
+      }),
+    );
+    f.probePort.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "DescribeProbeNetwork",
+        actions: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
         resources: ["*"],
       }),
     );
@@ -623,11 +685,19 @@ export class BootBenchStack extends Stack {
     );
   }
 
-  /** The SSM parameters images may be named by: public ones (no account in their ARN) and the account's. */
+  /**
+   * The SSM parameters images may be read from: the allow-list's prefixes, never `parameter/*` (an
+   * image step's error could otherwise show any parameter of the account to whoever starts an
+   * execution). Public parameters have no account in their ARN. Each prefix also names its own level,
+   * which is the resource GetParametersByPath checks for a path without the trailing slash.
+   */
   imageParameterArns(): string[] {
-    return [
-      this.formatArn({ service: "ssm", account: "", resource: "parameter", resourceName: "aws/service/*" }),
-      this.formatArn({ service: "ssm", resource: "parameter", resourceName: "*" }),
-    ];
+    return this.allowLists.imageParameterPrefixes.flatMap((prefix) => {
+      const path = prefix.slice(1, -1);
+      const account = prefix.startsWith(PUBLIC_PARAMETER_PREFIX) ? { account: "" } : {};
+      return [path, `${path}/*`].map((resourceName) =>
+        this.formatArn({ service: "ssm", ...account, resource: "parameter", resourceName }),
+      );
+    });
   }
 }

@@ -17,9 +17,7 @@ const WILDCARD_RESOURCE_REASONS: Record<StepName, string> = {
   "resolve-image": `ec2:DescribeImages and ec2:DescribeInstanceTypes support no resource-level permissions; ${XRAY}.`,
   "launch-instance": `Only X-Ray: ${XRAY}; RunInstances and CreateTags name their resources and carry conditions.`,
   "poll-state": `ec2:DescribeInstances supports no resource-level permissions; ${XRAY}.`,
-  "probe-port":
-    "Lambda manages the probe's VPC network interfaces with the function's role; ec2:CreateNetworkInterface " +
-    `and ec2:DescribeNetworkInterfaces work only on "*" and the interface ids are not known in advance; ${XRAY}.`,
+  "probe-port": `ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets (Lambda managing the probe's VPC interfaces) support no resource-level permissions; ${XRAY}.`,
   "terminate-instance": `ec2:DescribeInstances (finding a run's instance by client token) supports no resource-level permissions; ${XRAY}.`,
   "record-run": `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
   summarise: `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
@@ -42,33 +40,19 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
     ack(fn.role, iam5("*"), WILDCARD_RESOURCE_REASONS[fn.step]);
   }
 
-  const { resolveImage, launchInstance, terminateInstance } = stack.functions;
-  const [publicParameters, accountParameters] = stack.imageParameterArns() as [string, string];
-  ack(
-    resolveImage.role,
-    iam5(nagArn(stack, publicParameters)),
-    "A benchmark may name any AWS public parameter (e.g. /aws/service/freebsd/…) as its image; read-only, this region only.",
-  );
-  ack(
-    resolveImage.role,
-    iam5(nagArn(stack, accountParameters)),
-    "A benchmark may name an SSM parameter of this account that holds an AMI id; read-only, this region only, " +
-      "and SecureString values stay unreadable without kms:Decrypt.",
-  );
-
-  // DiscoverTargets reads the same parameters as ResolveImage, whole trees of them (GetParametersByPath).
-  const { discoverTargets } = stack.functions;
-  ack(
-    discoverTargets.role,
-    iam5(nagArn(stack, publicParameters)),
-    "A suite target may name any AWS public parameter or pattern of them (e.g. /aws/service/freebsd/*/base/ufs/*/CURRENT); read-only, this region only.",
-  );
-  ack(
-    discoverTargets.role,
-    iam5(nagArn(stack, accountParameters)),
-    "A suite target may name an SSM parameter of this account that holds an AMI id; read-only, this region only, " +
-      "and SecureString values stay unreadable without kms:Decrypt.",
-  );
+  const { resolveImage, launchInstance, terminateInstance, discoverTargets, probePort } = stack.functions;
+  // ResolveImage reads one parameter, DiscoverTargets whole trees of them (GetParametersByPath).
+  for (const arn of stack.imageParameterArns().filter((candidate) => candidate.endsWith("*"))) {
+    for (const role of [resolveImage.role, discoverTargets.role]) {
+      ack(
+        role,
+        iam5(nagArn(stack, arn)),
+        "Images are read from the parameters under the stack's allow-listed prefixes (context " +
+          "imageParameterPrefixes and the suites' own; AWS's public /aws/service/ always), never parameter/*; " +
+          "read-only, this region only, and no value but an AMI id is ever echoed.",
+      );
+    }
+  }
 
   const ec2Wildcard = (resource: string, account?: string) =>
     iam5(
@@ -102,8 +86,14 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
   ack(
     launchInstance.role,
     ec2Wildcard("network-interface"),
-    "RunInstances creates the primary network interface, whose id is not known in advance; the same statement " +
-      "confines the launch to the stack's subnets and the instance security group.",
+    "RunInstances creates the primary network interface, whose id is not known in advance; ec2:Subnet " +
+      "confines it to the stack's subnets, and the instance security group is named.",
+  );
+  ack(
+    probePort.role,
+    ec2Wildcard("network-interface"),
+    "Lambda creates the probe's network interfaces (only in the stack's subnets: ec2:Subnet) and deletes and " +
+      "re-addresses them; their ids are not known in advance.",
   );
   ack(
     terminateInstance.role,

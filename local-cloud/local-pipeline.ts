@@ -30,7 +30,19 @@ export interface LocalPipelineOptions {
   cloud?: LocalAwsOptions;
   retryIntervalMs?: number;
   onEvent?: LocalStateMachineOptions["onEvent"];
+  /**
+   * CDK context for the synthesised stack, as a deployment would pass it (`instanceTypes`, …); default
+   * LOCAL_CLOUD_CONTEXT. The handlers read their configuration once per process, so one process runs
+   * one context.
+   */
+  context?: Readonly<Record<string, string>>;
 }
+
+/**
+ * A deployment's instance-type allow-list protects an account's bill; the local cloud's instances cost
+ * nothing, so every type it emulates may run (an unknown one still fails, as in EC2).
+ */
+export const LOCAL_CLOUD_CONTEXT: Readonly<Record<string, string>> = { instanceTypes: "*" };
 
 export interface LocalPipeline {
   stateMachine: LocalStateMachine;
@@ -95,7 +107,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb;
     env.AWS_ENDPOINT_URL_SNS = sns;
 
-    const local = localDefinitionFrom(synthesizeTemplate(), { region, tableName: LOCAL_TABLE_NAME });
+    const local = localDefinitionFrom(synthesizeTemplate(options.context ?? LOCAL_CLOUD_CONTEXT), {
+      region,
+      tableName: LOCAL_TABLE_NAME,
+    });
     Object.assign(env, local.environment);
     const dynamoDb = new DynamoDBClient({ endpoint: dynamodb, region });
     closers.push(async () => dynamoDb.destroy());

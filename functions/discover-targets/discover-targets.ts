@@ -5,6 +5,7 @@ import { newestBenchmarkOfAmi } from "../aws/suite-table.js";
 import { benchmarkIdFor } from "../domain/benchmark-identity.js";
 import type { BenchmarkSettings } from "../domain/contract.js";
 import { InvalidInputError } from "../domain/errors.js";
+import { AMI_ID, imageReferenceOf } from "../domain/image-reference.js";
 import { type BenchmarkInput, parseBenchmarkInput } from "../domain/input-schema.js";
 import {
   childExecutionName,
@@ -34,8 +35,6 @@ export interface DiscoverTargetsDeps {
   tableName: string;
 }
 
-const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-const RESOLVE_SSM_PREFIX = "resolve:ssm:";
 // DescribeImages takes at most this many ids per request in practice (no documented hard limit).
 const DESCRIBE_IMAGES_BATCH = 100;
 
@@ -199,8 +198,10 @@ async function resolveTarget(
 ): Promise<Resolved[]> {
   if (target.image !== undefined) {
     const image = target.image;
-    if (AMI_ID.test(image)) return [{ target: index, image, amiId: image }];
-    const parameter = image.startsWith(RESOLVE_SSM_PREFIX) ? image.slice(RESOLVE_SSM_PREFIX.length) : image;
+    const reference = imageReferenceOf(image);
+    if (reference !== undefined && "amiId" in reference) return [{ target: index, image, amiId: image }];
+    // The suite schema admits only the three forms, so anything else is a path.
+    const parameter = reference?.parameter ?? image;
     let value: string | undefined;
     try {
       value = (await ssm.send(new GetParameterCommand({ Name: parameter }))).Parameter?.Value;
@@ -251,7 +252,8 @@ function fromParameter(
       target,
       reason: "not-an-ami",
       reference: parameter,
-      message: `SSM parameter ${parameter} holds ${JSON.stringify(value ?? "")}, not an AMI id`,
+      // Never the value: the suite's output and its alert reach people who may not read the parameter.
+      message: `SSM parameter ${parameter} does not hold an AMI id; its value is not shown`,
     });
     return [];
   }

@@ -279,6 +279,8 @@ export interface IntervalSeconds {
 /** Error names a step throws (Step Functions sees them as the `Error` of a failure). */
 export const ErrorNames = {
   invalidInput: "BootBench.InvalidInput",
+  /** Valid input that the stack's allow-lists refuse (an instance type, an SSM parameter prefix). */
+  notAllowed: "BootBench.NotAllowed",
   imageNotFound: "BootBench.ImageNotFound",
   incompatibleInstanceType: "BootBench.IncompatibleInstanceType",
   runningTimeout: "BootBench.RunningTimeout",

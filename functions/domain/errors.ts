@@ -20,6 +20,15 @@ export class InvalidInputError extends BootBenchError {
   }
 }
 
+/** The input is valid, but the stack's allow-lists (functions/domain/allow-lists.ts) refuse it. */
+export class NotAllowedError extends BootBenchError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(ErrorNames.notAllowed, problems.join("; "));
+    this.problems = problems;
+  }
+}
+
 export class ImageNotFoundError extends BootBenchError {
   constructor(message: string) {
     super(ErrorNames.imageNotFound, message);

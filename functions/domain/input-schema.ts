@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { BenchmarkSettings } from "./contract.js";
 import { InvalidInputError } from "./errors.js";
+import { AMI_ID, RESOLVE_SSM_PREFIX } from "./image-reference.js";
 
 /** RunInstances rejects UserData longer than 16 KB once base64-encoded. */
 export const USER_DATA_MAX_BASE64_BYTES = 16 * 1024;
@@ -12,14 +13,12 @@ export const USER_DATA_MAX_BASE64_BYTES = 16 * 1024;
 export const PROBE_LAMBDA_TIMEOUT_SECONDS = 900;
 export const MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS = 840;
 
-const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 // SSM parameter names allow letters, digits and `_ . -`, with `/` separating hierarchy levels.
 const SSM_PATH = /^\/[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/;
 const SSM_PATH_MAX_LENGTH = 1011;
-const RESOLVE_SSM_PREFIX = "resolve:ssm:";
 // Family with optional dash-suffixes (`c7i-flex`, `u7in-32tb`, `mac2-m2pro`), a dot, then the size
 // with optional dash-suffixes (`metal-48xl`).
-const INSTANCE_TYPE = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const INSTANCE_TYPE = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const INSTANCE_TYPE_MAX_LENGTH = 64;
 // Control, format, unassigned and lone-surrogate code points break terminals and table output.
 const PRINTABLE = /^[^\p{C}\p{Zl}\p{Zp}]+$/u;

@@ -8,14 +8,12 @@ import {
 import { GetParameterCommand, type SSMClient } from "@aws-sdk/client-ssm";
 import type { ResolvedImage, ResolveImageEvent } from "../domain/contract.js";
 import { ImageNotFoundError, IncompatibleInstanceTypeError, InvalidInputError } from "../domain/errors.js";
+import { AMI_ID, type ImageReference, imageReferenceOf } from "../domain/image-reference.js";
 
 export interface ResolveImageDeps {
   ec2: EC2Client;
   ssm: SSMClient;
 }
-
-const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-const RESOLVE_SSM_PREFIX = "resolve:ssm:";
 
 const PARAMETER_MISSING = new Set(["ParameterNotFound", "ParameterVersionNotFound"]);
 const IMAGE_MISSING = new Set([
@@ -27,17 +25,15 @@ const IMAGE_MISSING = new Set([
 const awsErrorName = (error: unknown): string | undefined =>
   error instanceof Error ? error.name : undefined;
 
-/** Where the AMI id comes from: the id itself, or the SSM parameter that holds it. */
-export type ImageReference = { amiId: string } | { parameter: string };
-
 export function parseImageReference(image: string): ImageReference {
-  if (image.startsWith(RESOLVE_SSM_PREFIX)) return { parameter: image.slice(RESOLVE_SSM_PREFIX.length) };
-  if (image.startsWith("/")) return { parameter: image };
-  if (AMI_ID.test(image)) return { amiId: image };
+  const reference = imageReferenceOf(image);
   // ValidateInput already rejects anything else; this guards direct invocations.
-  throw new ImageNotFoundError(
-    `image ${image} is neither an AMI id, an SSM parameter path nor resolve:ssm:/…`,
-  );
+  if (reference === undefined) {
+    throw new ImageNotFoundError(
+      `image ${image} is neither an AMI id, an SSM parameter path nor resolve:ssm:/…`,
+    );
+  }
+  return reference;
 }
 
 /**
@@ -75,8 +71,10 @@ async function readAmiId(ssm: SSMClient, parameter: string): Promise<string> {
   }
   const amiId = value?.trim();
   if (amiId === undefined || !AMI_ID.test(amiId)) {
+    // Never the value itself: the failure's Cause reaches whoever may start an execution, and the
+    // parameter may hold anything (a prefix the stack allows can still hold a secret by mistake).
     throw new ImageNotFoundError(
-      `SSM parameter ${parameter} holds ${JSON.stringify(value ?? "")}, not an AMI id`,
+      `SSM parameter ${parameter} does not hold an AMI id (ami- and 8 or 17 hex digits); its value is not shown`,
     );
   }
   return amiId;

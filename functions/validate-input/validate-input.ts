@@ -1,13 +1,16 @@
+import { type AllowLists, checkAllowed } from "../domain/allow-lists.js";
 import { benchmarkIdFor, runItemsFor } from "../domain/benchmark-identity.js";
 import type { ValidateInputEvent, ValidateInputResult } from "../domain/contract.js";
 import { parseBenchmarkInput } from "../domain/input-schema.js";
 
 /**
  * Checks the execution input and fixes the benchmark's identity and runs. Input problems throw
- * InvalidInputError (BootBench.InvalidInput), which fails the execution before anything is launched.
+ * InvalidInputError (BootBench.InvalidInput), input the stack's allow-lists refuse NotAllowedError
+ * (BootBench.NotAllowed); either fails the execution before anything is launched.
  */
-export function validateInput(event: ValidateInputEvent): ValidateInputResult {
+export function validateInput(event: ValidateInputEvent, allowLists: AllowLists): ValidateInputResult {
   const settings = parseBenchmarkInput(event.input);
+  checkAllowed(settings, allowLists);
   if (typeof event.executionId !== "string" || event.executionId === "") {
     throw new Error("executionId is missing: the state machine must pass $$.Execution.Id");
   }

@@ -11,14 +11,15 @@ import type { CfnTemplate } from "./local-definition.js";
 
 export const LOCAL_STACK_NAME = "BootBench";
 
-export function synthesizeTemplate(): CfnTemplate {
+/** `context` is CDK context, as `cdk synth -c key=value` would give it (infra/boot-bench-stack.ts). */
+export function synthesizeTemplate(context: Readonly<Record<string, string>> = {}): CfnTemplate {
   const outdir = mkdtempSync(join(tmpdir(), "boot-bench-synth-"));
   try {
     // No CloudFormation schema validation (~10 s): the definition is what is run here, and `cdk synth`
     // and test/infra/nag.test.ts validate the template.
     const app = new App({
       outdir,
-      context: { "aws:cdk:bundling-stacks": [] },
+      context: { ...context, "aws:cdk:bundling-stacks": [] },
       builtinCloudFormationValidation: false,
     });
     const stack = new BootBenchStack(app, LOCAL_STACK_NAME);

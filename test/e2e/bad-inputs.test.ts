@@ -1,7 +1,8 @@
 /**
  * A catalogue of bad benchmark inputs, each run through the stack's state machine on the local cloud:
  * every one fails the execution with an error that names the problem (the field, or the image and the
- * instance type), writes nothing to the table and launches no instance.
+ * instance type, or what the stack's allow-lists refuse), writes nothing to the table and launches no
+ * instance.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -155,10 +156,21 @@ const CATALOGUE: BadInput[] = [
     says: [`image ${BUILT_IN_AMI_IDS.debian12Amd64} is x86_64 but instance type c7g.large supports arm64`],
   },
   {
-    name: "instance type that does not exist",
+    name: "instance type the stack does not allow (and that does not exist)",
     input: { ...ok, instanceType: "c7i.huge" },
-    error: ErrorNames.incompatibleInstanceType,
-    says: ["instanceType c7i.huge does not exist in this region"],
+    error: ErrorNames.notAllowed,
+    says: [
+      "instanceType: c7i.huge is not one this stack may launch (c7g.large, c7i.large, t2.micro); " +
+        "deploy with -c instanceTypes=<list> to allow it",
+    ],
+  },
+  {
+    name: "SSM parameter outside the prefixes the stack may read",
+    input: { ...ok, image: "resolve:ssm:/prod/database/password" },
+    error: ErrorNames.notAllowed,
+    says: [
+      "image: SSM parameter /prod/database/password is outside the prefixes this stack may read (/aws/service/)",
+    ],
   },
   {
     name: "UEFI-only image on a legacy-BIOS-only type",
@@ -173,7 +185,11 @@ let cloud: LocalCloud;
 const timings: { input: string; error: string; ms: number }[] = [];
 
 beforeAll(async () => {
-  pipeline = await startLocalPipeline({ cloud: { timeScale: 0.05, sshPort: randomSshPort() } });
+  // A deployment's allow-list (infra/allow-lists.ts), with t2.micro for the boot-mode case below.
+  pipeline = await startLocalPipeline({
+    cloud: { timeScale: 0.05, sshPort: randomSshPort() },
+    context: { instanceTypes: "c7g.large,c7i.large,t2.micro" },
+  });
   cloud = pipeline.localAws?.cloud as LocalCloud;
   cloud.publishImage({
     imageId: UEFI_ONLY_X86,

@@ -111,12 +111,15 @@ describe("resolveImage", () => {
     expect(ec2Mock.calls()).toHaveLength(0);
   });
 
-  it("rejects a parameter whose value is not an AMI id", async () => {
-    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Name: PARAMETER, Value: "FreeBSD 15.0" } });
-    await expect(resolveImage(event(PARAMETER), deps)).rejects.toMatchObject({
+  it("rejects a parameter whose value is not an AMI id, without echoing the value", async () => {
+    const secret = "postgres://admin:hunter2@db.internal/prod";
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Name: PARAMETER, Value: secret } });
+    const error = await resolveImage(event(PARAMETER), deps).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
       name: ErrorNames.imageNotFound,
-      message: expect.stringMatching(/SSM parameter .* not an AMI id/),
+      message: `SSM parameter ${PARAMETER} does not hold an AMI id (ami- and 8 or 17 hex digits); its value is not shown`,
     });
+    expect(String((error as Error).message)).not.toContain("hunter2");
   });
 
   it.each(["InvalidAMIID.NotFound", "InvalidAMIID.Malformed"])(

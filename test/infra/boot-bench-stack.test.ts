@@ -130,9 +130,12 @@ describe("step functions", () => {
     expect(variables("summarise")).toEqual({ TABLE_NAME: { Ref: table } });
     expect(variables("poll-state")).toEqual({ TABLE_NAME: { Ref: table } });
     expect(variables("probe-port")).toEqual({ TABLE_NAME: { Ref: table } });
-    for (const step of ["validate-input", "resolve-image"]) {
-      expect(variables(step), step).toEqual({});
-    }
+    // The allow-lists IAM enforces, so that ValidateInput can refuse first and name the field.
+    expect(variables("validate-input")).toEqual({
+      ALLOWED_INSTANCE_TYPES: "c7g.large,c7i.large",
+      IMAGE_PARAMETER_PREFIXES: "/aws/service/",
+    });
+    expect(variables("resolve-image")).toEqual({});
   });
 });
 
@@ -296,17 +299,28 @@ describe("IAM", () => {
     }
   });
 
-  it("lets launch-instance create instances and volumes only with the stack tag in the request", () => {
+  it("lets launch-instance create instances (of allowed types) and volumes only with the stack tag", () => {
     const runInstances = statementsWithAction(
       statementsOfFunctionRole(template, "launch-instance"),
       "ec2:RunInstances",
     );
-    const tagged = runInstances.filter((statement) => statement.Condition !== undefined);
-    expect(tagged).toHaveLength(1);
-    expect(tagged[0]?.Condition).toEqual({ StringEquals: { "aws:RequestTag/boot-bench:stack": STACK_NAME } });
-    expect(resourcesOf(tagged[0])).toEqual([
-      "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*",
-      "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:volume/*",
+    const tagged = runInstances.filter((statement) =>
+      JSON.stringify(statement.Condition ?? {}).includes("RequestTag"),
+    );
+    expect(tagged.map((statement) => [resourcesOf(statement), statement.Condition])).toEqual([
+      [
+        ["arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*"],
+        {
+          StringEquals: {
+            "aws:RequestTag/boot-bench:stack": STACK_NAME,
+            "ec2:InstanceType": ["c7g.large", "c7i.large"],
+          },
+        },
+      ],
+      [
+        ["arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:volume/*"],
+        { StringEquals: { "aws:RequestTag/boot-bench:stack": STACK_NAME } },
+      ],
     ]);
   });
 
@@ -318,12 +332,23 @@ describe("IAM", () => {
     const untagged = runInstances.filter((statement) => statement.Condition === undefined);
     expect(untagged).toHaveLength(1);
     const subnets = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet"));
+    const subnetArns = subnets.map(
+      (id) => `arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:subnet/<${id}>`,
+    );
     expect(resourcesOf(untagged[0])).toEqual([
       "arn:<AWS::Partition>:ec2:<AWS::Region>::image/*",
-      ...subnets.map((id) => `arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:subnet/<${id}>`),
+      ...subnetArns,
       `arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:security-group/<${securityGroupId("InstanceSecurityGroup")}.GroupId>`,
+    ]);
+    const interfaces = runInstances.filter((statement) =>
+      JSON.stringify(statement.Condition ?? {}).includes("ec2:Subnet"),
+    );
+    expect(interfaces).toHaveLength(1);
+    expect(resourcesOf(interfaces[0])).toEqual([
       "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*",
     ]);
+    const condition = interfaces[0]?.Condition as unknown as { ArnEquals: { "ec2:Subnet": unknown[] } };
+    expect(condition.ArnEquals["ec2:Subnet"].map(flatten)).toEqual(subnetArns);
   });
 
   it("allows CreateTags only as part of RunInstances", () => {
@@ -370,11 +395,14 @@ describe("IAM", () => {
       "ec2:DescribeInstances",
       "ec2:RunInstances",
       "ec2:RunInstances",
+      "ec2:RunInstances",
+      "ec2:RunInstances",
     ]);
     expect(serviceActions("poll-state")).toEqual(["dynamodb:Query", "ec2:DescribeInstances"]);
     expect(serviceActions("probe-port")).toEqual([
       "dynamodb:GetItem",
       "ec2:AssignPrivateIpAddresses",
+      "ec2:CreateNetworkInterface",
       "ec2:CreateNetworkInterface",
       "ec2:DeleteNetworkInterface",
       "ec2:DescribeNetworkInterfaces",
@@ -390,12 +418,12 @@ describe("IAM", () => {
     expect(serviceActions("summarise")).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]);
   });
 
-  it("reads SSM parameters only from the public /aws/service/ tree and the account's own parameters", () => {
+  it("reads SSM parameters only from the public /aws/service/ tree by default", () => {
     const ssm = statementsWithAction(statementsOfFunctionRole(template, "resolve-image"), "ssm:GetParameter");
     expect(ssm).toHaveLength(1);
     expect(resourcesOf(ssm[0])).toEqual([
+      "arn:<AWS::Partition>:ssm:<AWS::Region>::parameter/aws/service",
       "arn:<AWS::Partition>:ssm:<AWS::Region>::parameter/aws/service/*",
-      "arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/*",
     ]);
   });
 

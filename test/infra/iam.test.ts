@@ -59,11 +59,20 @@ const functionRole = (step: string) =>
 const ARN = "arn:<AWS::Partition>";
 const INSTANCES = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:instance/*`;
 const VOLUMES = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:volume/*`;
+const NETWORK_INTERFACES = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*`;
+const SUBNET_ARNS = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet")).map(
+  (id) => `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:subnet/<${id}>`,
+);
+/** The subnets an `ArnEquals ec2:Subnet` condition allows, flattened; undefined without one. */
+const subnetCondition = (statement: PolicyStatement): string[] | undefined => {
+  const condition = statement.Condition as { ArnEquals?: { "ec2:Subnet": unknown[] } } | undefined;
+  return condition?.ArnEquals?.["ec2:Subnet"].map((arn) => flatten(arn));
+};
 const STACK_TAG_CONDITION = (kind: "RequestTag" | "ResourceTag") => ({
   StringEquals: { [`aws:${kind}/boot-bench:stack`]: STACK_NAME },
 });
 
-/** Actions that support no resource-level permissions (or, for Lambda's VPC interfaces, need "*"). */
+/** Actions that support no resource-level permissions. */
 const ACTIONS_WITHOUT_RESOURCES = new Set([
   "xray:PutTraceSegments",
   "xray:PutTelemetryRecords",
@@ -74,10 +83,6 @@ const ACTIONS_WITHOUT_RESOURCES = new Set([
   "ec2:DescribeInstanceTypes",
   "ec2:DescribeNetworkInterfaces",
   "ec2:DescribeSubnets",
-  "ec2:CreateNetworkInterface",
-  "ec2:DeleteNetworkInterface",
-  "ec2:AssignPrivateIpAddresses",
-  "ec2:UnassignPrivateIpAddresses",
   "logs:CreateLogDelivery",
   "logs:GetLogDelivery",
   "logs:UpdateLogDelivery",
@@ -111,22 +116,50 @@ describe("least privilege, across every role in the stack", () => {
     }
   });
 
-  it("lets only launch-instance call RunInstances: instances and volumes only with the stack tag", () => {
+  it("lets only launch-instance call RunInstances: allowed types only, instances and volumes only tagged", () => {
     const runInstances = withAction("ec2:RunInstances");
     expect(new Set(runInstances.flatMap(({ roles }) => roles))).toEqual(
       new Set([functionRole("launch-instance")]),
     );
-    const tagged = runInstances.filter(({ statement }) => statement.Condition !== undefined);
-    expect(tagged).toHaveLength(1);
-    expect(tagged[0]?.statement.Condition).toEqual(STACK_TAG_CONDITION("RequestTag"));
-    expect(resourcesOf(tagged[0]?.statement)).toEqual([INSTANCES, VOLUMES]);
-    // No other statement names instances or volumes, so neither can be created untagged.
-    for (const { statement } of runInstances.filter(({ statement }) => statement.Condition === undefined)) {
-      for (const resource of resourcesOf(statement)) {
-        expect(resource).not.toMatch(/:(instance|volume)\//);
-        expect(resource).not.toBe("*");
-      }
-    }
+    const naming = (pattern: RegExp) =>
+      runInstances.filter(({ statement }) =>
+        resourcesOf(statement).some((resource) => pattern.test(resource)),
+      );
+    // The default allow-list: the suites' types and the documented ones (infra/allow-lists.ts).
+    expect(
+      naming(/:instance\//).map(({ statement }) => [resourcesOf(statement), statement.Condition]),
+    ).toEqual([
+      [
+        [INSTANCES],
+        {
+          StringEquals: {
+            ...STACK_TAG_CONDITION("RequestTag").StringEquals,
+            "ec2:InstanceType": ["c7g.large", "c7i.large"],
+          },
+        },
+      ],
+    ]);
+    expect(naming(/:volume\//).map(({ statement }) => [resourcesOf(statement), statement.Condition])).toEqual(
+      [[[VOLUMES], STACK_TAG_CONDITION("RequestTag")]],
+    );
+    for (const { statement } of runInstances) expect(resourcesOf(statement)).not.toContain("*");
+  });
+
+  it("with -c instanceTypes=* drops the type condition, and with a list uses exactly that list", () => {
+    const instanceStatement = (context: Record<string, unknown>) =>
+      Object.values(resourcesOfType(synthesize(context).template, "AWS::IAM::Policy"))
+        .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement)
+        .find(
+          (statement) =>
+            actionsOf(statement).includes("ec2:RunInstances") && resourcesOf(statement).includes(INSTANCES),
+        );
+    expect(instanceStatement({ instanceTypes: "*" })?.Condition).toEqual(STACK_TAG_CONDITION("RequestTag"));
+    expect(instanceStatement({ instanceTypes: "c7g.large,c7i.large,m7i.large" })?.Condition).toEqual({
+      StringEquals: {
+        ...STACK_TAG_CONDITION("RequestTag").StringEquals,
+        "ec2:InstanceType": ["c7g.large", "c7i.large", "m7i.large"],
+      },
+    });
   });
 
   it("confines RunInstances to the stack's subnets and instance security group, with no key pair", () => {
@@ -134,13 +167,18 @@ describe("least privilege, across every role in the stack", () => {
       ({ statement }) => statement.Condition === undefined,
     );
     expect(others).toEqual([]);
-    const subnets = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet"));
     const instanceGroup = onlyLogicalId("AWS::EC2::SecurityGroup", "InstanceSecurityGroup");
     expect(resourcesOf(untagged?.statement)).toEqual([
       `${ARN}:ec2:<AWS::Region>::image/*`,
-      ...subnets.map((id) => `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:subnet/<${id}>`),
+      ...SUBNET_ARNS,
       `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:security-group/<${instanceGroup}.GroupId>`,
-      `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*`,
+    ]);
+    // The instance's network interface: any id, but only in the stack's subnets.
+    const interfaces = withAction("ec2:RunInstances").filter(({ statement }) =>
+      resourcesOf(statement).includes(NETWORK_INTERFACES),
+    );
+    expect(interfaces.map(({ statement }) => [resourcesOf(statement), subnetCondition(statement)])).toEqual([
+      [[NETWORK_INTERFACES], SUBNET_ARNS],
     ]);
     // RunInstances with KeyName or a launch template needs these resources: nothing grants them.
     const all = everyStatement().flatMap(({ statement }) => resourcesOf(statement));
@@ -186,7 +224,33 @@ describe("least privilege, across every role in the stack", () => {
       "ec2:UnassignPrivateIpAddresses",
     ]);
     for (const action of ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"]) {
-      expect(withAction(action).flatMap(({ roles }) => roles)).toEqual([functionRole("probe-port")]);
+      expect([...new Set(withAction(action).flatMap(({ roles }) => roles))]).toEqual([
+        functionRole("probe-port"),
+      ]);
+    }
+  });
+
+  it("lets Lambda create the probe's interfaces only in the stack's subnets, with the probe's security group", () => {
+    const create = withAction("ec2:CreateNetworkInterface").map(({ statement }) => statement);
+    const probeGroup = onlyLogicalId("AWS::EC2::SecurityGroup", "ProbeSecurityGroup");
+    expect(create.map((statement) => [resourcesOf(statement), subnetCondition(statement)])).toEqual([
+      [[NETWORK_INTERFACES], SUBNET_ARNS],
+      [
+        [...SUBNET_ARNS, `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:security-group/<${probeGroup}.GroupId>`],
+        undefined,
+      ],
+    ]);
+    for (const statement of create) expect(actionsOf(statement)).toEqual(["ec2:CreateNetworkInterface"]);
+    // Interfaces Lambda made: this account and region's, never "*".
+    for (const action of [
+      "ec2:DeleteNetworkInterface",
+      "ec2:AssignPrivateIpAddresses",
+      "ec2:UnassignPrivateIpAddresses",
+    ]) {
+      expect(
+        withAction(action).flatMap(({ statement }) => resourcesOf(statement)),
+        action,
+      ).toEqual([NETWORK_INTERFACES]);
     }
   });
 
@@ -236,6 +300,25 @@ describe("least privilege, across every role in the stack", () => {
         expect(resource).toMatch(/^arn:<AWS::Partition>:ssm:<AWS::Region>:(<AWS::AccountId>)?:parameter\//);
       }
     }
+  });
+
+  it("reads parameters only under /aws/service/ and the allow-listed prefixes, never parameter/*", () => {
+    const parameterResources = (t: typeof template) =>
+      Object.values(resourcesOfType(t, "AWS::IAM::Policy"))
+        .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement)
+        .filter((statement) => actionsOf(statement).some((action) => action.startsWith("ssm:")))
+        .map(resourcesOf);
+    const PUBLIC = [
+      `${ARN}:ssm:<AWS::Region>::parameter/aws/service`,
+      `${ARN}:ssm:<AWS::Region>::parameter/aws/service/*`,
+    ];
+    // ResolveImage and DiscoverTargets.
+    expect(parameterResources(template)).toEqual([PUBLIC, PUBLIC]);
+    const own = `${ARN}:ssm:<AWS::Region>:<AWS::AccountId>:parameter/team/amis`;
+    expect(parameterResources(synthesize({ imageParameterPrefixes: "/team/amis/" }).template)).toEqual([
+      [...PUBLIC, own, `${own}/*`],
+      [...PUBLIC, own, `${own}/*`],
+    ]);
   });
 });
 
