@@ -19,35 +19,9 @@
 import { Stack } from "aws-cdk-lib";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS } from "../functions/domain/input-schema.js";
+import type { AslDefinition, AslState } from "./asl.js";
 import { flattenIntrinsic } from "./intrinsics.js";
 import { TASK_TIMEOUT_MARGIN } from "./state-machine.js";
-
-/** The parts of a rendered definition read here; extra fields are allowed and ignored. */
-export interface AslRetrier {
-  ErrorEquals: string[];
-  IntervalSeconds?: number;
-  MaxAttempts?: number;
-  BackoffRate?: number;
-  MaxDelaySeconds?: number;
-  JitterStrategy?: string;
-}
-export interface AslState {
-  Type: string;
-  Next?: string;
-  End?: boolean;
-  TimeoutSeconds?: number;
-  TimeoutSecondsPath?: string;
-  Parameters?: Record<string, unknown>;
-  Retry?: AslRetrier[];
-  Catch?: { ErrorEquals: string[]; Next: string }[];
-  Branches?: AslDefinition[];
-  ItemProcessor?: AslDefinition;
-  Iterator?: AslDefinition;
-}
-export interface AslDefinition {
-  StartAt: string;
-  States: Record<string, AslState>;
-}
 
 /** One part of the life, with its figure and how it was reached (for the README and error messages). */
 export interface RunLifeTerm {

@@ -7,6 +7,7 @@
  * the runner executes as a nested local execution; any other state machine is refused.
  */
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+import type { AslDefinition, AslState } from "../../infra/asl.js";
 
 export const LOCAL_ACCOUNT = "000000000000";
 export const STEP_METADATA_KEY = "BootBench:Step";
@@ -47,20 +48,6 @@ export interface LocalDefinition {
   /** Union of the step functions' environment variables, resolved to local values. */
   environment: Record<string, string>;
   table: CreateTableCommandInput;
-}
-
-export interface AslState {
-  Type: string;
-  Resource?: string;
-  Branches?: AslDefinition[];
-  ItemProcessor?: AslDefinition;
-  Iterator?: AslDefinition;
-  [key: string]: unknown;
-}
-export interface AslDefinition {
-  StartAt: string;
-  States: Record<string, AslState>;
-  [key: string]: unknown;
 }
 
 export interface LocalNames {

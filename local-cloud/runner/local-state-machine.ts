@@ -13,9 +13,9 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { StateMachine } from "aws-local-stepfunctions";
+import type { AslDefinition } from "../../infra/asl.js";
 import { type HostClockFault, withHostClock } from "./host-clock.js";
 import {
-  type AslDefinition,
   allStates,
   LOCAL_ACCOUNT,
   type LocalDefinition,

@@ -8,16 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { afterAll, describe, expect, it } from "vitest";
+import type { AslDefinition, AslState } from "../../infra/asl.js";
 import { BootBenchStack } from "../../infra/boot-bench-stack.js";
 import { PROJECT_ROOT } from "../../infra/constructs/benchmark-function.js";
 import { SWEEP_MAX_AGE_MARGIN_MINUTES, sweepAgeBounds } from "../../infra/constructs/sweeper.js";
-import {
-  type AslDefinition,
-  type AslState,
-  longestRunLife,
-  RUN_LIFE_LIMITS,
-  type RunLifetime,
-} from "../../infra/run-lifetime.js";
+import { longestRunLife, RUN_LIFE_LIMITS, type RunLifetime } from "../../infra/run-lifetime.js";
 import { deployedMaxAgeMinutes } from "../../local-cloud/local-sweeper.js";
 import { type CfnResource, definitionOf, resourcesOfType, synthesize } from "./synth.js";
 

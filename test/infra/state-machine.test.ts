@@ -3,10 +3,10 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { describe, expect, it } from "vitest";
 import { ErrorNames } from "../../functions/domain/contract.js";
 import { benchmarkInputSchema } from "../../functions/domain/input-schema.js";
+import type { AslState } from "../../infra/asl.js";
 import { invoke, TASK_TIMEOUT_MARGIN } from "../../infra/state-machine.js";
 import { RUN_BENCHMARK_TIMEOUT } from "../../infra/suite-flow.js";
 import {
-  type AslState,
   allStates,
   definitionOf,
   resourcesOfType,

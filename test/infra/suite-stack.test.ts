@@ -6,11 +6,11 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { suites as configuredSuites } from "../../config/suites.js";
+import type { AslState } from "../../infra/asl.js";
 import { SCHEDULE_MAX_EVENT_AGE, SCHEDULE_RETRY_ATTEMPTS } from "../../infra/constructs/suite-schedules.js";
 import { START_EXECUTION_SYNC } from "../../infra/suite-flow.js";
 import { loadSuites } from "../../infra/suites-schema.js";
 import {
-  type AslState,
   actionsOf,
   type CfnResource,
   definitionOf,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { afterAll } from "vitest";
+import type { AslDefinition, AslState } from "../../infra/asl.js";
 import { BootBenchStack } from "../../infra/boot-bench-stack.js";
 import { flattenIntrinsic } from "../../infra/intrinsics.js";
 
@@ -120,32 +121,6 @@ export function isRef(value: unknown, logicalId: string): boolean {
 
 /** The same flattening the cdk-nag acknowledgements use. */
 export const flatten = flattenIntrinsic;
-
-export interface AslState {
-  Type: string;
-  Resource?: string;
-  Parameters?: Record<string, unknown>;
-  ResultPath?: string | null;
-  Next?: string;
-  End?: boolean;
-  Catch?: { ErrorEquals: string[]; ResultPath?: string; Next: string }[];
-  Retry?: {
-    ErrorEquals: string[];
-    IntervalSeconds?: number;
-    MaxAttempts?: number;
-    BackoffRate?: number;
-    MaxDelaySeconds?: number;
-    JitterStrategy?: string;
-  }[];
-  Branches?: AslDefinition[];
-  ItemProcessor?: AslDefinition & { ProcessorConfig?: { Mode: string } };
-  [key: string]: unknown;
-}
-export interface AslDefinition {
-  StartAt: string;
-  States: Record<string, AslState>;
-  [key: string]: unknown;
-}
 
 /** The state machine's definition, with function ARNs as `<LogicalId.Arn>` placeholders. */
 export function definitionOf(template: Template): AslDefinition {

@@ -3,8 +3,8 @@
  * answering as Step Functions does, and refused for any other state machine.
  */
 import { describe, expect, it } from "vitest";
+import type { AslDefinition } from "../../infra/asl.js";
 import {
-  type AslDefinition,
   type CfnTemplate,
   localDefinitionFrom,
   START_EXECUTION_SYNC,
