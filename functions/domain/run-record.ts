@@ -252,6 +252,12 @@ export const errorInfoFrom = (caught: CaughtError): ErrorInfo => ({
   message: causeMessage(caught.Cause),
 });
 
+/** An error a step caught itself, as records store it. */
+export const errorInfoOf = (error: unknown): ErrorInfo =>
+  error instanceof Error
+    ? { name: error.name, message: error.message }
+    : { name: "Error", message: String(error) };
+
 export interface RunOutcome {
   status: RunStatus;
   timedOutWaitingFor?: "running" | "port-open";

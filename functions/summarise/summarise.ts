@@ -6,7 +6,7 @@ import {
   buildRunRecord,
   buildSummaryRecord,
   buildUnrecordedRunRecord,
-  type ErrorInfo,
+  errorInfoOf,
   type RunRecord,
   summariseResultFrom,
   type UnrecordedRunRecord,
@@ -70,8 +70,3 @@ async function recordLate(
     return record;
   }
 }
-
-const errorInfoOf = (error: unknown): ErrorInfo =>
-  error instanceof Error
-    ? { name: error.name, message: error.message }
-    : { name: "Error", message: String(error) };

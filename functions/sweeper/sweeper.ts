@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { marshallItem } from "../aws/benchmark-table.js";
 import { TAG_BENCHMARK, TAG_RUN, TAG_STACK } from "../domain/instance-tags.js";
+import { errorInfoOf } from "../domain/run-record.js";
 import {
   expiredInstances,
   SWEEPABLE_STATES,
@@ -77,7 +78,6 @@ const BASE_DELAY_MS = 250;
 const MAX_DELAY_MS = 8_000;
 
 const errorName = (error: unknown): string => (error instanceof Error ? error.name : "Error");
-const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export class SweepIncompleteError extends Error {
   constructor(message: string) {
@@ -254,9 +254,7 @@ async function terminate(
       const [only] = batch as [SweptInstance];
       return {
         terminated: [],
-        failed: [
-          { instanceId: only.instanceId, error: { name: errorName(error), message: errorMessage(error) } },
-        ],
+        failed: [{ instanceId: only.instanceId, error: errorInfoOf(error) }],
       };
     }
   }

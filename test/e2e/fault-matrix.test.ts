@@ -13,19 +13,23 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { marshallItem, unmarshallItem } from "../../functions/aws/benchmark-table.js";
 import { benchmarkIdFor } from "../../functions/domain/benchmark-identity.js";
 import type { RunState } from "../../functions/domain/contract.js";
-import { type BenchmarkInput, parseBenchmarkInput } from "../../functions/domain/input-schema.js";
-import type { MarkName } from "../../functions/domain/integrity.js";
+import type { BenchmarkInput } from "../../functions/domain/input-schema.js";
 import { buildRunRecord } from "../../functions/domain/run-record.js";
 import { auditBenchmark, type BenchmarkAudit, isAlive, sweepRecords } from "../../local-cloud/audit.js";
 import type { LocalCloud } from "../../local-cloud/cloud.js";
 import type { FaultSettings } from "../../local-cloud/faults.js";
 import { type LocalPipeline, startLocalPipeline } from "../../local-cloud/local-pipeline.js";
 import { deployedMaxAgeMinutes, invokeLocalSweeper } from "../../local-cloud/local-sweeper.js";
-import { intervalTolerancesMs, wrongValidIntervals } from "../../local-cloud/measurement-error.js";
 import type { ExecutionOutcome, TaskFaults } from "../../local-cloud/runner/local-state-machine.js";
 import { randomSshPort } from "../local-cloud/local-aws-support.js";
+import {
+  expectNothingLeakedOrLost,
+  expectNoWrongValidNumber,
+  fault,
+  markNames,
+  shortBenchmark,
+} from "./local-pipeline-harness.js";
 
-const DEBIAN = "/aws/service/debian/release/bookworm/latest/amd64";
 /** Boots in about 0.8 s at this scale; Step Functions' own retry backoff (seconds) is kept. */
 const TIME_SCALE = 0.05;
 
@@ -61,22 +65,9 @@ afterAll(async () => {
   await pipeline?.close();
 });
 
-const fault = (name: string, message = `${name} (injected)`): Error =>
-  Object.assign(new Error(message), { name });
 const once = (error: Error) => (invocation: number) => (invocation === 1 ? error : undefined);
 
-function input(overrides: Partial<BenchmarkInput> = {}): BenchmarkInput {
-  return {
-    image: DEBIAN,
-    instanceType: "c7i.large",
-    runs: 2,
-    discardFirst: false,
-    port: cloud.sshPort,
-    runningTimeoutSeconds: 3,
-    openTimeoutSeconds: 2,
-    ...overrides,
-  };
-}
+const input = (overrides: Partial<BenchmarkInput> = {}): BenchmarkInput => shortBenchmark(cloud, overrides);
 
 interface Outcome {
   execution: ExecutionOutcome;
@@ -106,7 +97,7 @@ async function run(
       await sweepRecords(pipeline),
     );
     addRow(scenario, execution, audit, started);
-    expectNoWrongValidNumber(audit, benchmark);
+    expectNoWrongValidNumber(audit, benchmark, cloud);
     return { execution, audit, benchmarkId };
   } finally {
     cloud.faults.clear();
@@ -128,32 +119,8 @@ function addRow(scenario: string, execution: ExecutionOutcome, audit: BenchmarkA
   });
 }
 
-/** The invariants every scenario must keep: nothing running, each run recorded exactly once. */
-function expectNothingLeakedOrLost(audit: BenchmarkAudit): void {
-  expect(audit.instancesLeftRunning).toEqual([]);
-  expect(audit.runsLost).toBe(0);
-  expect(audit.runsDuplicated).toBe(0);
-}
 const statuses = (audit: BenchmarkAudit) => audit.runs.map((r) => [r.status, r.errorName ?? null]);
 
-/**
- * Every scenario: each interval a run counts as valid is as close to the local cloud's truth as its
- * brackets allow. A wrong number may be stored only with a mark that makes it invalid.
- */
-function expectNoWrongValidNumber(audit: BenchmarkAudit, benchmark: BenchmarkInput): void {
-  const tolerances = intervalTolerancesMs(parseBenchmarkInput(benchmark));
-  for (const run of audit.runItems) {
-    const truth = run.instanceId === undefined ? undefined : cloud.truth(run.instanceId);
-    if (!truth) continue;
-    const wrong = wrongValidIntervals(run, truth, tolerances);
-    expect(wrong, `run ${run.runIndex}: ${JSON.stringify(run.integrity.marks.map((m) => m.detail))}`).toEqual(
-      [],
-    );
-  }
-}
-
-const markNames = (audit: BenchmarkAudit, runIndex: number): MarkName[] =>
-  audit.runItems.find((r) => r.runIndex === runIndex)?.integrity.marks.map((m) => m.name) ?? [];
 const invalidIntervals = (audit: BenchmarkAudit, runIndex: number): string[] =>
   Object.entries(audit.runItems.find((r) => r.runIndex === runIndex)?.integrity.verdicts ?? {})
     .filter(([, verdict]) => !verdict.valid)

@@ -11,15 +11,21 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getItem } from "../../functions/aws/benchmark-table.js";
 import { benchmarkIdFor } from "../../functions/domain/benchmark-identity.js";
-import { type BenchmarkInput, parseBenchmarkInput } from "../../functions/domain/input-schema.js";
+import type { BenchmarkInput } from "../../functions/domain/input-schema.js";
 import { benchmarkPk, launchSk } from "../../functions/domain/run-record.js";
 import { auditBenchmark, type BenchmarkAudit } from "../../local-cloud/audit.js";
 import type { LocalCloud } from "../../local-cloud/cloud.js";
 import type { FaultSettings } from "../../local-cloud/faults.js";
 import type { LocalPipeline } from "../../local-cloud/local-pipeline.js";
-import { intervalTolerancesMs, wrongValidIntervals } from "../../local-cloud/measurement-error.js";
 import type { ExecutionOutcome, TaskFaults } from "../../local-cloud/runner/local-state-machine.js";
-import { startTestPipeline } from "./local-pipeline-harness.js";
+import {
+  expectNothingLeakedOrLost,
+  expectNoWrongValidNumber,
+  fault,
+  markNames,
+  shortBenchmark,
+  startTestPipeline,
+} from "./local-pipeline-harness.js";
 
 let pipeline: LocalPipeline;
 let cloud: LocalCloud;
@@ -32,19 +38,7 @@ afterAll(async () => {
   await pipeline?.close();
 });
 
-const input = (overrides: Partial<BenchmarkInput> = {}): BenchmarkInput => ({
-  image: "/aws/service/debian/release/bookworm/latest/amd64",
-  instanceType: "c7i.large",
-  runs: 2,
-  discardFirst: false,
-  port: cloud.sshPort,
-  runningTimeoutSeconds: 3,
-  openTimeoutSeconds: 2,
-  ...overrides,
-});
-
-const fault = (name: string, message = `${name} (injected)`): Error =>
-  Object.assign(new Error(message), { name });
+const input = (overrides: Partial<BenchmarkInput> = {}): BenchmarkInput => shortBenchmark(cloud, overrides);
 
 interface Outcome {
   execution: ExecutionOutcome;
@@ -63,26 +57,18 @@ async function run(
     }).result;
     const benchmarkId = benchmarkIdFor(execution.executionArn);
     const audit = await auditBenchmark(pipeline, benchmarkId, benchmark.runs ?? 10);
-    // A wrong number may be stored only with a mark that makes it invalid.
-    const tolerances = intervalTolerancesMs(parseBenchmarkInput(benchmark));
-    for (const record of audit.runItems) {
-      const truth = record.instanceId === undefined ? undefined : cloud.truth(record.instanceId);
-      if (truth) expect(wrongValidIntervals(record, truth, tolerances), `run ${record.runIndex}`).toEqual([]);
-    }
+    expectNoWrongValidNumber(audit, benchmark, cloud);
     return { execution, audit, benchmarkId };
   } finally {
     cloud.faults.clear();
   }
 }
 
-function expectNothingLeakedOrLost(audit: BenchmarkAudit): void {
-  expect(audit.instancesLeftRunning).toEqual([]);
-  expect(audit.runsLost).toBe(0);
-  expect(audit.runsDuplicated).toBe(0);
+/** Nothing leaked or lost, and every run has its own item (none was only swept). */
+function expectEveryRunRecordedOnce(audit: BenchmarkAudit): void {
+  expectNothingLeakedOrLost(audit);
   expect(audit.runs.every((r) => r.items === 1)).toBe(true);
 }
-const marks = (audit: BenchmarkAudit, runIndex: number) =>
-  audit.runItems.find((r) => r.runIndex === runIndex)?.integrity.marks.map((m) => m.name) ?? [];
 
 describe("RunInstances answered with a 500 InternalError: retried in the launch step, same client token", () => {
   it.each([1, 3])(
@@ -101,12 +87,12 @@ describe("RunInstances answered with a 500 InternalError: retried in the launch 
       expect(replayed).toHaveLength(1);
       const [hit] = replayed;
       expect(hit?.earlierLaunchSends).toBe(1);
-      expect(marks(audit, hit?.runIndex ?? -1)).toContain("launchReplayed");
+      expect(markNames(audit, hit?.runIndex ?? -1)).toContain("launchReplayed");
       expect(cloud.truth(hit?.instanceId ?? "")?.faults).toContain("runInstancesInternalError");
       for (const other of audit.runItems.filter((r) => r !== hit)) {
-        expect(marks(audit, other.runIndex)).not.toContain("launchReplayed");
+        expect(markNames(audit, other.runIndex)).not.toContain("launchReplayed");
       }
-      expectNothingLeakedOrLost(audit);
+      expectEveryRunRecordedOnce(audit);
     },
   );
 
@@ -124,8 +110,8 @@ describe("RunInstances answered with a 500 InternalError: retried in the launch 
       // A 500 does not say whether it launched: the run that got it is honestly marked as a possible replay.
       const uncertain = audit.runItems.filter((r) => (r.earlierLaunchSends ?? 0) > 0);
       expect(uncertain.map((r) => r.earlierLaunchSends)).toEqual([1]);
-      expect(marks(audit, uncertain[0]?.runIndex ?? -1)).toContain("launchReplayed");
-      expectNothingLeakedOrLost(audit);
+      expect(markNames(audit, uncertain[0]?.runIndex ?? -1)).toContain("launchReplayed");
+      expectEveryRunRecordedOnce(audit);
     },
   );
 });
@@ -156,7 +142,7 @@ describe("a launch that fails before it sends: terminate knows from the ledger t
     expect(calls.RunInstances ?? 0).toBe(0);
     expect(calls.DescribeInstances ?? 0).toBe(0);
     expect(audit.instancesLaunched).toBe(0);
-    expectNothingLeakedOrLost(audit);
+    expectEveryRunRecordedOnce(audit);
   });
 });
 

@@ -5,12 +5,17 @@
  */
 import { randomUUID } from "node:crypto";
 import { QueryCommand } from "@aws-sdk/client-dynamodb";
+import { expect } from "vitest";
 import { unmarshallItem } from "../../functions/aws/benchmark-table.js";
 import { benchmarkIdFor } from "../../functions/domain/benchmark-identity.js";
+import { type BenchmarkInput, parseBenchmarkInput } from "../../functions/domain/input-schema.js";
+import type { MarkName } from "../../functions/domain/integrity.js";
 import type { RunRecord, SummaryRecord } from "../../functions/domain/run-record.js";
-import type { InstanceSnapshot } from "../../local-cloud/cloud.js";
+import type { BenchmarkAudit } from "../../local-cloud/audit.js";
+import type { InstanceSnapshot, LocalCloud } from "../../local-cloud/cloud.js";
 import type { LocalAwsOptions } from "../../local-cloud/local-aws.js";
 import { type LocalPipeline, startLocalPipeline } from "../../local-cloud/local-pipeline.js";
+import { intervalTolerancesMs, wrongValidIntervals } from "../../local-cloud/measurement-error.js";
 import type { ExecutionOutcome } from "../../local-cloud/runner/local-state-machine.js";
 import { randomSshPort } from "../local-cloud/local-aws-support.js";
 
@@ -71,3 +76,53 @@ async function benchmarkItems(
 /** Terminate was requested for the instance (it is shutting down or gone). */
 export const wasTerminated = (instance: InstanceSnapshot): boolean =>
   instance.truth.shuttingDownAt !== undefined || instance.state === "terminated";
+
+// ---- fault scenarios (test/e2e/fault-matrix.test.ts, launch-ledger.test.ts) ----------------------
+/** A short Debian benchmark on `cloud`'s SSH port: boots in about a second at time scale 0.05. */
+export const shortBenchmark = (
+  cloud: LocalCloud,
+  overrides: Partial<BenchmarkInput> = {},
+): BenchmarkInput => ({
+  image: "/aws/service/debian/release/bookworm/latest/amd64",
+  instanceType: "c7i.large",
+  runs: 2,
+  discardFirst: false,
+  port: cloud.sshPort,
+  runningTimeoutSeconds: 3,
+  openTimeoutSeconds: 2,
+  ...overrides,
+});
+
+/** An error with an AWS-style name, for a runner Task fault. */
+export const fault = (name: string, message = `${name} (injected)`): Error =>
+  Object.assign(new Error(message), { name });
+
+/** The invariants every scenario must keep: nothing running, each run recorded exactly once. */
+export function expectNothingLeakedOrLost(audit: BenchmarkAudit): void {
+  expect(audit.instancesLeftRunning).toEqual([]);
+  expect(audit.runsLost).toBe(0);
+  expect(audit.runsDuplicated).toBe(0);
+}
+
+/**
+ * Each interval a run counts as valid is as close to the local cloud's truth as its brackets allow: a
+ * wrong number may be stored only with a mark that makes it invalid.
+ */
+export function expectNoWrongValidNumber(
+  audit: BenchmarkAudit,
+  benchmark: BenchmarkInput,
+  cloud: LocalCloud,
+): void {
+  const tolerances = intervalTolerancesMs(parseBenchmarkInput(benchmark));
+  for (const run of audit.runItems) {
+    const truth = run.instanceId === undefined ? undefined : cloud.truth(run.instanceId);
+    if (!truth) continue;
+    const wrong = wrongValidIntervals(run, truth, tolerances);
+    expect(wrong, `run ${run.runIndex}: ${JSON.stringify(run.integrity.marks.map((m) => m.detail))}`).toEqual(
+      [],
+    );
+  }
+}
+
+export const markNames = (audit: BenchmarkAudit, runIndex: number): MarkName[] =>
+  audit.runItems.find((r) => r.runIndex === runIndex)?.integrity.marks.map((m) => m.name) ?? [];
