@@ -153,6 +153,9 @@ export interface LaunchLedgerKey {
   clientToken: string;
 }
 
+const launchLedgerKeyOf = (key: Pick<LaunchLedgerKey, "benchmarkId" | "runIndex">): Item =>
+  keyOf({ pk: benchmarkPk(key.benchmarkId), sk: launchSk(key.runIndex) });
+
 /**
  * Counts, before it goes out, every RunInstances request of a run whose outcome is not known to have
  * launched nothing, and returns the count including this one. More than 1 means an earlier request with
@@ -171,7 +174,7 @@ export async function countLaunchSend(
     .send(
       new UpdateItemCommand({
         TableName: tableName,
-        Key: keyOf({ pk: benchmarkPk(key.benchmarkId), sk: launchSk(key.runIndex) }),
+        Key: launchLedgerKeyOf(key),
         UpdateExpression:
           "ADD unsettledSends :one, sends :one SET itemType = :type, clientToken = :token, lastSendAt = :at",
         // The fence: once terminate has closed the ledger, no request of this run may go out any more.
@@ -206,7 +209,7 @@ export async function settleLaunchSend(
   await client.send(
     new UpdateItemCommand({
       TableName: tableName,
-      Key: keyOf({ pk: benchmarkPk(key.benchmarkId), sk: launchSk(key.runIndex) }),
+      Key: launchLedgerKeyOf(key),
       UpdateExpression: "ADD unsettledSends :minusOne",
       ConditionExpression: "unsettledSends > :zero",
       ExpressionAttributeValues: { ":minusOne": { N: "-1" }, ":zero": { N: "0" } },
@@ -237,7 +240,7 @@ export async function closeLaunchLedger(
   const output = await client.send(
     new UpdateItemCommand({
       TableName: tableName,
-      Key: keyOf({ pk: benchmarkPk(key.benchmarkId), sk: launchSk(key.runIndex) }),
+      Key: launchLedgerKeyOf(key),
       UpdateExpression:
         "SET itemType = :type, clientToken = :token, endedAt = if_not_exists(endedAt, :at) ADD unsettledSends :zero",
       ExpressionAttributeValues: {
@@ -270,7 +273,7 @@ export async function readRunEnded(
   const output = await client.send(
     new GetItemCommand({
       TableName: tableName,
-      Key: keyOf({ pk: benchmarkPk(key.benchmarkId), sk: launchSk(key.runIndex) }),
+      Key: launchLedgerKeyOf(key),
       ConsistentRead: true,
       ProjectionExpression: "endedAt",
     }),
