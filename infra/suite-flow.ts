@@ -5,7 +5,7 @@
  *   DiscoverTargets → Benchmarks (Map, MaxConcurrencyPath $.concurrency)
  *                       └ RunBenchmark: startExecution.sync:2 of this same state machine with a
  *                         single-benchmark input (Catch → BenchmarkFailed, so one failed target
- *                         does not stop the others)
+ *                         does not stop the others; ExecutionAlreadyExists → BenchmarkAlreadyRan)
  *                   → SummariseSuite → SuiteSucceeded? → Succeed | SuiteFailed
  *
  * Each benchmark is its own execution, so benchmark ids stay execution ids and the single flow is
@@ -15,6 +15,7 @@ import { Duration } from "aws-cdk-lib";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Construct } from "constructs";
 import { ErrorNames } from "../functions/domain/contract.js";
+import { EXECUTION_ALREADY_EXISTS } from "../functions/domain/suite.js";
 import { invoke, type StepFunctions } from "./state-machine.js";
 
 /** The optimised integration that starts an execution and waits for it, its Output as JSON. */
@@ -60,6 +61,13 @@ export function buildSuiteFlow(scope: Construct, fns: StepFunctions, selfArn: st
       },
       ResultPath: "$.execution",
     },
+  });
+  // A redriven suite runs its unfinished iterations again, with the same child names (DiscoverTargets'
+  // output is kept). StartExecution attaches to a running child of that name and input, but refuses a
+  // closed one: that child already ran, and SummariseSuite takes its result from its summary item.
+  runBenchmark.addCatch(new sfn.Pass(scope, "BenchmarkAlreadyRan"), {
+    errors: [EXECUTION_ALREADY_EXISTS],
+    resultPath: "$.alreadyRan",
   });
   runBenchmark.addCatch(new sfn.Pass(scope, "BenchmarkFailed"), {
     errors: [sfn.Errors.ALL],

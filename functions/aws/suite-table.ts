@@ -1,6 +1,6 @@
 /**
  * The table access suites need beyond benchmark-table.ts: the ByAmi and BySource indexes (Query, never
- * Scan), marking a summary as a regression, and the suite item.
+ * Scan), marking a summary as a regression, the suite item and the marks of the alerts sent.
  */
 import {
   type DynamoDBClient,
@@ -9,8 +9,13 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { benchmarkPk, SUMMARY_SK, type SummaryRecord } from "../domain/run-record.js";
-import type { SeriesComparison, SuiteRecord } from "../domain/suite.js";
-import { type Item, marshallItem, unmarshallItem } from "./benchmark-table.js";
+import {
+  type AlertSentRecord,
+  alertSentKey,
+  type SeriesComparison,
+  type SuiteRecord,
+} from "../domain/suite.js";
+import { getItem, type Item, marshallItem, unmarshallItem } from "./benchmark-table.js";
 
 const isSummary = (record: Record<string, unknown>): boolean =>
   record.itemType === "summary" && record.sk === SUMMARY_SK && typeof record.benchmarkId === "string";
@@ -97,6 +102,26 @@ export async function putSuiteRecord(
   client: DynamoDBClient,
   tableName: string,
   record: SuiteRecord,
+): Promise<void> {
+  await client.send(new PutItemCommand({ TableName: tableName, Item: marshallItem(record) }));
+}
+
+/** The mark of a regression's alert in this suite run, when one was sent (strongly consistent read). */
+export async function getAlertSent(
+  client: DynamoDBClient,
+  tableName: string,
+  suiteRunId: string,
+  benchmarkId: string,
+): Promise<AlertSentRecord | undefined> {
+  const item = await getItem(client, tableName, alertSentKey(suiteRunId, benchmarkId));
+  return item?.itemType === "alertSent" ? (item as unknown as AlertSentRecord) : undefined;
+}
+
+/** Marks an alert as sent (a repeat overwrites the mark of the same alert). */
+export async function putAlertSent(
+  client: DynamoDBClient,
+  tableName: string,
+  record: AlertSentRecord,
 ): Promise<void> {
   await client.send(new PutItemCommand({ TableName: tableName, Item: marshallItem(record) }));
 }

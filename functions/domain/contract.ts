@@ -267,6 +267,23 @@ export interface SummariseResult {
   unrecordedRuns: number;
 }
 
+/** How a benchmark execution ends once Summarise has answered: Succeeded, or a Fail state's error. */
+export type BenchmarkEnd = { status: "succeeded" } | { status: "failed"; error: string };
+
+/**
+ * The rule of the BenchmarkOutcome? Choice (infra/state-machine.ts), condition for condition and in its
+ * order; test/infra/benchmark-end.test.ts runs the synthesised Choice against it. A suite applies it to
+ * a child whose end it did not see (a redriven Map iteration finds the child already closed).
+ */
+export function benchmarkEnd(
+  summary: Pick<SummariseResult, "status" | "terminationFailedRuns" | "unrecordedRuns">,
+): BenchmarkEnd {
+  if (summary.terminationFailedRuns > 0) return { status: "failed", error: ErrorNames.terminateFailed };
+  if (summary.unrecordedRuns > 0) return { status: "failed", error: ErrorNames.runsUnrecorded };
+  if (summary.status === "succeeded") return { status: "succeeded" };
+  return { status: "failed", error: ErrorNames.noSuccessfulRuns };
+}
+
 /** The four ec2-boot-bench intervals plus total (running to port open), in seconds. */
 export interface IntervalSeconds {
   runInstancesApi: number;

@@ -99,11 +99,32 @@ export interface ChildExecutionResult {
   summary?: SummariseResult;
 }
 
-/** One Map iteration's output: the item plus the child's result, or the caught failure. */
+/**
+ * One Map iteration's output: the item plus the child's result, the caught failure, or `alreadyRan`:
+ * StartExecution refused the child's name because an execution of that name is already closed (the
+ * iteration is running again, in a redriven suite, after its child ended). Step Functions answers
+ * ExecutionAlreadyExists for a closed execution whatever its input, and attaches to a running one
+ * with the same input instead; the closed child's result is then its summary item.
+ */
 export interface SuiteBenchmarkResult extends SuiteBenchmark {
   execution?: ChildExecutionResult;
   failure?: CaughtError;
+  alreadyRan?: CaughtError;
 }
+
+/**
+ * StartExecution's ExecutionAlreadyExists as a `states:startExecution` Task reports it (service prefix,
+ * Exception suffix): the name belongs to a closed execution, or to a running one with another input.
+ */
+export const EXECUTION_ALREADY_EXISTS = "StepFunctions.ExecutionAlreadyExistsException";
+
+/** Why SummariseSuite counts a child as failed when the child's own error is not what says so. */
+export const SuiteChildErrors = {
+  /** The child execution succeeded, yet its summary item is missing or not a success. */
+  summaryMissing: "BootBench.SummaryMissing",
+  /** The child had already run (`alreadyRan`) and left no summary: it stopped before Summarise. */
+  earlierChildUnsummarised: "BootBench.EarlierChildUnsummarised",
+} as const;
 
 // ---- SummariseSuite ----------------------------------------------------------------------------
 export interface SummariseSuiteEvent {
@@ -138,6 +159,8 @@ export interface SuiteBenchmarkOutcome {
   sourceParameter?: string;
   instanceType: string;
   status: "succeeded" | "failed";
+  /** The child had already run when its iteration started it again (a redrive): its summary is its result. */
+  alreadyRan?: true;
   /** Median total, seconds, when the benchmark succeeded. */
   total?: number;
   error?: { name: string; message: string };
@@ -179,6 +202,50 @@ export interface SuiteRecord {
 }
 
 export const suitePk = (suiteRunId: string): string => `SUITE#${suiteRunId}`;
+
+/**
+ * The mark that a regression's alert went out: `pk = SUITE#<suiteRunId>`, `sk = ALERT#<benchmarkId>`,
+ * written right after SNS accepted the message. SNS email subscriptions need a standard topic, which
+ * has no deduplication, so this is what keeps a retried or redriven SummariseSuite from alerting twice.
+ */
+export interface AlertSentRecord {
+  pk: string;
+  sk: string;
+  itemType: "alertSent";
+  suiteRunId: string;
+  benchmarkId: string;
+  /** SNS's id of the message, returned again by a retry that finds the mark. */
+  messageId: string;
+  sentAt: string;
+}
+
+export const alertSentKey = (suiteRunId: string, benchmarkId: string): { pk: string; sk: string } => ({
+  pk: suitePk(suiteRunId),
+  sk: `ALERT#${benchmarkId}`,
+});
+
+/**
+ * The alert rule: one alert per regression per suite run, published only while its suite run holds no
+ * mark for it, and marked after SNS accepted it. Marking before publishing would lose the alert for
+ * good when the publish then failed; marking after can only repeat it, and only when the step fails
+ * between SNS's answer and the mark's write (or SNS's answer is lost: the SDK's own retry of Publish is
+ * not deduplicated either). An alert is never lost; a duplicate needs a failure in that window.
+ */
+export function alertSentRecord(
+  suiteRunId: string,
+  benchmarkId: string,
+  messageId: string,
+  sentAt: Date,
+): AlertSentRecord {
+  return {
+    ...alertSentKey(suiteRunId, benchmarkId),
+    itemType: "alertSent",
+    suiteRunId,
+    benchmarkId,
+    messageId,
+    sentAt: sentAt.toISOString(),
+  };
+}
 
 // ---- rules --------------------------------------------------------------------------------------
 /** The settings that change what a benchmark measures; label and run concurrency do not. */

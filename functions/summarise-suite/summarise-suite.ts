@@ -1,14 +1,29 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { getItem } from "../aws/benchmark-table.js";
-import { markComparison, newestBenchmarkOfSeries, putSuiteRecord } from "../aws/suite-table.js";
-import { benchmarkPk, causeMessage, SUMMARY_SK, type SummaryRecord } from "../domain/run-record.js";
 import {
+  getAlertSent,
+  markComparison,
+  newestBenchmarkOfSeries,
+  putAlertSent,
+  putSuiteRecord,
+} from "../aws/suite-table.js";
+import { benchmarkEnd } from "../domain/contract.js";
+import {
+  benchmarkPk,
+  causeMessage,
+  SUMMARY_SK,
+  type SummaryRecord,
+  summariseResultFrom,
+} from "../domain/run-record.js";
+import {
+  alertSentRecord,
   compareWithPrevious,
   isSeriesPredecessor,
   regressionAlert,
   type SuiteBenchmarkOutcome,
   type SuiteBenchmarkResult,
+  SuiteChildErrors,
   type SuiteRecord,
   type SummariseSuiteEvent,
   type SummariseSuiteResult,
@@ -26,10 +41,11 @@ export interface SummariseSuiteDeps {
 /**
  * Closes a suite run: reads each child's summary, compares every new AMI of an SSM series with the
  * previous AMI of that series (same instance type and settings; BySource, newest first), marks the
- * comparison on the summary, writes the suite item, and publishes one alert per regression.
+ * comparison on the summary, writes the suite item, and publishes one alert per regression, once
+ * per suite run however often the step is retried or the suite redriven (alertSentRecord's rule).
  *
  * The suite succeeds only when every child succeeded and every target resolved; a regression is a
- * result, not a failure.
+ * result, not a failure. A child that had already run (a redriven iteration) ends as its summary says.
  */
 export async function summariseSuite(
   event: SummariseSuiteEvent,
@@ -63,11 +79,16 @@ export async function summariseSuite(
   };
   await putSuiteRecord(deps.dynamoDb, deps.tableName, record);
 
-  // Last, so that everything is recorded before anyone is told; a retried step may repeat an alert.
+  // Last, so that everything is recorded before anyone is told.
   const alerts: string[] = [];
   for (const outcome of regressions) {
     const comparison = outcome.comparison;
     if (comparison === undefined) continue;
+    const sent = await getAlertSent(deps.dynamoDb, deps.tableName, suite.suiteRunId, outcome.benchmarkId);
+    if (sent !== undefined) {
+      alerts.push(sent.messageId);
+      continue;
+    }
     const { subject, message } = regressionAlert(suite, outcome, comparison);
     const published = await deps.sns.send(
       new PublishCommand({
@@ -83,7 +104,14 @@ export async function summariseSuite(
         },
       }),
     );
-    if (published.MessageId !== undefined) alerts.push(published.MessageId);
+    // SNS always answers a successful Publish with a MessageId; the mark needs one to report again.
+    const messageId = published.MessageId ?? "(no message id)";
+    await putAlertSent(
+      deps.dynamoDb,
+      deps.tableName,
+      alertSentRecord(suite.suiteRunId, outcome.benchmarkId, messageId, deps.now?.() ?? new Date()),
+    );
+    alerts.push(messageId);
   }
 
   return {
@@ -109,22 +137,27 @@ async function outcomeOf(
     pk: benchmarkPk(benchmarkId),
     sk: SUMMARY_SK,
   })) as SummaryRecord | undefined;
+  const ended = endOf(result, summary);
   const outcome: SuiteBenchmarkOutcome = {
     benchmarkId,
     image: result.image,
     amiId: summary?.amiId ?? result.amiId,
     imageName: summary?.image.name ?? result.imageName,
     instanceType: result.instanceType,
-    status:
-      result.execution?.status === "SUCCEEDED" && summary?.status === "succeeded" ? "succeeded" : "failed",
+    status: ended.status,
+    ...(result.alreadyRan !== undefined && { alreadyRan: true as const }),
   };
   const sourceParameter = summary?.sourceParameter ?? result.sourceParameter;
   if (sourceParameter !== undefined) outcome.sourceParameter = sourceParameter;
-  const executionArn = result.execution?.executionArn ?? childOf(result.failure?.Cause).executionArn;
+  // A summary's executionId is its execution's ARN: the one source for a child that had already run.
+  const executionArn =
+    result.execution?.executionArn ??
+    childOf(result.failure?.Cause).executionArn ??
+    (result.alreadyRan ? summary?.executionId : undefined);
   if (executionArn !== undefined) outcome.executionArn = executionArn;
   if (summary?.medians !== undefined) outcome.total = summary.medians.total;
-  if (outcome.status === "failed") {
-    outcome.error = errorOf(result);
+  if (ended.status === "failed") {
+    outcome.error = ended.error;
     return outcome;
   }
   if (summary?.sourceParameter === undefined) return outcome;
@@ -160,14 +193,55 @@ function childOf(cause: string | undefined): { executionArn?: string; error?: st
   }
 }
 
-function errorOf(result: SuiteBenchmarkResult): { name: string; message: string } {
-  if (result.failure === undefined) {
+type ChildEnd = { status: "succeeded" } | { status: "failed"; error: { name: string; message: string } };
+
+/**
+ * How the child ended: as its execution said, or, for a child that had already run, as its summary
+ * says the benchmark flow ended (benchmarkEnd, the BenchmarkOutcome? rule).
+ */
+function endOf(result: SuiteBenchmarkResult, summary: SummaryRecord | undefined): ChildEnd {
+  if (result.alreadyRan !== undefined) {
+    if (summary === undefined) {
+      return {
+        status: "failed",
+        error: {
+          name: SuiteChildErrors.earlierChildUnsummarised,
+          message:
+            `an earlier execution named ${result.executionName} had already ended (this iteration ran again, ` +
+            "in a redriven suite) and left no summary: it stopped before Summarise",
+        },
+      };
+    }
+    const ended = benchmarkEnd(summariseResultFrom(summary));
+    if (ended.status === "succeeded") return ended;
     return {
-      name: "BootBench.SummaryMissing",
-      message: "the child execution succeeded but left no successful summary",
+      status: "failed",
+      error: {
+        name: ended.error,
+        message:
+          `${result.executionName} had already run (this iteration ran again, in a redriven suite); ` +
+          `by its summary it ended with ${ended.error}`,
+      },
     };
   }
-  const child = childOf(result.failure.Cause);
-  if (child.error !== undefined) return { name: child.error, message: causeMessage(child.cause) };
-  return { name: result.failure.Error, message: causeMessage(result.failure.Cause) };
+  if (result.failure !== undefined) {
+    const child = childOf(result.failure.Cause);
+    if (child.error !== undefined) {
+      return { status: "failed", error: { name: child.error, message: causeMessage(child.cause) } };
+    }
+    return {
+      status: "failed",
+      error: { name: result.failure.Error, message: causeMessage(result.failure.Cause) },
+    };
+  }
+  if (result.execution?.status === "SUCCEEDED" && summary?.status === "succeeded") {
+    return { status: "succeeded" };
+  }
+  return {
+    status: "failed",
+    error: {
+      name: SuiteChildErrors.summaryMissing,
+      message: "the child execution succeeded but left no successful summary",
+    },
+  };
 }

@@ -7,13 +7,25 @@
  * A `states:startExecution.sync:2` Task of this same state machine (a suite's benchmark) runs a nested
  * local execution of the same definition and answers as Step Functions does: the child's description
  * with `Output` as JSON (the `:2` variant), or `States.TaskFailed` with that description as the Cause.
+ * Its name follows StartExecution's rules: the same name and input as a running execution attach to
+ * it (the Task waits for that execution), while a closed execution of that name, or a running one with
+ * another input, fail the Task with StepFunctions.ExecutionAlreadyExistsException.
+ *
+ * `redrive` approximates RedriveExecution: the failed or aborted execution runs again from its start,
+ * with the same ARN, name, input and start time, and every Task that its earlier attempts completed
+ * (returned a result, or failed with an error that a Catch of that state took after the last retry)
+ * answers as it did then without running; everything else runs anew. With deterministic Pass, Choice
+ * and Map states that replays the path to the unsuccessful states and re-runs only them, as Step
+ * Functions does. A Task is recognised by its state name and its exact payload, and a result that
+ * arrived after the execution was aborted does not count as completed (Step Functions had stopped).
  */
 import "./promise-with-resolvers.js";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { StateMachine } from "aws-local-stepfunctions";
-import type { AslDefinition } from "../../infra/asl.js";
+import { EXECUTION_ALREADY_EXISTS } from "../../functions/domain/suite.js";
+import type { AslDefinition, AslState } from "../../infra/asl.js";
 import { type HostClockFault, withHostClock } from "./host-clock.js";
 import {
   allStates,
@@ -70,6 +82,32 @@ export interface TaskFault {
 /** Faults by Task state name. */
 export type TaskFaults = Readonly<Record<string, TaskFault>>;
 
+/** What one execution (and its nested executions) runs with, beyond the runner's options. */
+export interface ExecutionOverrides {
+  /** Replaces the runner's `taskFaults`. */
+  taskFaults?: TaskFaults;
+  /** Called for every event of this execution and of its nested executions, after the runner's `onEvent`. */
+  onEvent?: (executionName: string, event: ExecutionEvent) => void;
+}
+
+/** A Task that an attempt of an execution completed: a redrive answers with it instead of running it. */
+type CompletedTask = { result: unknown } | { error: unknown };
+
+/** Every execution the runner started, by name: the execution names Step Functions refuses to reuse. */
+interface ExecutionRecord {
+  executionArn: string;
+  name: string;
+  input: unknown;
+  inputJson: string;
+  startedAt: string;
+  /** The latest attempt (the first one, or the latest redrive). */
+  attempt: LocalExecution;
+  /** Set when the latest attempt has closed. */
+  outcome?: ExecutionOutcome;
+  /** Completed Tasks by state name and payload; dropped once the execution succeeds (not redrivable). */
+  completed: Map<string, CompletedTask>;
+}
+
 export interface LocalStateMachineOptions {
   region: string;
   projectRoot: string;
@@ -101,8 +139,8 @@ function taskError(name: string, cause: string): Error {
 }
 
 export class LocalStateMachine {
-  /** Execution names started as nested executions: Step Functions refuses to reuse one. */
-  private readonly nestedNames = new Set<string>();
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private statesByName: Map<string, AslState> | undefined;
 
   private constructor(
     private readonly local: LocalDefinition,
@@ -141,13 +179,50 @@ export class LocalStateMachine {
     return stateMachineArn(this.options.region, this.options.stateMachineName);
   }
 
+  /**
+   * Starts an execution under `name`. Unlike a nested StartExecution, this does not check the name: its
+   * callers (tests, the CLI, the load run) make up a fresh one each time.
+   */
   startExecution(
     input: unknown,
     name: string = randomUUID(),
-    overrides: { taskFaults?: TaskFaults } = {},
+    overrides: ExecutionOverrides = {},
   ): LocalExecution {
-    const executionArn = `arn:aws:states:${this.options.region}:${LOCAL_ACCOUNT}:execution:${this.options.stateMachineName}:${name}`;
-    const startedAt = new Date().toISOString();
+    const record: ExecutionRecord = {
+      executionArn: `arn:aws:states:${this.options.region}:${LOCAL_ACCOUNT}:execution:${this.options.stateMachineName}:${name}`,
+      name,
+      input,
+      inputJson: JSON.stringify(input ?? null),
+      startedAt: new Date().toISOString(),
+      attempt: undefined as never,
+      completed: new Map(),
+    };
+    this.executions.set(name, record);
+    return this.runAttempt(record, overrides);
+  }
+
+  /**
+   * Redrives a FAILED or ABORTED execution (an approximation of RedriveExecution, see the file's
+   * comment): same ARN, name, input and start time; Tasks its earlier attempts completed are not run
+   * again. Refuses an execution that is running or succeeded, as Step Functions does.
+   */
+  redrive(executionArn: string, overrides: ExecutionOverrides = {}): LocalExecution {
+    const record = [...this.executions.values()].find((r) => r.executionArn === executionArn);
+    if (record === undefined) {
+      throw taskError("ExecutionDoesNotExist", `Execution Does Not Exist: '${executionArn}'`);
+    }
+    if (record.outcome === undefined || record.outcome.status === "SUCCEEDED") {
+      throw taskError(
+        "ExecutionNotRedrivable",
+        `Execution is ${record.outcome?.status ?? "RUNNING"}; only a FAILED or ABORTED execution can be redriven: '${executionArn}'`,
+      );
+    }
+    record.outcome = undefined;
+    return this.runAttempt(record, overrides);
+  }
+
+  private runAttempt(record: ExecutionRecord, overrides: ExecutionOverrides): LocalExecution {
+    const { executionArn, name, input, startedAt } = record;
     const stateMachine = new StateMachine(this.local.definition as never, {
       validationOptions: { checkArn: false },
     });
@@ -157,25 +232,53 @@ export class LocalStateMachine {
     // Step Functions starts no task of a stopped execution, but aws-local-stepfunctions lets a running
     // Map go on to its next iteration after abort(): such tasks fail here without running.
     let aborted = false;
+    const earlier = new Map(record.completed);
+    const retries = new Map<string, number>();
+    /** Answers as an earlier attempt did, or runs the Task and keeps what completed it. */
+    const completing = async (stateName: string, payload: unknown, run: () => Promise<unknown>) => {
+      const key = `${stateName}\n${JSON.stringify(payload ?? null)}`;
+      const done = earlier.get(key);
+      if (done !== undefined) {
+        if ("error" in done) throw done.error;
+        return structuredClone(done.result);
+      }
+      try {
+        const result = await run();
+        if (!aborted) record.completed.set(key, { result });
+        return result;
+      } catch (error) {
+        if (!aborted && this.isCaughtForGood(stateName, key, error, retries))
+          record.completed.set(key, { error });
+        throw error;
+      }
+    };
     const taskResourceLocalHandlers = Object.fromEntries(
       this.local.tasks.map((task) => [
         task.stateName,
         (event: unknown) => {
           if (aborted) return Promise.reject(lambdaError("ExecutionAborted", "the execution was aborted"));
-          const invocation = (invocations.get(task.stateName) ?? 0) + 1;
-          invocations.set(task.stateName, invocation);
-          return this.invoke(task, event, faults[task.stateName], invocation);
+          return completing(task.stateName, event, () => {
+            const invocation = (invocations.get(task.stateName) ?? 0) + 1;
+            invocations.set(task.stateName, invocation);
+            return this.invoke(task, event, faults[task.stateName], invocation);
+          });
         },
       ]),
     );
     for (const task of this.local.nestedExecutionTasks) {
-      taskResourceLocalHandlers[task.stateName] = (parameters: unknown) =>
-        this.runNested(parameters, children, overrides);
+      taskResourceLocalHandlers[task.stateName] = (parameters: unknown) => {
+        if (aborted) return Promise.reject(taskError("ExecutionAborted", "the execution was aborted"));
+        return completing(task.stateName, parameters, () => this.runNested(parameters, children, overrides));
+      };
     }
+    // The start time is kept through a redrive, as Step Functions keeps it (the steps derive ids and
+    // records from it); patches/aws-local-stepfunctions+3.0.0.patch makes the library honour it.
     const execution = stateMachine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: taskResourceLocalHandlers as never,
-        ...(this.options.retryIntervalMs !== undefined && { retryIntervalOverrides: this.retryOverrides() }),
+        ...(this.options.retryIntervalMs !== undefined && {
+          retryIntervalOverrides: this.retryOverrides(),
+        }),
       },
       context: {
         Execution: { Id: executionArn, Name: name, Input: input as never, StartTime: startedAt },
@@ -187,6 +290,7 @@ export class LocalStateMachine {
       for await (const event of execution.eventLogs) {
         if (event.type === "StateEntered" || event.type === "StateRetried") stateTransitions++;
         this.options.onEvent?.(name, event);
+        overrides.onEvent?.(name, event);
       }
     })();
     const finish = (
@@ -199,22 +303,58 @@ export class LocalStateMachine {
         stateTransitions,
         ...outcome,
       }));
-    const result = execution.result.then(
-      (output) => finish({ status: "SUCCEEDED", output }),
-      (error: unknown) => {
-        if (error instanceof Error && error.name === "ExecutionAbortedError")
-          return finish({ status: "ABORTED" });
-        const cause = error instanceof Error && error.cause instanceof Error ? error.cause : (error as Error);
-        return finish({ status: "FAILED", error: cause.name, cause: cause.message });
-      },
-    );
+    const result = execution.result
+      .then(
+        (output) => finish({ status: "SUCCEEDED", output }),
+        (error: unknown) => {
+          if (error instanceof Error && error.name === "ExecutionAbortedError")
+            return finish({ status: "ABORTED" });
+          const cause =
+            error instanceof Error && error.cause instanceof Error ? error.cause : (error as Error);
+          return finish({ status: "FAILED", error: cause.name, cause: cause.message });
+        },
+      )
+      .then((outcome) => {
+        record.outcome = outcome;
+        if (outcome.status === "SUCCEEDED") record.completed.clear();
+        return outcome;
+      });
     const abort = () => {
       aborted = true;
       // Step Functions stops the children of a .sync task when the parent stops.
       for (const child of children) child.abort();
       execution.abort();
     };
-    return { executionArn, name, result, abort };
+    record.attempt = { executionArn, name, result, abort };
+    return record.attempt;
+  }
+
+  /**
+   * Whether Step Functions is done with this Task error: no retrier of the state takes it again (the
+   * first retrier whose ErrorEquals matches decides, as in aws-local-stepfunctions) and a catcher takes
+   * it, so the execution went on past the state. `retries` counts this attempt's retries by Task.
+   */
+  private isCaughtForGood(
+    stateName: string,
+    key: string,
+    error: unknown,
+    retries: Map<string, number>,
+  ): boolean {
+    this.statesByName ??= new Map(allStates(this.local.definition));
+    const state = this.statesByName.get(stateName);
+    const name = error instanceof Error ? error.name : "";
+    const matches = (errorEquals: readonly string[]) =>
+      errorEquals.some((e) => e === name || e === "States.ALL" || e === "States.TaskFailed");
+    const index = (state?.Retry ?? []).findIndex((retrier) => matches(retrier.ErrorEquals));
+    const retrier = state?.Retry?.[index];
+    if (retrier !== undefined) {
+      const retried = retries.get(`${index}\n${key}`) ?? 0;
+      if (retried < (retrier.MaxAttempts ?? 3)) {
+        retries.set(`${index}\n${key}`, retried + 1);
+        return false;
+      }
+    }
+    return (state?.Catch ?? []).some((catcher) => matches(catcher.ErrorEquals));
   }
 
   /**
@@ -224,7 +364,7 @@ export class LocalStateMachine {
   private async runNested(
     parameters: unknown,
     children: Set<LocalExecution>,
-    overrides: { taskFaults?: TaskFaults },
+    overrides: ExecutionOverrides,
   ): Promise<unknown> {
     const p = (parameters ?? {}) as Record<string, unknown>;
     if (p.StateMachineArn !== this.stateMachineArn) {
@@ -237,9 +377,6 @@ export class LocalStateMachine {
     if (!isExecutionName(name)) {
       throw taskError("StepFunctions.InvalidNameException", `Invalid Name: '${name}'`);
     }
-    if (this.nestedNames.has(name)) {
-      throw taskError("StepFunctions.ExecutionAlreadyExistsException", `Execution Already Exists: '${name}'`);
-    }
     let input: unknown = p.Input ?? {};
     if (typeof input === "string") {
       try {
@@ -251,8 +388,15 @@ export class LocalStateMachine {
         );
       }
     }
-    this.nestedNames.add(name);
-    const child = this.startExecution(input, name, overrides);
+    const existing = this.executions.get(name);
+    if (
+      existing !== undefined &&
+      (existing.outcome !== undefined || existing.inputJson !== JSON.stringify(input ?? null))
+    ) {
+      throw taskError(EXECUTION_ALREADY_EXISTS, `Execution Already Exists: '${existing.executionArn}'`);
+    }
+    // Same name and input as a running execution: StartExecution succeeds, and .sync waits for that one.
+    const child = existing?.attempt ?? this.startExecution(input, name, overrides);
     children.add(child);
     const outcome = await child.result.finally(() => children.delete(child));
     const description = {

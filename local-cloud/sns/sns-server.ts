@@ -1,7 +1,8 @@
 /**
  * A tiny SNS for the local cloud: the Query protocol's Publish (what the SDK's SNSClient sends), on
  * 127.0.0.1, keeping every message so that tests and `run --local` can show the alerts that AWS would
- * have delivered. Nothing is delivered anywhere.
+ * have delivered. Nothing is delivered anywhere. `setPublishFault` makes Publish fail as SNS can
+ * (`InternalError`, HTTP 500, which the SDK retries; `AuthorizationError`, 403, which it does not).
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
@@ -17,11 +18,29 @@ export interface PublishedMessage {
   publishedAt: string;
 }
 
+/** An error SNS answers a Publish with: the Query protocol's error code and HTTP status. */
+export interface SnsPublishError {
+  code: string;
+  status: number;
+  message?: string;
+}
+
+/**
+ * Decides for every Publish request (`request` counts them from 1, failed ones included) whether it
+ * fails; a failed Publish keeps nothing.
+ */
+export type PublishFault = (
+  request: number,
+  message: { subject?: string; message: string },
+) => SnsPublishError | undefined;
+
 export interface LocalSns {
   /** For AWS_ENDPOINT_URL_SNS or `new SNSClient({ endpoint })`. */
   endpoint: string;
   /** Every message published so far, oldest first. */
   readonly messages: PublishedMessage[];
+  /** Fails Publish requests as `fault` decides (undefined: none fail). */
+  setPublishFault(fault: PublishFault | undefined): void;
   close(): Promise<void>;
 }
 
@@ -39,9 +58,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function errorXml(code: string, message: string, requestId: string): string {
+function errorXml(code: string, message: string, requestId: string, type = "Sender"): string {
   return (
-    `<ErrorResponse xmlns="${XMLNS}"><Error><Type>Sender</Type><Code>${escapeXml(code)}</Code>` +
+    `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${type}</Type><Code>${escapeXml(code)}</Code>` +
     `<Message>${escapeXml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`
   );
 }
@@ -59,6 +78,8 @@ function attributesOf(form: URLSearchParams): Record<string, string> {
 export async function startLocalSns(options: { host?: string } = {}): Promise<LocalSns> {
   const host = options.host ?? "127.0.0.1";
   const messages: PublishedMessage[] = [];
+  let publishFault: PublishFault | undefined;
+  let publishRequests = 0;
   const server = createServer((req, res) => {
     readBody(req)
       .then((body) => {
@@ -89,8 +110,17 @@ export async function startLocalSns(options: { host?: string } = {}): Promise<Lo
           );
           return;
         }
-        const messageId = randomUUID();
         const subject = form.get("Subject");
+        const failure = publishFault?.(++publishRequests, { ...(subject !== null && { subject }), message });
+        if (failure !== undefined) {
+          const text = failure.message ?? `${failure.code} (injected)`;
+          reply(
+            failure.status,
+            errorXml(failure.code, text, requestId, failure.status >= 500 ? "Receiver" : "Sender"),
+          );
+          return;
+        }
+        const messageId = randomUUID();
         messages.push({
           messageId,
           topicArn,
@@ -121,6 +151,9 @@ export async function startLocalSns(options: { host?: string } = {}): Promise<Lo
   return {
     endpoint: `http://${host}:${port}`,
     messages,
+    setPublishFault: (fault) => {
+      publishFault = fault;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

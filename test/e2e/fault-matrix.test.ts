@@ -29,6 +29,14 @@ import {
   markNames,
   shortBenchmark,
 } from "./local-pipeline-harness.js";
+import {
+  expectSuiteKept,
+  freebsdSuite,
+  type SuiteAccount,
+  secondAlertFails,
+  slowerSnapshot,
+  stopAsFirstChildEndsThenRedrive,
+} from "./suite-faults.js";
 
 /** Boots in about 0.8 s at this scale; Step Functions' own retry backoff (seconds) is kept. */
 const TIME_SCALE = 0.05;
@@ -514,6 +522,78 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
     // Run 2 never started: no instance, no record; the ABORTED status says the benchmark is incomplete.
     expectNothingLeakedOrLost(after);
   });
+});
+
+describe("fault matrix, suites: a redriven or retried suite reuses finished children and alerts once", () => {
+  const suiteRow = (scenario: string, account: SuiteAccount, started: number) => {
+    for (const child of account.children)
+      addRow(`${scenario}: ${child.benchmarkId}`, account.execution, child, started);
+  };
+
+  beforeAll(async () => {
+    // A first benchmark of both series, then a slower weekly snapshot of each: two regressions to alert.
+    const baseline = await pipeline.stateMachine.startExecution(
+      freebsdSuite("baseline", cloud.sshPort),
+      "run-baseline",
+    ).result;
+    expect(baseline.status).toBe("SUCCEEDED");
+    cloud.publishImage(slowerSnapshot("15.0-CURRENT", "2025-09-04"));
+    cloud.publishImage(slowerSnapshot("14.3-STABLE", "2025-09-04"));
+  }, 120_000);
+
+  it("a suite stopped as its first child ended, then redriven: that child reused, not run again", async () => {
+    const started = performance.now();
+    const input = freebsdSuite("redrive-stopped", cloud.sshPort, { concurrency: 1 });
+    const { stopped, redriven, firstChild } = await stopAsFirstChildEndsThenRedrive(
+      pipeline,
+      "redrive-stopped",
+      input,
+    );
+    suiteRow("suite stopped as its first child ended", stopped, started);
+    suiteRow("  …then redriven", redriven, started);
+    expect(stopped.execution.status).toBe("ABORTED");
+    const launchedBefore = stopped.children.find((c) => c.benchmarkId === firstChild)?.instancesLaunched;
+    expect(launchedBefore).toBe(2);
+
+    expect(redriven.execution.status, `${redriven.execution.error}: ${redriven.execution.cause}`).toBe(
+      "SUCCEEDED",
+    );
+    expect(redriven.summary).toMatchObject({ status: "succeeded", succeeded: 2, failed: 0 });
+    expect(redriven.summary?.benchmarks.find((b) => b.benchmarkId === firstChild)).toMatchObject({
+      status: "succeeded",
+      alreadyRan: true,
+      comparison: { regression: true },
+    });
+    // The finished child launched nothing more; the other one ran once, in the redrive.
+    expect(redriven.children.map((c) => c.instancesLaunched)).toEqual([2, 2]);
+    expectSuiteKept(redriven, 2);
+  }, 120_000);
+
+  it("SNS fails the second alert (InternalError): SummariseSuite retried, each alert sent once", async () => {
+    const started = performance.now();
+    const input = freebsdSuite("retry-alerts", cloud.sshPort, {}, true);
+    const { final } = await secondAlertFails(pipeline, "retry-alerts", input, "retried");
+    suiteRow("SNS InternalError on alert 2, SummariseSuite retried", final, started);
+    expect(final.execution.status, `${final.execution.error}: ${final.execution.cause}`).toBe("SUCCEEDED");
+    expect(final.summary?.alerts).toHaveLength(2);
+    expectSuiteKept(final, 2);
+  }, 120_000);
+
+  it("SNS refuses the second alert (AuthorizationError): suite failed, redriven, each alert sent once", async () => {
+    const started = performance.now();
+    const input = freebsdSuite("redrive-alerts", cloud.sshPort, {}, true);
+    const { first, final } = await secondAlertFails(pipeline, "redrive-alerts", input, "redriven");
+    suiteRow("SNS AuthorizationError on alert 2", first, started);
+    suiteRow("  …then redriven", final, started);
+    expect(first.execution).toMatchObject({ status: "FAILED", error: "AuthorizationErrorException" });
+    expect(first.alerts).toHaveLength(1);
+    expect(final.execution.status, `${final.execution.error}: ${final.execution.cause}`).toBe("SUCCEEDED");
+    // The children's results were kept: nothing launched again.
+    expect(final.children.map((c) => c.instancesLaunched)).toEqual(
+      first.children.map((c) => c.instancesLaunched),
+    );
+    expectSuiteKept(final, 2);
+  }, 120_000);
 });
 
 /**

@@ -10,15 +10,12 @@ import { ErrorNames } from "../../functions/domain/contract.js";
 import type { SummaryRecord } from "../../functions/domain/run-record.js";
 import type { SummariseSuiteResult } from "../../functions/domain/suite.js";
 import type { SuiteExecutionInputDraft } from "../../functions/domain/suite-schema.js";
-import { amiIdFor, BUILT_IN_AMI_IDS, type CatalogueImage } from "../../local-cloud/catalogue.js";
+import { BUILT_IN_AMI_IDS } from "../../local-cloud/catalogue.js";
 import type { LocalPipeline } from "../../local-cloud/local-pipeline.js";
 import type { ExecutionOutcome } from "../../local-cloud/runner/local-state-machine.js";
 import { randomSshPort } from "../local-cloud/local-aws-support.js";
 import { startTestPipeline, wasTerminated } from "./local-pipeline-harness.js";
-
-const CURRENT = "/aws/service/freebsd/amd64/base/ufs/15.0/CURRENT";
-const STABLE = "/aws/service/freebsd/amd64/base/ufs/14.3/STABLE";
-const FIRSTBOOT_OFF = '>>/etc/rc.conf\nfirstboot_freebsd_update_enable="NO"\nfirstboot_pkgs_enable="NO"\n';
+import { CURRENT, FIRSTBOOT_OFF, STABLE, slowerSnapshot as weeklySnapshot } from "./suite-faults.js";
 
 let pipeline: LocalPipeline;
 let sshPort: number;
@@ -70,22 +67,7 @@ const summaryOf = async (benchmarkId: string) =>
     | undefined;
 
 /** A weekly snapshot one week after the catalogue's newest, booting much slower. */
-function slowerSnapshot(): CatalogueImage {
-  const name = "FreeBSD 15.0-CURRENT-amd64-20250904 UFS";
-  return {
-    imageId: amiIdFor(`782442783595/${name}`),
-    name,
-    description: "FreeBSD/amd64 15.0-CURRENT snapshot 20250904 UFS",
-    architecture: "x86_64",
-    bootMode: "uefi-preferred",
-    creationDate: "2025-09-04T07:12:31.000Z",
-    ownerId: "782442783595",
-    platformDetails: "Linux/UNIX",
-    rootDeviceName: "/dev/sda1",
-    publishedAs: [CURRENT],
-    boot: { pendingToRunning: 6.9, runningToNetwork: 9.5, networkToSsh: 3.5, legacyBiosPenalty: 5 },
-  };
-}
+const slowerSnapshot = () => weeklySnapshot("15.0-CURRENT", "2025-09-04");
 
 describe("a suite on the local cloud", () => {
   const firstRun: Record<string, string> = {};

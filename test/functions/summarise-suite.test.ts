@@ -312,3 +312,137 @@ describe("suite status", () => {
     });
   });
 });
+
+describe("an alert is published once per suite run, however often the step runs", () => {
+  /** A table that keeps what is put, for GetItem by key: the alert marks must survive the retry. */
+  function statefulTable(summaries: SummaryRecord[], history: SummaryRecord[]) {
+    const items = new Map<string, object>(summaries.map((s) => [`${s.pk}|${s.sk}`, s]));
+    const keyOf = (item: { pk: { S?: string }; sk: { S?: string } }) => `${item.pk.S}|${item.sk.S}`;
+    dynamoDbMock.on(GetItemCommand).callsFake((input) => {
+      const found = items.get(keyOf(input.Key));
+      return found ? { Item: marshallItem(found) } : {};
+    });
+    dynamoDbMock.on(PutItemCommand).callsFake((input) => {
+      items.set(keyOf(input.Item), unmarshall(input.Item));
+      return {};
+    });
+    dynamoDbMock
+      .on(QueryCommand)
+      .callsFake((input: { ExpressionAttributeValues: { ":value": { S: string } } }) => ({
+        Items: history
+          .filter((s) => s.sourceParameter === input.ExpressionAttributeValues[":value"].S)
+          .map((s) => marshallItem(s)),
+      }));
+    return items;
+  }
+
+  const OTHER = "/aws/service/freebsd/amd64/base/ufs/14.3/STABLE";
+  const older = { startedAt: "2025-08-29T10:01:00.000Z" };
+  const inOther = (s: SummaryRecord): SummaryRecord => ({
+    ...s,
+    sourceParameter: OTHER,
+    image: { ...s.image, sourceParameter: OTHER },
+  });
+  const current = summary("new", "ami-0000000000000000b", 12.0);
+  const stable = inOther(summary("new-stable", "ami-0000000000000000d", 12.0));
+  const history = [
+    current,
+    summary("old", "ami-0000000000000000a", 8.0, older),
+    stable,
+    inOther(summary("old-stable", "ami-0000000000000000c", 8.0, older)),
+  ];
+  const twoRegressions = event([
+    result("new", current.amiId),
+    result("new-stable", stable.amiId, { image: OTHER, sourceParameter: OTHER }),
+  ]);
+  const published = () =>
+    snsMock.commandCalls(PublishCommand).map((call) => call.args[0].input.Subject as string);
+
+  it("retried after the second publish failed, it sends only the alert that did not go out", async () => {
+    const items = statefulTable([current, stable], history);
+    let publishes = 0;
+    snsMock.on(PublishCommand).callsFake(() => {
+      publishes++;
+      if (publishes === 2) {
+        throw Object.assign(new Error("Internal error (injected)"), { name: "InternalErrorException" });
+      }
+      return { MessageId: `msg-${publishes}` };
+    });
+
+    await expect(run(twoRegressions)).rejects.toMatchObject({ name: "InternalErrorException" });
+    const retried = await run(twoRegressions);
+
+    // Publish requests: the first alert, the second (failed), then the second again, never the first.
+    expect(published()).toEqual([
+      "boot-bench regression: FreeBSD ami-0000000000000000b on c7i.large",
+      "boot-bench regression: FreeBSD ami-0000000000000000d on c7i.large",
+      "boot-bench regression: FreeBSD ami-0000000000000000d on c7i.large",
+    ]);
+    expect(retried.regressions.map((r) => r.benchmarkId)).toEqual(["new", "new-stable"]);
+    // Both alerts reported with the ids SNS gave them, the first from its mark.
+    expect(retried.alerts).toEqual(["msg-1", "msg-3"]);
+    expect(items.get("SUITE#weekly-2025-09-05|ALERT#new")).toMatchObject({
+      itemType: "alertSent",
+      benchmarkId: "new",
+      messageId: "msg-1",
+      sentAt: "2025-09-05T10:30:00.000Z",
+    });
+    expect(items.get("SUITE#weekly-2025-09-05|ALERT#new-stable")).toMatchObject({ messageId: "msg-3" });
+  });
+
+  it("run again after it completed (a lost response, a redrive), it publishes nothing more", async () => {
+    statefulTable([current, stable], history);
+    snsMock.on(PublishCommand).resolves({ MessageId: "msg-x" });
+    await run(twoRegressions);
+    const again = await run(twoRegressions);
+    expect(published()).toHaveLength(2);
+    expect(again.alerts).toEqual(["msg-x", "msg-x"]);
+  });
+});
+
+describe("a child that had already run (a redriven Map iteration)", () => {
+  const alreadyRan = {
+    execution: undefined,
+    alreadyRan: {
+      Error: "StepFunctions.ExecutionAlreadyExistsException",
+      Cause:
+        "Execution Already Exists: 'arn:aws:states:us-east-1:123456789012:execution:BootBench-Benchmark:x'",
+    },
+  };
+
+  it("ends as its summary says the benchmark flow ended, and is compared like any other", async () => {
+    const current = summary("new", "ami-0000000000000000b", 12.0);
+    const previous = summary("old", "ami-0000000000000000a", 8.0, { startedAt: "2025-08-29T10:01:00.000Z" });
+    tableHolds([current], [current, previous]);
+    const out = await run(event([result("new", current.amiId, alreadyRan)]));
+    expect(out).toMatchObject({ status: "succeeded", succeeded: 1, failed: 0 });
+    expect(out.benchmarks[0]).toMatchObject({
+      status: "succeeded",
+      alreadyRan: true,
+      executionArn: current.executionId,
+      comparison: { previousBenchmarkId: "old", regression: true },
+    });
+  });
+
+  it("counts as failed, with the benchmark flow's error, when its summary says that flow failed", async () => {
+    const leftRunning = summary("new", "ami-0000000000000000b", 12.0, {
+      terminationFailedRuns: [{ runIndex: 3, instanceId: "i-0123456789abcdef0" }],
+    });
+    tableHolds([leftRunning], [leftRunning]);
+    const out = await run(event([result("new", leftRunning.amiId, alreadyRan)]));
+    expect(out).toMatchObject({ status: "failed", failed: 1 });
+    expect(out.benchmarks[0]?.error?.name).toBe("BootBench.TerminateFailed");
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it("counts as failed with a named reason when it left no summary", async () => {
+    tableHolds([], []);
+    const out = await run(event([result("gone", "ami-0000000000000000b", alreadyRan)]));
+    expect(out.benchmarks[0]).toMatchObject({
+      status: "failed",
+      alreadyRan: true,
+      error: { name: "BootBench.EarlierChildUnsummarised" },
+    });
+    expect(out.benchmarks[0]?.error?.message).toContain("left no summary");
+  });
+});

@@ -75,6 +75,7 @@ describe("state machine definition", () => {
         "DiscoverTargets",
         "Benchmarks",
         "RunBenchmark",
+        "BenchmarkAlreadyRan",
         "BenchmarkFailed",
         "SummariseSuite",
         "SuiteSucceeded?",

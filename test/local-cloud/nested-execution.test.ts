@@ -1,6 +1,7 @@
 /**
  * The local runner's `states:startExecution.sync:2`: a nested execution of the same definition,
- * answering as Step Functions does, and refused for any other state machine.
+ * answering as Step Functions does (attached to a running execution of the same name and input,
+ * refused for a closed one), and refused for any other state machine; and its redrive.
  */
 import { describe, expect, it } from "vitest";
 import type { AslDefinition } from "../../infra/asl.js";
@@ -9,13 +10,16 @@ import {
   localDefinitionFrom,
   START_EXECUTION_SYNC,
 } from "../../local-cloud/runner/local-definition.js";
-import { LocalStateMachine } from "../../local-cloud/runner/local-state-machine.js";
+import { type LocalExecution, LocalStateMachine } from "../../local-cloud/runner/local-state-machine.js";
 
 const REGION = "us-east-1";
 const SELF = "arn:aws:states:us-east-1:000000000000:stateMachine:Mini";
 
-/** A state machine that, given `{ name, value, fail }`, runs itself as a child with `{ child: value }`. */
-function definition(stateMachineArn: unknown = SELF): AslDefinition {
+/**
+ * A state machine that, given `{ name, value, fail }`, runs itself as a child with `{ child: value }`.
+ * `wait`: the child waits 1 s before it ends; the parent waits 1 s after its child.
+ */
+function definition(stateMachineArn: unknown = SELF, wait = false): AslDefinition {
   return {
     StartAt: "Child?",
     States: {
@@ -27,8 +31,12 @@ function definition(stateMachineArn: unknown = SELF): AslDefinition {
       ChildWork: {
         Type: "Choice",
         Choices: [{ Variable: "$.fail", BooleanEquals: true, Next: "ChildFails" }],
-        Default: "ChildDone",
+        Default: wait ? "ChildWaits" : "ChildDone",
       },
+      ...(wait && {
+        ChildWaits: { Type: "Wait", Seconds: 1, Next: "ChildDone" },
+        ParentWaits: { Type: "Wait", Seconds: 1, End: true },
+      }),
       ChildDone: { Type: "Pass", Parameters: { "echo.$": "$.child" }, End: true },
       ChildFails: { Type: "Fail", Error: "Mini.Failed", Cause: "as asked" },
       StartChild: {
@@ -42,7 +50,7 @@ function definition(stateMachineArn: unknown = SELF): AslDefinition {
           Input: { "child.$": "$.value", "fail.$": "$.fail" },
         },
         Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: "Caught" }],
-        End: true,
+        ...(wait ? { Next: "ParentWaits" } : { End: true }),
       },
       Caught: { Type: "Pass", End: true },
     },
@@ -70,12 +78,22 @@ function template(def: AslDefinition, name: string | null = "Mini"): CfnTemplate
   };
 }
 
-const load = (stateMachineName = "Mini") =>
-  LocalStateMachine.load(localDefinitionFrom(template(definition()), { region: REGION, tableName: "t" }), {
-    region: REGION,
-    projectRoot: "/nonexistent",
-    stateMachineName,
-  });
+const load = (stateMachineName = "Mini", options: { wait?: boolean; started?: string[] } = {}) =>
+  LocalStateMachine.load(
+    localDefinitionFrom(template(definition(SELF, options.wait)), { region: REGION, tableName: "t" }),
+    {
+      region: REGION,
+      projectRoot: "/nonexistent",
+      stateMachineName,
+      // Every execution that really starts (a redrive's replayed child does not).
+      onEvent: (name, event) => {
+        if (event.type === "ExecutionStarted") options.started?.push(name);
+      },
+    },
+  );
+
+const failureOf = (outcome: { output?: unknown }) =>
+  (outcome.output as { failure?: { Error: string; Cause: string } }).failure;
 
 describe("nested executions in the local runner", () => {
   it("runs a child execution of the same definition and returns its description, Output as JSON", async () => {
@@ -121,6 +139,62 @@ describe("nested executions in the local runner", () => {
     expect((again.output as { failure: { Error: string } }).failure.Error).toBe(
       "StepFunctions.ExecutionAlreadyExistsException",
     );
+  });
+
+  it("attaches to a running child of the same name and input, as StartExecution does", async () => {
+    const started: string[] = [];
+    const machine = await load("Mini", { wait: true, started });
+    const first = machine.startExecution({ name: "shared", value: 1, fail: false }, "parent-a");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const second = machine.startExecution({ name: "shared", value: 1, fail: false }, "parent-b");
+    const other = machine.startExecution({ name: "shared", value: 2, fail: false }, "parent-c");
+    const [a, b, c] = await Promise.all([first.result, second.result, other.result]);
+
+    expect(started.filter((name) => name === "shared")).toHaveLength(1);
+    expect(a.output).toMatchObject({ Name: "shared", Status: "SUCCEEDED", Output: { echo: 1 } });
+    expect(b.output).toEqual(a.output);
+    // Another input under a running execution's name is refused.
+    expect(failureOf(c)?.Error).toBe("StepFunctions.ExecutionAlreadyExistsException");
+  });
+
+  it("redrives an aborted execution: same ARN and start time, the completed child is not run again", async () => {
+    const started: string[] = [];
+    const machine = await load("Mini", { wait: true, started });
+    let parent: LocalExecution | undefined;
+    parent = machine.startExecution({ name: "kept", value: 3, fail: false }, "parent-r", {
+      // Stopped while it waits after its child, which had completed.
+      onEvent: (_, event) => {
+        if (event.type === "StateEntered" && event.state.name === "ParentWaits") parent?.abort();
+      },
+    });
+    const aborted = await parent.result;
+    expect(aborted.status).toBe("ABORTED");
+
+    const redriven = await machine.redrive(aborted.executionArn).result;
+    expect(redriven).toMatchObject({ status: "SUCCEEDED", executionArn: aborted.executionArn });
+    expect(redriven.startedAt).toBe(aborted.startedAt);
+    expect(redriven.output).toMatchObject({ Name: "kept", Status: "SUCCEEDED", Output: { echo: 3 } });
+    expect(started).toEqual(["parent-r", "kept", "parent-r"]);
+    // A succeeded execution is not redrivable.
+    expect(() => machine.redrive(aborted.executionArn)).toThrow(
+      expect.objectContaining({ name: "ExecutionNotRedrivable" }),
+    );
+  });
+
+  it("redriven after it was stopped as its child ended, the Task meets the closed child's name", async () => {
+    const machine = await load("Mini", { wait: true });
+    let parent: LocalExecution | undefined;
+    parent = machine.startExecution({ name: "ended", value: 4, fail: false }, "parent-e", {
+      // The child has succeeded; its parent has not yet seen the answer.
+      onEvent: (name, event) => {
+        if (name === "ended" && event.type === "ExecutionSucceeded") parent?.abort();
+      },
+    });
+    const aborted = await parent.result;
+    expect(aborted.status).toBe("ABORTED");
+    const redriven = await machine.redrive(aborted.executionArn).result;
+    expect(failureOf(redriven)?.Error).toBe("StepFunctions.ExecutionAlreadyExistsException");
+    expect(failureOf(redriven)?.Cause).toContain(":execution:Mini:ended");
   });
 
   it("refuses at run time when the runner is not the state machine the definition names", async () => {
