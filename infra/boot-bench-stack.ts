@@ -21,6 +21,12 @@ import {
   LAUNCH_LEDGER_ATTRIBUTES,
   RUN_ENDED_ATTRIBUTES,
 } from "../functions/domain/run-record.js";
+import {
+  RUN_SLOT_ATTRIBUTES,
+  RUN_SLOTS_PK,
+  type RunSlotSettings,
+  runSlotSettingsToEnvironment,
+} from "../functions/domain/run-slots.js";
 import { allowListsFromContext } from "./allow-lists.js";
 import { BenchmarkFunction, type BenchmarkFunctionProps } from "./constructs/benchmark-function.js";
 import { RegressionAlerts } from "./constructs/regression-alerts.js";
@@ -29,6 +35,7 @@ import { Sweeper } from "./constructs/sweeper.js";
 import { listFromContext } from "./context.js";
 import { acknowledgeFindings } from "./nag-suppressions.js";
 import { runLifeOf } from "./run-lifetime.js";
+import { runSlotsFromContext } from "./run-slots.js";
 import { BenchmarkStateMachine } from "./state-machine.js";
 import { type LoadedSuite, loadSuites } from "./suites-schema.js";
 
@@ -138,15 +145,19 @@ export class BootBenchStack extends Stack {
   readonly suites: LoadedSuite[];
   /** What benchmarks may use (infra/allow-lists.ts): ValidateInput checks it, IAM enforces it. */
   readonly allowLists: AllowLists;
+  /** The account-wide cap on runs in flight and the lease length (functions/domain/run-slots.ts). */
+  readonly runSlots: RunSlotSettings;
   readonly alerts: RegressionAlerts;
   readonly schedules: SuiteSchedules;
   readonly functions: Record<
     | "validateInput"
     | "resolveImage"
+    | "acquireRunSlot"
     | "launchInstance"
     | "pollState"
     | "probePort"
     | "terminateInstance"
+    | "releaseRunSlot"
     | "recordRun"
     | "summarise"
     | "discoverTargets"
@@ -226,6 +237,13 @@ export class BootBenchStack extends Stack {
         step: "resolve-image",
         timeout: Duration.seconds(60),
       }),
+      // The lease length is added once the state machine, whose definition bounds a run's life, exists.
+      acquireRunSlot: fn("AcquireRunSlotFunction", {
+        ...common,
+        step: "acquire-run-slot",
+        timeout: Duration.seconds(30),
+        environment: { TABLE_NAME: this.table.tableName },
+      }),
       launchInstance: fn("LaunchInstanceFunction", {
         ...common,
         step: "launch-instance",
@@ -266,6 +284,12 @@ export class BootBenchStack extends Stack {
         timeout: Duration.seconds(60),
         environment: { STACK_TAG: stackTag, TABLE_NAME: this.table.tableName },
       }),
+      releaseRunSlot: fn("ReleaseRunSlotFunction", {
+        ...common,
+        step: "release-run-slot",
+        timeout: Duration.seconds(30),
+        environment: { TABLE_NAME: this.table.tableName },
+      }),
       recordRun: fn("RecordRunFunction", {
         ...common,
         step: "record-run",
@@ -288,10 +312,12 @@ export class BootBenchStack extends Stack {
       functions: {
         validateInput: this.functions.validateInput.function,
         resolveImage: this.functions.resolveImage.function,
+        acquireRunSlot: this.functions.acquireRunSlot.function,
         launchInstance: this.functions.launchInstance.function,
         pollState: this.functions.pollState.function,
         probePort: this.functions.probePort.function,
         terminateInstance: this.functions.terminateInstance.function,
+        releaseRunSlot: this.functions.releaseRunSlot.function,
         recordRun: this.functions.recordRun.function,
         summarise: this.functions.summarise.function,
         discoverTargets: this.functions.discoverTargets.function,
@@ -304,6 +330,12 @@ export class BootBenchStack extends Stack {
       stateMachine: this.stateMachine.stateMachine,
       enabled: suiteSettings.schedulesEnabled,
     });
+
+    this.runSlots = runSlotsFromContext(this, this.stateMachine.stateMachine);
+    const slotEnvironment = runSlotSettingsToEnvironment(this.runSlots);
+    for (const step of [this.functions.acquireRunSlot, this.functions.releaseRunSlot]) {
+      for (const [name, value] of Object.entries(slotEnvironment)) step.function.addEnvironment(name, value);
+    }
 
     new CfnOutput(this, "StateMachineArn", { value: this.stateMachine.stateMachine.stateMachineArn });
     new CfnOutput(this, "StateMachineName", { value: this.stateMachine.stateMachine.stateMachineName });
@@ -667,6 +699,31 @@ export class BootBenchStack extends Stack {
         conditions: launchLedgerConditions,
       }),
     );
+
+    // The run-slot partition only, and of its items only the lease attributes.
+    const runSlotConditions = {
+      "ForAllValues:StringEquals": {
+        "dynamodb:LeadingKeys": [RUN_SLOTS_PK],
+        "dynamodb:Attributes": [...RUN_SLOT_ATTRIBUTES],
+      },
+      StringEqualsIfExists: {
+        "dynamodb:ReturnValues": ["NONE", "UPDATED_OLD", "UPDATED_NEW"],
+        "dynamodb:Select": ["SPECIFIC_ATTRIBUTES"],
+      },
+    };
+    for (const [sid, step] of [
+      ["TakeRunSlots", f.acquireRunSlot],
+      ["GiveBackRunSlots", f.releaseRunSlot],
+    ] as const) {
+      step.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid,
+          actions: ["dynamodb:Query", "dynamodb:UpdateItem"],
+          resources: [this.table.tableArn],
+          conditions: runSlotConditions,
+        }),
+      );
+    }
 
     f.recordRun.addToRolePolicy(
       new iam.PolicyStatement({

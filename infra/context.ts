@@ -18,3 +18,24 @@ export function listFromContext(scope: Construct, key: string): string[] | undef
   }
   return list.map((item) => String(item).trim());
 }
+
+/**
+ * A whole number from CDK context (JSON in cdk.json, a string from `-c key=n`) within a range, or
+ * `fallback` when the key is unset; anything else fails synth naming the key, the range and the value.
+ */
+export function integerFromContext(
+  scope: Construct,
+  key: string,
+  fallback: number,
+  range: { min: number; max: number; what: string },
+): number {
+  const value: unknown = scope.node.tryGetContext(key);
+  const number = value === undefined || value === null || value === "" ? fallback : Number(value);
+  if (!Number.isInteger(number) || number < range.min || number > range.max) {
+    throw new Error(
+      `Context ${key} must be a whole number of ${range.what} from ${range.min} to ${range.max}, ` +
+        `got ${JSON.stringify(value)}`,
+    );
+  }
+  return number;
+}

@@ -15,10 +15,12 @@ const XRAY =
 const WILDCARD_RESOURCE_REASONS: Record<StepName, string> = {
   "validate-input": `Only X-Ray: ${XRAY}.`,
   "resolve-image": `ec2:DescribeImages and ec2:DescribeInstanceTypes support no resource-level permissions; ${XRAY}.`,
+  "acquire-run-slot": `Only X-Ray: ${XRAY}; DynamoDB access names the table, its run-slot partition and attributes.`,
   "launch-instance": `Only X-Ray: ${XRAY}; RunInstances and CreateTags name their resources and carry conditions.`,
   "poll-state": `ec2:DescribeInstances supports no resource-level permissions; ${XRAY}.`,
   "probe-port": `ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets (Lambda managing the probe's VPC interfaces) support no resource-level permissions; ${XRAY}.`,
   "terminate-instance": `ec2:DescribeInstances (finding a run's instance by client token) supports no resource-level permissions; ${XRAY}.`,
+  "release-run-slot": `Only X-Ray: ${XRAY}; DynamoDB access names the table, its run-slot partition and attributes.`,
   "record-run": `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
   summarise: `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
   "discover-targets": `ec2:DescribeImages supports no resource-level permissions; ${XRAY}.`,

@@ -69,9 +69,11 @@ export const RUN_LIFE_LIMITS: RunLifeLimits = {
 export const LAUNCH_TIME_RESOLUTION_SECONDS = 1;
 
 const RUNS_MAP = "Runs";
+const ACQUIRE_SLOT = "AcquireRunSlot";
 const LAUNCH = "LaunchInstance";
 const OBSERVE = "Observe";
 const TERMINATE = "TerminateInstance";
+const RELEASE_SLOT = "ReleaseRunSlot";
 
 // ASL's defaults for a retrier's fields.
 const DEFAULT_INTERVAL_SECONDS = 1;
@@ -104,12 +106,7 @@ export function runLifeOf(
  * over a different path could be too short, so the shape must be taught here first.
  */
 export function longestRunLife(definition: AslDefinition, limits: RunLifeLimits): RunLifetime {
-  const processor = runsProcessor(definition);
-  const state = (name: string): AslState => {
-    const found = processor.States[name];
-    if (found === undefined) throw unknownShape(`the Map ${RUNS_MAP} has no state ${name}`);
-    return found;
-  };
+  const state = processorState(definition);
   const launch = state(LAUNCH);
   const observe = state(OBSERVE);
   const terminate = state(TERMINATE);
@@ -131,11 +128,62 @@ export function longestRunLife(definition: AslDefinition, limits: RunLifeLimits)
       arithmetic: "LaunchTime truncated to whole seconds",
     },
   ];
+  return lifetimeOf(terms);
+}
+
+/**
+ * The longest time a run holds its run slot (functions/domain/run-slots.ts), which its lease must
+ * outlast: from the lease's write inside AcquireRunSlot's last attempt (the rest of that attempt; a
+ * retried attempt renews the lease), through the run's whole life, to the write that gives it back in
+ * ReleaseRunSlot's last attempt (all of them, and the waits between). Refuses a run path other than
+ * AcquireRunSlot → LaunchInstance … TerminateInstance → ReleaseRunSlot, failures included.
+ */
+export function longestSlotHold(definition: AslDefinition, limits: RunLifeLimits): RunLifetime {
+  const state = processorState(definition);
+  const acquire = state(ACQUIRE_SLOT);
+  const terminate = state(TERMINATE);
+  const release = state(RELEASE_SLOT);
+  const catchTargets = (s: AslState) => (s.Catch ?? []).map((c) => c.Next);
+  const problems = [
+    runsProcessor(definition).StartAt !== ACQUIRE_SLOT && `the run does not start with ${ACQUIRE_SLOT}`,
+    acquire.Next !== LAUNCH && `${ACQUIRE_SLOT} goes on to ${String(acquire.Next)}, not ${LAUNCH}`,
+    terminate.Next !== RELEASE_SLOT &&
+      `${TERMINATE} goes on to ${String(terminate.Next)}, not ${RELEASE_SLOT}`,
+    ...catchTargets(acquire)
+      .filter((next) => next !== TERMINATE)
+      .map((next) => `a Catch of ${ACQUIRE_SLOT} goes to ${next}, not ${TERMINATE}`),
+    ...catchTargets(terminate)
+      .filter((next) => next !== RELEASE_SLOT)
+      .map((next) => `a Catch of ${TERMINATE} goes to ${next}, not ${RELEASE_SLOT}`),
+  ].filter((problem): problem is string => typeof problem === "string");
+  if (problems.length > 0) throw unknownShape(problems.join("; "));
+  const acquireTimeout = taskTimeout(ACQUIRE_SLOT, acquire);
+  return lifetimeOf([
+    {
+      name: "acquireAnswer",
+      seconds: acquireTimeout,
+      arithmetic: `${ACQUIRE_SLOT}: the rest of its last attempt, at most ${figure(acquireTimeout)} s TimeoutSeconds`,
+    },
+    ...longestRunLife(definition, limits).terms,
+    ...attemptTerms("release", RELEASE_SLOT, release),
+  ]);
+}
+
+function lifetimeOf(terms: RunLifeTerm[]): RunLifetime {
   const totalSeconds = terms.reduce((sum, term) => sum + term.seconds, 0);
   return {
     totalSeconds,
     terms,
     arithmetic: `${terms.map((term) => figure(term.seconds)).join(" + ")} = ${figure(totalSeconds)} s`,
+  };
+}
+
+function processorState(definition: AslDefinition): (name: string) => AslState {
+  const processor = runsProcessor(definition);
+  return (name) => {
+    const found = processor.States[name];
+    if (found === undefined) throw unknownShape(`the Map ${RUNS_MAP} has no state ${name}`);
+    return found;
   };
 }
 
@@ -289,7 +337,7 @@ function checkPath(launch: AslState, observe: AslState): void {
 function unknownShape(problem: string): Error {
   return new Error(
     `Cannot bound a run's life: ${problem}. Teach infra/run-lifetime.ts the run's new path, so that the ` +
-      "sweeper's age bound still covers every run in progress",
+      "sweeper's age bound and the run-slot lease still cover every run in progress",
   );
 }
 

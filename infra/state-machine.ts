@@ -21,10 +21,13 @@ import { buildSuiteFlow } from "./suite-flow.js";
 export interface StepFunctions {
   validateInput: lambda.Function;
   resolveImage: lambda.Function;
+  /** Takes and gives back the run's slot of the account-wide cap (functions/domain/run-slots.ts). */
+  acquireRunSlot: lambda.Function;
   launchInstance: lambda.Function;
   pollState: lambda.Function;
   probePort: lambda.Function;
   terminateInstance: lambda.Function;
+  releaseRunSlot: lambda.Function;
   recordRun: lambda.Function;
   summarise: lambda.Function;
   /** Suites (infra/suite-flow.ts): resolve the targets, then close the suite run. */
@@ -42,6 +45,21 @@ export interface StepFunctions {
  * timeout, so a lost invocation is not waited on for long after Lambda would have stopped it.
  */
 export const TASK_TIMEOUT_MARGIN = Duration.seconds(15);
+
+/**
+ * How a run waits for a run slot while all are held: AcquireRunSlot fails with RunSlotsBusy and is
+ * retried, 1 s at first and then up to 10 s apart (full jitter: 5 s on average, so that a slot given
+ * back is taken within a fraction of a second while many runs wait, and few idle seconds are lost
+ * when only a few do). Each retry is one state transition ($0.025 per 1,000). After 8,640 tries (at
+ * most 24 h, about 12 h on average) the run fails with RunSlotsBusy: by then leases held by crashed
+ * executions have long expired, so something else holds the account's slots.
+ */
+export const RUN_SLOT_WAIT = {
+  interval: Duration.seconds(1),
+  backoffRate: 1.5,
+  maxDelay: Duration.seconds(10),
+  maxAttempts: 8_640,
+} as const;
 
 const LAMBDA_TRANSIENT_ERRORS = [
   "Lambda.ServiceException",
@@ -161,6 +179,15 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
   });
 
   // ---- one run (Map iteration): RunState in, RunState out --------------------------------------
+  // The account-wide cap on runs in flight: nothing goes to EC2 before the run holds a slot.
+  const acquireRunSlot = invoke(scope, "AcquireRunSlot", fns.acquireRunSlot, "dynamodb", {
+    resultPath: "$.slot",
+  });
+  acquireRunSlot.addRetry({
+    errors: [ErrorNames.runSlotsBusy],
+    ...RUN_SLOT_WAIT,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
   const launchInstance = invoke(scope, "LaunchInstance", fns.launchInstance, "ec2", {
     resultPath: "$.launch",
   });
@@ -196,15 +223,24 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
     // Right after RunInstances the instance may not be visible to TerminateInstances yet.
     extraRetryErrors: ["InvalidInstanceID.NotFound"],
   });
+  // After terminate on every path, so that the slot is held for as long as the instance may live.
+  const releaseRunSlot = invoke(scope, "ReleaseRunSlot", fns.releaseRunSlot, "dynamodb", {
+    resultPath: "$.slotRelease",
+  });
   const recordRun = invoke(scope, "RecordRun", fns.recordRun, "dynamodb", { resultPath: "$.recorded" });
 
   // Every failure of a run ends in its own record, never in a failed iteration: an error inside the
   // inline Map fails the whole Map and stops the other runs mid-flight, leaving their instances to the
   // sweeper and their runs unrecorded. A termination failure is recorded with the run and fails the
   // execution only after all runs are recorded and summarised.
+  // A run that got no slot (or whose acquire failed) still passes terminate, which then knows from the
+  // launch ledger that nothing was sent, and release, which gives back a slot whose answer was lost.
+  acquireRunSlot.addCatch(terminateInstance, catchAll("$.failure"));
   launchInstance.addCatch(terminateInstance, catchAll("$.failure"));
   observe.addCatch(terminateInstance, catchAll("$.failure"));
-  terminateInstance.addCatch(recordRun, catchAll("$.terminationFailure"));
+  terminateInstance.addCatch(releaseRunSlot, catchAll("$.terminationFailure"));
+  // A slot that could not be given back expires with its lease; the run is recorded all the same.
+  releaseRunSlot.addCatch(recordRun, catchAll("$.slotReleaseFailure"));
   // A record that could not be written after all retries ends the iteration with the run's whole
   // state, which Summarise records late or keeps as an unrecorded-run item.
   const runUnrecorded = new sfn.Pass(scope, "RunUnrecorded", {
@@ -216,7 +252,13 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
   });
 
   // Terminate comes before record, so that no DynamoDB failure can leave an instance running.
-  const run = launchInstance.next(observe).next(terminateInstance).next(recordRun).next(runRecorded);
+  const run = acquireRunSlot
+    .next(launchInstance)
+    .next(observe)
+    .next(terminateInstance)
+    .next(releaseRunSlot)
+    .next(recordRun)
+    .next(runRecorded);
 
   const runs = new sfn.Map(scope, "Runs", {
     itemsPath: "$.runs",

@@ -2,32 +2,12 @@
  * Faults the local cloud can inject, set when it starts (`startLocalAws({ faults })`) and changed at
  * runtime (`cloud.faults.set({...})`). Each one mirrors something EC2 really does (DESIGN section 4).
  */
-
-/** EC2's throttling classes: each has its own token bucket per account and region. */
-export type ApiClass = "describe" | "runInstances" | "terminateInstances" | "mutating";
-
-export interface TokenBucketSpec {
-  /** Bucket size: how many calls can be made at once. */
-  burst: number;
-  /** Tokens added per second. */
-  refillPerSecond: number;
-}
-
-/** EC2's documented default request-rate buckets. */
-export const EC2_TOKEN_BUCKETS: Readonly<Record<ApiClass, TokenBucketSpec>> = {
-  describe: { burst: 100, refillPerSecond: 20 },
-  runInstances: { burst: 5, refillPerSecond: 2 },
-  terminateInstances: { burst: 100, refillPerSecond: 5 },
-  mutating: { burst: 50, refillPerSecond: 5 },
-};
-
-export function apiClassOf(action: string): ApiClass {
-  if (action === "RunInstances") return "runInstances";
-  if (action === "TerminateInstances") return "terminateInstances";
-  if (action.startsWith("Describe") || action.startsWith("Get") || action.startsWith("List"))
-    return "describe";
-  return "mutating";
-}
+import {
+  type ApiClass,
+  apiClassOf,
+  EC2_TOKEN_BUCKETS,
+  type TokenBucketSpec,
+} from "../functions/domain/ec2-request-buckets.js";
 
 /**
  * Which launches a per-launch fault hits. `true`: every launch. An object: launches of the listed

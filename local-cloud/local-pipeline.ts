@@ -4,8 +4,16 @@
  * The handlers' SDK clients reach these endpoints only through the standard AWS_ENDPOINT_URL_<SERVICE>
  * variables; endpoints already set in the environment are used instead of starting our own.
  */
+
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  RUN_SLOT_LEASE_SECONDS_ENV,
+  RUN_SLOTS_ENV,
+  RUN_START_SPACING_MS_ENV,
+  type RunSlotSettings,
+  runSlotSettingsFromEnvironment,
+} from "../functions/domain/run-slots.js";
 import { type LocalAwsOptions, startLocalAws } from "./local-aws.js";
 import { localDefinitionFrom } from "./runner/local-definition.js";
 import {
@@ -49,6 +57,8 @@ export interface LocalPipeline {
   tableName: string;
   dynamoDb: DynamoDBClient;
   endpoints: { ec2: string; ssm: string; dynamodb: string };
+  /** The account-wide cap on runs in flight the stack was synthesised with (context `runSlots`). */
+  runSlots: RunSlotSettings;
   /** Where the handlers publish regression alerts (AWS_ENDPOINT_URL_SNS). */
   snsEndpoint: string;
   /** Our own local EC2 + SSM endpoint, when we started it (absent when the environment named one). */
@@ -127,6 +137,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     return {
       stateMachine,
       tableName: LOCAL_TABLE_NAME,
+      runSlots: runSlotSettingsFromEnvironment(
+        local.environment[RUN_SLOTS_ENV] ?? "",
+        local.environment[RUN_SLOT_LEASE_SECONDS_ENV] ?? "",
+        local.environment[RUN_START_SPACING_MS_ENV] ?? "",
+      ),
       dynamoDb,
       endpoints,
       snsEndpoint: sns,

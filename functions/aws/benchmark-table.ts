@@ -49,7 +49,7 @@ function asRunRecord(record: Record<string, unknown>): RunRecord {
   return record as unknown as RunRecord;
 }
 
-const isConditionalCheckFailed = (error: unknown): boolean =>
+export const isConditionalCheckFailed = (error: unknown): boolean =>
   error instanceof Error && error.name === "ConditionalCheckFailedException";
 
 // ---- operations ------------------------------------------------------------------------------

@@ -99,6 +99,8 @@ export interface RunContext {
 
 /** The whole state of one Map iteration as it accumulates; terminate and record take all of it. */
 export interface RunState extends RunContext {
+  /** The run's lease on one of the account's run slots (functions/domain/run-slots.ts). */
+  slot?: AcquireRunSlotResult;
   launch?: LaunchInstanceResult;
   observation?: ObservationResult;
   /** Set when launch or observation failed for this run. */
@@ -106,8 +108,28 @@ export interface RunState extends RunContext {
   termination?: TerminateInstanceResult;
   /** Set when terminating failed after all retries (the sweeper is then the last line of defence). */
   terminationFailure?: CaughtError;
+  slotRelease?: ReleaseRunSlotResult;
+  /** Set when giving the slot back failed after all retries: its lease expires on its own. */
+  slotReleaseFailure?: CaughtError;
   /** Set when RecordRun failed after all retries; Summarise then records the run, or keeps it unrecorded. */
   recordFailure?: CaughtError;
+}
+
+// ---- run slots (account-wide cap on runs in flight) ---------------------------------------------
+export type AcquireRunSlotEvent = RunState;
+export interface AcquireRunSlotResult {
+  slot: number;
+  acquiredAt: number;
+  expiresAt: number;
+  /** The run whose expired lease this one replaced: it never gave its slot back. */
+  expiredHolder?: string;
+}
+
+/** Every path of a run passes here after terminate, whether or not a slot was ever acquired. */
+export type ReleaseRunSlotEvent = RunState;
+export interface ReleaseRunSlotResult {
+  /** The slots the run held and gave back: none when it never got one, or a retry already gave it back. */
+  releasedSlots: number[];
 }
 
 export type LaunchInstanceEvent = RunState;
@@ -314,6 +336,11 @@ export const ErrorNames = {
   terminateFailed: "BootBench.TerminateFailed",
   /** A run could not be recorded even by Summarise; it is kept as an unrecorded-run item. */
   runsUnrecorded: "BootBench.RunsUnrecorded",
+  /**
+   * Every run slot of the account stayed held until the acquire step's retries ran out: the run never
+   * launched. Within the retries it is the signal that makes Step Functions wait and try again.
+   */
+  runSlotsBusy: "BootBench.RunSlotsBusy",
   /** A suite run in which a benchmark failed or a target could not be resolved (functions/domain/suite.ts). */
   suiteIncomplete: "BootBench.SuiteIncomplete",
 } as const;

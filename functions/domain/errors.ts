@@ -62,6 +62,12 @@ export class RunsMissingError extends BootBenchError {
   }
 }
 
+export class RunSlotsBusyError extends BootBenchError {
+  constructor(message: string) {
+    super(ErrorNames.runSlotsBusy, message);
+  }
+}
+
 export class RunEndedError extends BootBenchError {
   constructor(message: string) {
     super(ErrorNames.runEnded, message);

@@ -17,10 +17,12 @@ import { Construct } from "constructs";
 export type StepName =
   | "validate-input"
   | "resolve-image"
+  | "acquire-run-slot"
   | "launch-instance"
   | "poll-state"
   | "probe-port"
   | "terminate-instance"
+  | "release-run-slot"
   | "record-run"
   | "summarise"
   | "discover-targets"

@@ -41,7 +41,7 @@ const statementsWithAction = (statements: PolicyStatement[], action: string) =>
 const allFunctionStatements = () => STEPS.flatMap((step) => statementsOfFunctionRole(template, step));
 
 describe("step functions", () => {
-  it("deploys exactly the eight steps, each tagged with BootBench:Step metadata", () => {
+  it("deploys exactly the ten steps, each tagged with BootBench:Step metadata", () => {
     // Plus the two suite steps (test/infra/suite-stack.test.ts) and the sweeper (test/infra/iam.test.ts),
     // which is no step of the state machine.
     const functions = Object.values(resourcesOfType(template, "AWS::Lambda::Function"));
@@ -75,7 +75,7 @@ describe("step functions", () => {
         (stepFunction(template, step).resource.Properties.LoggingConfig as { LogGroup: { Ref: string } })
           .LogGroup.Ref,
     );
-    expect(new Set(referenced).size).toBe(8);
+    expect(new Set(referenced).size).toBe(STEPS.length);
   });
 
   it("attaches only the probe to the VPC, in the stack's subnets with the probe security group", () => {
@@ -127,6 +127,15 @@ describe("step functions", () => {
     expect(flatten(variables("launch-instance").SUBNET_IDS)).toBe(subnets.map((id) => `<${id}>`).join(","));
     expect(variables("terminate-instance")).toEqual({ STACK_TAG: STACK_NAME, TABLE_NAME: { Ref: table } });
     expect(variables("record-run")).toEqual({ TABLE_NAME: { Ref: table } });
+    // The cap and the lease, which the run's longest hold of a slot bounds (infra/run-lifetime.ts).
+    const slotSteps = {
+      TABLE_NAME: { Ref: table },
+      RUN_SLOTS: "4",
+      RUN_SLOT_LEASE_SECONDS: "5890",
+      RUN_START_SPACING_MS: "1000",
+    };
+    expect(variables("acquire-run-slot")).toEqual(slotSteps);
+    expect(variables("release-run-slot")).toEqual(slotSteps);
     expect(variables("summarise")).toEqual({ TABLE_NAME: { Ref: table } });
     expect(variables("poll-state")).toEqual({ TABLE_NAME: { Ref: table } });
     expect(variables("probe-port")).toEqual({ TABLE_NAME: { Ref: table } });
@@ -293,7 +302,7 @@ describe("IAM", () => {
           "Fn::GetAtt"
         ][0],
     );
-    expect(new Set(roles).size).toBe(8);
+    expect(new Set(roles).size).toBe(STEPS.length);
     for (const role of Object.values(resourcesOfType(template, "AWS::IAM::Role"))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
@@ -432,8 +441,43 @@ describe("IAM", () => {
     const dynamodb = allFunctionStatements().filter((s) =>
       actionsOf(s).some((a) => a.startsWith("dynamodb:")),
     );
-    expect(dynamodb).toHaveLength(6);
+    expect(dynamodb).toHaveLength(8);
     for (const statement of dynamodb) expect(statement.Resource).toEqual(getAtt(table, "Arn"));
+  });
+
+  it("lets the slot steps read and update only the run-slot items' lease attributes", () => {
+    for (const step of ["acquire-run-slot", "release-run-slot"]) {
+      expect(
+        statementsOfFunctionRole(template, step).filter((s) =>
+          actionsOf(s).some((a) => a.startsWith("dynamodb:")),
+        ),
+        step,
+      ).toEqual([
+        expect.objectContaining({
+          Action: ["dynamodb:Query", "dynamodb:UpdateItem"],
+          Resource: getAtt(logicalIdOfType("AWS::DynamoDB::GlobalTable"), "Arn"),
+          Condition: {
+            "ForAllValues:StringEquals": {
+              "dynamodb:LeadingKeys": ["RUNSLOTS"],
+              "dynamodb:Attributes": [
+                "pk",
+                "sk",
+                "itemType",
+                "slot",
+                "holder",
+                "acquiredAt",
+                "expiresAt",
+                "lastStartAt",
+              ],
+            },
+            StringEqualsIfExists: {
+              "dynamodb:ReturnValues": ["NONE", "UPDATED_OLD", "UPDATED_NEW"],
+              "dynamodb:Select": ["SPECIFIC_ATTRIBUTES"],
+            },
+          },
+        }),
+      ]);
+    }
   });
 
   it("lets the launch and terminate steps update only the launch ledger's attributes", () => {
@@ -494,7 +538,7 @@ describe("IAM", () => {
     }
   });
 
-  it("lets the state machine invoke exactly the eight step functions", () => {
+  it("lets the state machine invoke exactly the ten step functions", () => {
     const machine = Object.values(
       resourcesOfType(template, "AWS::StepFunctions::StateMachine"),
     )[0] as CfnResource;

@@ -8,11 +8,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { afterAll, describe, expect, it } from "vitest";
+import { DEFAULT_RUN_SLOTS, RUN_START_SPACING_MS } from "../../functions/domain/run-slots.js";
 import type { AslDefinition, AslState } from "../../infra/asl.js";
 import { BootBenchStack } from "../../infra/boot-bench-stack.js";
 import { PROJECT_ROOT } from "../../infra/constructs/benchmark-function.js";
 import { SWEEP_MAX_AGE_MARGIN_MINUTES, sweepAgeBounds } from "../../infra/constructs/sweeper.js";
-import { longestRunLife, RUN_LIFE_LIMITS, type RunLifetime } from "../../infra/run-lifetime.js";
+import {
+  longestRunLife,
+  longestSlotHold,
+  RUN_LIFE_LIMITS,
+  type RunLifetime,
+} from "../../infra/run-lifetime.js";
 import { deployedMaxAgeMinutes } from "../../local-cloud/local-sweeper.js";
 import { type CfnResource, definitionOf, resourcesOfType, synthesize } from "./synth.js";
 
@@ -42,6 +48,12 @@ function findInBranches(states: Record<string, AslState>, name: string): AslStat
 
 const lifeOf = (changed: AslDefinition, limits = RUN_LIFE_LIMITS): RunLifetime =>
   longestRunLife(changed, limits);
+
+/** A stack with this context, in an App of its own (all synthesised into one folder, removed after the file). */
+const outdir = mkdtempSync(join(tmpdir(), "boot-bench-run-lifetime-"));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+const stackWith = (context: Record<string, unknown>) =>
+  new BootBenchStack(new App({ outdir, context: { "aws:cdk:bundling-stacks": [], ...context } }), "Bound");
 
 describe("the longest legitimate life of a run's instance", () => {
   it("adds up launch, observe and terminate at their worst, from the synthesised definition", () => {
@@ -174,12 +186,86 @@ describe("the longest legitimate life of a run's instance", () => {
   });
 });
 
-describe("the sweeper's age bound", () => {
-  const outdir = mkdtempSync(join(tmpdir(), "boot-bench-run-lifetime-"));
-  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
-  const stackWith = (context: Record<string, unknown>) =>
-    new BootBenchStack(new App({ outdir, context: { "aws:cdk:bundling-stacks": [], ...context } }), "Bound");
+describe("the longest hold of a run slot, which its lease must outlast", () => {
+  const hold = longestSlotHold(definition, RUN_LIFE_LIMITS);
 
+  it("is the rest of the acquire's attempt, the run's whole life, and every attempt to give it back", () => {
+    expect(hold.terms.slice(1, -2)).toEqual(life.terms);
+    expect(hold.terms[0]).toEqual({
+      name: "acquireAnswer",
+      seconds: 45,
+      arithmetic: "AcquireRunSlot: the rest of its last attempt, at most 45 s TimeoutSeconds",
+    });
+    expect(hold.terms.slice(-2)).toEqual([
+      {
+        name: "releaseAttempts",
+        seconds: 810,
+        arithmetic: "ReleaseRunSlot: (1 + 5 + 6 + 6) attempts × 45 s TimeoutSeconds",
+      },
+      { name: "releaseRetryWaits", seconds: 306, arithmetic: `ReleaseRunSlot: ${LAMBDA_WAITS}` },
+    ]);
+    expect(hold.totalSeconds).toBe(45 + life.totalSeconds + 810 + 306);
+    // What the stack deploys as the lease (test/infra/boot-bench-stack.test.ts checks the environment).
+    expect(hold.totalSeconds).toBe(5890);
+  });
+
+  it("is the lease and the default cap the README states, with the arithmetic", () => {
+    const readme = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Many benchmarks at once: run slots"));
+    const text = section.slice(0, section.indexOf("\n## ", 1)).replace(/\s+/g, " ");
+    expect(text).toContain(`the run's whole life (${life.totalSeconds} s, the table above)`);
+    expect(text).toContain(
+      `((1 + 5 + 6 + 6) attempts × 45 s + 306 s of retry waits = 1116 s): ${hold.totalSeconds} s.`,
+    );
+    expect(text).toContain(`so floor(20 × 0.5 / 2.4) = ${DEFAULT_RUN_SLOTS} runs`);
+    expect(readme).toContain(
+      `| \`runSlots\`, \`runStartSpacingMs\` | ${DEFAULT_RUN_SLOTS}, ${RUN_START_SPACING_MS} |`,
+    );
+  });
+
+  it("refuses a run path on which the slot could be held outside the acquire → release bracket", () => {
+    const refused = /Cannot bound a run's life: .*run-slot lease/;
+    const launchFirst = structuredClone(definition);
+    const processor = launchFirst.States.Runs?.ItemProcessor;
+    if (processor === undefined) throw new Error("no Runs processor");
+    processor.StartAt = "LaunchInstance";
+    expect(() => longestSlotHold(launchFirst, RUN_LIFE_LIMITS)).toThrow(/does not start with AcquireRunSlot/);
+    const recordsBeforeRelease = withRunState("TerminateInstance", (terminate) => {
+      terminate.Next = "RecordRun";
+    });
+    expect(() => longestSlotHold(recordsBeforeRelease, RUN_LIFE_LIMITS)).toThrow(
+      /TerminateInstance goes on to RecordRun, not ReleaseRunSlot/,
+    );
+    const failureSkipsRelease = withRunState("TerminateInstance", (terminate) => {
+      for (const c of terminate.Catch ?? []) c.Next = "RecordRun";
+    });
+    expect(() => longestSlotHold(failureSkipsRelease, RUN_LIFE_LIMITS)).toThrow(
+      /a Catch of TerminateInstance goes to RecordRun, not ReleaseRunSlot/,
+    );
+    for (const changed of [launchFirst, recordsBeforeRelease, failureSkipsRelease]) {
+      expect(() => longestSlotHold(changed, RUN_LIFE_LIMITS)).toThrow(refused);
+    }
+  });
+});
+
+describe("the run-slot context", () => {
+  it("takes a cap and a spacing from context, and refuses values out of range by name", () => {
+    expect(stackWith({ runSlots: "8", runStartSpacingMs: 0 }).runSlots).toEqual({
+      slots: 8,
+      leaseSeconds: 5890,
+      startSpacingMs: 0,
+    });
+    expect(() => stackWith({ runSlots: 0 })).toThrow(
+      /Context runSlots must be a whole number of runs in flight from 1 to 500, got 0/,
+    );
+    expect(() => stackWith({ runSlots: "four" })).toThrow(/Context runSlots .* got "four"/);
+    expect(() => stackWith({ runStartSpacingMs: 60_001 })).toThrow(
+      /Context runStartSpacingMs must be a whole number of milliseconds between run starts from 0 to 60000/,
+    );
+  });
+});
+
+describe("the sweeper's age bound", () => {
   it("is at least the life in whole minutes, strictly above it; the default adds 10 minutes", () => {
     expect(sweepAgeBounds(life)).toEqual({ minimumMinutes: 79, defaultMinutes: 89 });
     expect(SWEEP_MAX_AGE_MARGIN_MINUTES).toBe(10);

@@ -26,10 +26,12 @@ const processor = runs.ItemProcessor;
 const TASK_STEPS: Record<string, (typeof STEPS)[number] | (typeof SUITE_STEPS)[number]> = {
   ValidateInput: "validate-input",
   ResolveImage: "resolve-image",
+  AcquireRunSlot: "acquire-run-slot",
   LaunchInstance: "launch-instance",
   PollState: "poll-state",
   ProbePort: "probe-port",
   TerminateInstance: "terminate-instance",
+  ReleaseRunSlot: "release-run-slot",
   RecordRun: "record-run",
   Summarise: "summarise",
   DiscoverTargets: "discover-targets",
@@ -56,11 +58,13 @@ describe("state machine definition", () => {
         "ValidateInput",
         "ResolveImage",
         "Runs",
+        "AcquireRunSlot",
         "LaunchInstance",
         "Observe",
         "PollState",
         "ProbePort",
         "TerminateInstance",
+        "ReleaseRunSlot",
         "RecordRun",
         "RunRecorded",
         "RunUnrecorded",
@@ -151,7 +155,29 @@ describe("state machine definition", () => {
       },
     });
     expect(runs).not.toHaveProperty("MaxConcurrency");
-    expect(processor?.StartAt).toBe("LaunchInstance");
+    expect(processor?.StartAt).toBe("AcquireRunSlot");
+  });
+
+  it("takes a run slot before anything goes to EC2, waiting on RunSlotsBusy with capped, jittered retries", () => {
+    expect(state("AcquireRunSlot")).toMatchObject({ ResultPath: "$.slot", Next: "LaunchInstance" });
+    expect(state("AcquireRunSlot").Parameters).toBeUndefined();
+    const busy = (state("AcquireRunSlot").Retry ?? []).filter((r) =>
+      r.ErrorEquals.includes("BootBench.RunSlotsBusy"),
+    );
+    expect(busy).toEqual([
+      {
+        ErrorEquals: ["BootBench.RunSlotsBusy"],
+        IntervalSeconds: 1,
+        BackoffRate: 1.5,
+        MaxDelaySeconds: 10,
+        MaxAttempts: 8640,
+        JitterStrategy: "FULL",
+      },
+    ]);
+    // A run that never got a slot is still ended and recorded like any failed launch.
+    expect(state("AcquireRunSlot").Catch).toEqual([
+      { ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: "TerminateInstance" },
+    ]);
   });
 
   it("launches with the whole run state, then observes in a Parallel of PollState and ProbePort", () => {
@@ -198,10 +224,16 @@ describe("state machine definition", () => {
   });
 
   it("terminates before recording, and records even when terminating failed", () => {
-    expect(state("TerminateInstance")).toMatchObject({ ResultPath: "$.termination", Next: "RecordRun" });
+    expect(state("TerminateInstance")).toMatchObject({ ResultPath: "$.termination", Next: "ReleaseRunSlot" });
     expect(state("TerminateInstance").Parameters).toBeUndefined();
     expect(state("TerminateInstance").Catch).toEqual([
-      { ErrorEquals: ["States.ALL"], ResultPath: "$.terminationFailure", Next: "RecordRun" },
+      { ErrorEquals: ["States.ALL"], ResultPath: "$.terminationFailure", Next: "ReleaseRunSlot" },
+    ]);
+    // The slot is given back on every path once the instance is terminated (or could not be).
+    expect(state("ReleaseRunSlot")).toMatchObject({ ResultPath: "$.slotRelease", Next: "RecordRun" });
+    expect(state("ReleaseRunSlot").Parameters).toBeUndefined();
+    expect(state("ReleaseRunSlot").Catch).toEqual([
+      { ErrorEquals: ["States.ALL"], ResultPath: "$.slotReleaseFailure", Next: "RecordRun" },
     ]);
     expect(state("RecordRun")).toMatchObject({ ResultPath: "$.recorded", Next: "RunRecorded" });
     expect(state("RecordRun").Parameters).toBeUndefined();
@@ -237,7 +269,16 @@ describe("state machine definition", () => {
       ).toEqual([["States.ALL"]]);
     }
     expect(catching.map(([name]) => name).sort()).toEqual(
-      ["LaunchInstance", "Observe", "PollState", "ProbePort", "RecordRun", "TerminateInstance"].sort(),
+      [
+        "AcquireRunSlot",
+        "LaunchInstance",
+        "Observe",
+        "PollState",
+        "ProbePort",
+        "TerminateInstance",
+        "ReleaseRunSlot",
+        "RecordRun",
+      ].sort(),
     );
   });
 
@@ -297,6 +338,8 @@ describe("state machine definition", () => {
       });
       for (const retry of retries) {
         expect(retry.JitterStrategy, name).toBe("FULL");
+        // The wait for a run slot has its own, gentler backoff (tested above).
+        if (retry.ErrorEquals.includes("BootBench.RunSlotsBusy")) continue;
         expect(retry.BackoffRate, name).toBe(2);
         expect(retry.ErrorEquals, name).not.toContain("States.ALL");
       }
@@ -309,7 +352,7 @@ describe("state machine definition", () => {
     }
     expect(retriedErrors("TerminateInstance")).toContain("InvalidInstanceID.NotFound");
     expect(retriedErrors("ResolveImage")).toContain("ThrottlingException");
-    for (const name of ["RecordRun", "Summarise"]) {
+    for (const name of ["AcquireRunSlot", "ReleaseRunSlot", "RecordRun", "Summarise"]) {
       expect(retriedErrors(name), name).toEqual(
         expect.arrayContaining([
           "ProvisionedThroughputExceededException",

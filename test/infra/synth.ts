@@ -14,10 +14,12 @@ export const STACK_NAME = "BootBench";
 export const STEPS = [
   "validate-input",
   "resolve-image",
+  "acquire-run-slot",
   "launch-instance",
   "poll-state",
   "probe-port",
   "terminate-instance",
+  "release-run-slot",
   "record-run",
   "summarise",
 ] as const;
