@@ -49,7 +49,7 @@ export async function acquireRunSlot(
     if (!own && !startClaimed) {
       throw new RunSlotsBusyError(
         `a run of the account started less than ${deps.settings.startSpacingMs} ms ago: runs start at most ` +
-          `once every ${deps.settings.startSpacingMs} ms (half of EC2's RunInstances refill), so this run waits`,
+          `once every ${deps.settings.startSpacingMs} ms (context runStartSpacingMs), so this run waits`,
       );
     }
     for (const slot of candidates) {

@@ -49,6 +49,16 @@ function asRunRecord(record: Record<string, unknown>): RunRecord {
   return record as unknown as RunRecord;
 }
 
+/** True when the conditional write went through, false when its condition failed; other errors throw. */
+export const unlessConditionFails = (write: Promise<unknown>): Promise<boolean> =>
+  write.then(
+    () => true,
+    (error: unknown) => {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    },
+  );
+
 export const isConditionalCheckFailed = (error: unknown): boolean =>
   error instanceof Error && error.name === "ConditionalCheckFailedException";
 

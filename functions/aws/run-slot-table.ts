@@ -7,7 +7,7 @@ import {
   type RunSlotLease,
   runSlotSk,
 } from "../domain/run-slots.js";
-import { isConditionalCheckFailed } from "./benchmark-table.js";
+import { isConditionalCheckFailed, unlessConditionFails } from "./benchmark-table.js";
 
 /**
  * The run-slot items of the benchmark table (functions/domain/run-slots.ts): one partition,
@@ -96,8 +96,8 @@ export async function takeRunStart(
   tableName: string,
   request: { now: number; spacingMs: number },
 ): Promise<boolean> {
-  return client
-    .send(
+  return unlessConditionFails(
+    client.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: { pk: { S: RUN_SLOTS_PK }, sk: { S: RUN_PACE_SK } },
@@ -109,14 +109,8 @@ export async function takeRunStart(
           ":earliest": { N: String(request.now - request.spacingMs) },
         },
       }),
-    )
-    .then(
-      () => true,
-      (error: unknown) => {
-        if (isConditionalCheckFailed(error)) return false;
-        throw error;
-      },
-    );
+    ),
+  );
 }
 
 /**
@@ -128,8 +122,8 @@ export async function releaseRunSlot(
   tableName: string,
   request: { slot: number; holder: string },
 ): Promise<boolean> {
-  return client
-    .send(
+  return unlessConditionFails(
+    client.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: { pk: { S: RUN_SLOTS_PK }, sk: { S: runSlotSk(request.slot) } },
@@ -137,12 +131,6 @@ export async function releaseRunSlot(
         ConditionExpression: "holder = :holder",
         ExpressionAttributeValues: { ":holder": { S: request.holder } },
       }),
-    )
-    .then(
-      () => true,
-      (error: unknown) => {
-        if (isConditionalCheckFailed(error)) return false;
-        throw error;
-      },
-    );
+    ),
+  );
 }
