@@ -1,4 +1,5 @@
 import type { ClockReport } from "../shared/clock.js";
+import { type Comparability, comparabilityKey, comparabilityOf } from "./comparability.js";
 import {
   type BenchmarkRef,
   type BenchmarkSettings,
@@ -11,9 +12,15 @@ import {
   type RunStatus,
   type SummariseResult,
 } from "./contract.js";
-import { INTERVAL_NAMES, isValidInterval, judgeRun, type RunIntegrity } from "./integrity.js";
+import {
+  INTERVAL_NAMES,
+  type IntervalName,
+  isValidInterval,
+  judgeRun,
+  type RunIntegrity,
+} from "./integrity.js";
 import { type IntegritySummary, summariseIntegrity } from "./integrity-summary.js";
-import { type IntervalStatistics, summariseIntervals } from "./statistics.js";
+import { countedValues, type IntervalStatistics, summariseIntervals } from "./statistics.js";
 import { type ClampedTimestamps, deriveTimeline, type Timeline } from "./timeline.js";
 
 // ---- keys (docs/architecture.md, "DynamoDB table") -------------------------------------------
@@ -202,6 +209,18 @@ export interface SummaryRecord {
   timedOutRuns: number;
   /** The runs the statistics are computed from. */
   countedSucceededRuns: number;
+  /** Counted runs that failed, and that timed out: what comparisons weigh failures by. */
+  countedFailedRuns: number;
+  countedTimedOutRuns: number;
+  /**
+   * Each interval's valid values over the counted succeeded runs, in run order: the samples the
+   * statistics and every comparison of two benchmarks are computed from.
+   */
+  countedValues: Partial<Record<IntervalName, number[]>>;
+  /** What makes this benchmark comparable with another (functions/domain/comparability.ts)… */
+  comparability: Comparability;
+  /** …and its key: equal keys, comparable benchmarks. */
+  comparabilityKey: string;
   /**
    * Medians of the counted successful runs. `total` is the sum of the two port medians, the way
    * published ec2-boot-bench tables give it (their totals are exactly closed + open); the median of
@@ -461,6 +480,7 @@ export function buildSummaryRecord(
   const { benchmark, settings, image } = context;
   const statistics = summariseIntervals(runs);
   const countedSucceededRuns = countWhere(runs, (run) => run.counted && run.status === "succeeded");
+  const comparability = comparabilityOf(settings, benchmark.executionId);
   const record: SummaryRecord = {
     pk: benchmarkPk(benchmark.benchmarkId),
     sk: SUMMARY_SK,
@@ -480,6 +500,11 @@ export function buildSummaryRecord(
     failedRuns: countWhere(runs, (run) => run.status === "failed"),
     timedOutRuns: countWhere(runs, (run) => run.status === "timeout"),
     countedSucceededRuns,
+    countedFailedRuns: countWhere(runs, (run) => run.counted && run.status === "failed"),
+    countedTimedOutRuns: countWhere(runs, (run) => run.counted && run.status === "timeout"),
+    countedValues: countedValues(runs),
+    comparability,
+    comparabilityKey: comparabilityKey(comparability),
     discarded: discardedRuns(settings),
     integrity: summariseIntegrity(runs),
   };

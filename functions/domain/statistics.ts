@@ -107,9 +107,19 @@ const countableValue = (run: RunSample, name: keyof IntervalSeconds): number[] =
  */
 export function summariseIntervals(runs: readonly RunSample[]): Partial<IntervalStatistics> | undefined {
   const statistics: Partial<IntervalStatistics> = {};
-  for (const name of INTERVAL_NAMES) {
-    const sample = describeSample(runs.flatMap((run) => countableValue(run, name)));
-    if (sample) statistics[name] = sample;
+  for (const [name, values] of Object.entries(countedValues(runs))) {
+    const sample = describeSample(values);
+    if (sample) statistics[name as keyof IntervalSeconds] = sample;
   }
   return Object.keys(statistics).length > 0 ? statistics : undefined;
+}
+
+/** Each interval's countable values (see summariseIntervals), in run order; an interval with none is absent. */
+export function countedValues(runs: readonly RunSample[]): Partial<Record<keyof IntervalSeconds, number[]>> {
+  const values: Partial<Record<keyof IntervalSeconds, number[]>> = {};
+  for (const name of INTERVAL_NAMES) {
+    const sample = runs.flatMap((run) => countableValue(run, name));
+    if (sample.length > 0) values[name] = sample;
+  }
+  return values;
 }

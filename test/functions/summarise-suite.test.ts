@@ -14,6 +14,7 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { marshallItem } from "../../functions/aws/benchmark-table.js";
+import { comparabilityKey, comparabilityOf } from "../../functions/domain/comparability.js";
 import { parseBenchmarkInput } from "../../functions/domain/input-schema.js";
 import type { IntegritySummary } from "../../functions/domain/integrity-summary.js";
 import type { SummaryRecord } from "../../functions/domain/run-record.js";
@@ -82,6 +83,11 @@ function summary(
     failedRuns: 0,
     timedOutRuns: 0,
     countedSucceededRuns: total === undefined ? 0 : 9,
+    countedFailedRuns: 0,
+    countedTimedOutRuns: 0,
+    countedValues: total === undefined ? {} : { total: Array.from({ length: 9 }, () => total) },
+    comparability: comparabilityOf(settings(), suite.executionId),
+    comparabilityKey: comparabilityKey(comparabilityOf(settings(), suite.executionId)),
     integrity: integrityOf(total === undefined ? 0 : 9),
     discarded: { rule: "firstRun", runIndexes: [0] },
     ...(total !== undefined && {

@@ -1,0 +1,110 @@
+/**
+ * Which benchmarks measured the same thing, so that their numbers may be compared: the one rule behind
+ * the CLI's results, history and compare, the suites' regression alerts and the report (issue 11).
+ * Pure; the key is computed when a summary is written and stored with it.
+ */
+import { createHash } from "node:crypto";
+import type { BenchmarkSettings } from "./contract.js";
+import {
+  DEFAULT_RUNNING_BRACKET_LIMIT_MS,
+  defaultPortBracketLimitMs,
+  INTEGRITY_RULES_VERSION,
+} from "./integrity.js";
+
+/**
+ * Everything that changes what a benchmark's numbers mean, with every default applied:
+ * - where and on what it ran: the region (EC2's control plane differs between regions) and the
+ *   instance type;
+ * - what the guest was asked to do before sshd: the user data, as a digest (it can be 16 KB);
+ * - how it was observed: the port, the probe interval (the resolution of the port boundaries), IMDS
+ *   and root-volume encryption (both change the launch path);
+ * - which runs and intervals count: the integrity rules version and bracket limits, and the timeouts
+ *   (a 100 s boot is a success under a 120 s open timeout and a timeout under 60 s);
+ * - the label, which marks a setup the settings cannot tell (UEFI against BIOS of one image, …).
+ *
+ * Not in it: the image (that is what is compared), the number of runs and whether the first is
+ * discarded (the statistics weigh the runs there are), and the run concurrency.
+ */
+export interface Comparability {
+  integrityRulesVersion: number;
+  region: string;
+  instanceType: string;
+  /** SHA-256 of the user data (UTF-8), hex; absent without user data. */
+  userDataSha256?: string;
+  port: number;
+  probeIntervalMs: number;
+  imdsV2: "required" | "optional";
+  encryptRootVolume: boolean;
+  runningBracketLimitMs: number;
+  portBracketLimitMs: number;
+  runningTimeoutSeconds: number;
+  openTimeoutSeconds: number;
+  label?: string;
+}
+
+/** The region of a Step Functions execution ARN (`arn:aws:states:<region>:…`). */
+export function regionOfExecution(executionId: string): string {
+  const region = executionId.split(":")[3];
+  if (!region) throw new RangeError(`not a Step Functions execution ARN: ${executionId}`);
+  return region;
+}
+
+export function comparabilityOf(
+  settings: BenchmarkSettings,
+  executionId: string,
+  integrityRulesVersion: number = INTEGRITY_RULES_VERSION,
+): Comparability {
+  const comparability: Comparability = {
+    integrityRulesVersion,
+    region: regionOfExecution(executionId),
+    instanceType: settings.instanceType,
+    port: settings.port,
+    probeIntervalMs: settings.probeIntervalMs,
+    imdsV2: settings.imdsV2 ?? "required",
+    encryptRootVolume: settings.encryptRootVolume ?? false,
+    runningBracketLimitMs: settings.runningBracketLimitMs ?? DEFAULT_RUNNING_BRACKET_LIMIT_MS,
+    portBracketLimitMs: settings.portBracketLimitMs ?? defaultPortBracketLimitMs(settings.probeIntervalMs),
+    runningTimeoutSeconds: settings.runningTimeoutSeconds,
+    openTimeoutSeconds: settings.openTimeoutSeconds,
+  };
+  if (settings.userData !== undefined) {
+    comparability.userDataSha256 = createHash("sha256").update(settings.userData, "utf8").digest("hex");
+  }
+  if (settings.label !== undefined) comparability.label = settings.label;
+  return comparability;
+}
+
+const KEY_FIELDS = [
+  "integrityRulesVersion",
+  "region",
+  "instanceType",
+  "userDataSha256",
+  "port",
+  "probeIntervalMs",
+  "imdsV2",
+  "encryptRootVolume",
+  "runningBracketLimitMs",
+  "portBracketLimitMs",
+  "runningTimeoutSeconds",
+  "openTimeoutSeconds",
+  "label",
+] as const satisfies readonly (keyof Comparability)[];
+
+/**
+ * The stored key: `v<rules>-` and 16 hex characters of the SHA-256 of the fields in a fixed order.
+ * Equal keys, comparable benchmarks; a query by key (`comparabilityKey = :key`) finds them all.
+ */
+export function comparabilityKey(comparability: Comparability): string {
+  const canonical = JSON.stringify(KEY_FIELDS.map((field) => comparability[field] ?? null));
+  const digest = createHash("sha256").update(canonical, "utf8").digest("hex").slice(0, 16);
+  return `v${comparability.integrityRulesVersion}-${digest}`;
+}
+
+/** Why two comparabilities differ, field by field, for a message that says what to change. */
+export function comparabilityDifferences(a: Comparability, b: Comparability): string[] {
+  return KEY_FIELDS.flatMap((field) =>
+    (a[field] ?? null) === (b[field] ?? null)
+      ? []
+      : [`${field}: ${JSON.stringify(a[field] ?? null)} against ${JSON.stringify(b[field] ?? null)}`],
+  );
+}

@@ -1,0 +1,213 @@
+/**
+ * Whether one benchmark boots slower than another, and how sure that is: the one rule behind the
+ * suites' alerts, the CLI's history and compare, and the report (issue 11). It compares counted, valid
+ * runs, never medians alone: the shift of the per-run totals is the Hodges-Lehmann estimate with its
+ * rank-based confidence interval, and a regression is a shift whose whole interval lies beyond both
+ * thresholds, so that three noisy runs cannot alert and nine steady ones can. Timeouts and failures are
+ * compared as counts (Fisher's exact test): an image that times out more often has regressed too, in
+ * its own way. Pure.
+ */
+import type { IntervalName } from "./integrity.js";
+import { INTERVAL_NAMES } from "./integrity.js";
+import { fisherExact, hodgesLehmannShift, type ShiftEstimate } from "./rank-tests.js";
+import type { SummaryRecord } from "./run-record.js";
+import { median } from "./statistics.js";
+import type { RegressionThresholds } from "./suite-schema.js";
+
+/** What a comparison needs of a benchmark: its counted runs' outcomes and valid values. */
+export type BenchmarkSample = Pick<
+  SummaryRecord,
+  "countedRuns" | "countedFailedRuns" | "countedTimedOutRuns" | "countedValues"
+>;
+
+/**
+ * Fewer counted, valid runs than this on either side and the verdict is "not enough runs". Four is
+ * the least at which an exact 95 % interval exists at all (with 3 against 3 the widest interval the
+ * pairwise differences give is only a 90 % one); five leaves the default nine runs room for marked
+ * ones and still refuses a benchmark of a handful.
+ */
+export const MIN_COUNTED_RUNS = 5;
+/** The confidence of every interval and the level of every test: 1 − 0.95 is the false-alarm rate. */
+export const COMPARISON_CONFIDENCE = 0.95;
+
+export type TimingVerdict = "slower" | "faster" | "no-change" | "not-enough-runs";
+
+export interface IntervalShift extends ShiftEstimate {
+  /** Median of the earlier and the later values (for the total: the median of per-run totals). */
+  earlierMedian: number;
+  laterMedian: number;
+}
+
+export interface CountComparison {
+  earlier: number;
+  earlierRuns: number;
+  later: number;
+  laterRuns: number;
+  /** One-sided Fisher exact p that the later benchmark has the higher rate. */
+  pGreater: number;
+  /** More often in the later benchmark, beyond chance at the comparison's level. */
+  regression: boolean;
+}
+
+export type RegressionKind = "boot-time" | "timeouts" | "failures";
+
+export interface BenchmarkComparison {
+  /** On the total (running to port open) of each run: the figure a regression is judged on. */
+  timing: TimingVerdict;
+  /** Why the verdict is "not enough runs", in words. */
+  notEnoughRunsReason?: string;
+  /** Per interval, where both benchmarks have at least one valid value of it. */
+  shifts: Partial<Record<IntervalName, IntervalShift>>;
+  timeouts: CountComparison;
+  failures: CountComparison;
+  /** Empty unless something regressed. */
+  regressions: RegressionKind[];
+  thresholds: RegressionThresholds;
+}
+
+function countComparison(
+  earlier: number,
+  earlierRuns: number,
+  later: number,
+  laterRuns: number,
+): CountComparison {
+  const pGreater =
+    earlierRuns > 0 && laterRuns > 0 ? fisherExact(earlier, earlierRuns, later, laterRuns).pGreater : 1;
+  return {
+    earlier,
+    earlierRuns,
+    later,
+    laterRuns,
+    pGreater,
+    regression: pGreater < 1 - COMPARISON_CONFIDENCE && later / laterRuns > earlier / earlierRuns,
+  };
+}
+
+/** Whether the whole interval of the shift lies beyond both thresholds, in the given direction. */
+function beyondThresholds(shift: IntervalShift, thresholds: RegressionThresholds, direction: 1 | -1) {
+  const nearEnd = direction === 1 ? shift.low : -shift.high;
+  return nearEnd > thresholds.absoluteSeconds && nearEnd > thresholds.relative * shift.earlierMedian;
+}
+
+/** How `later` compares with `earlier`; `later − earlier` throughout, so positive is slower. */
+export function compareBenchmarks(
+  earlier: BenchmarkSample,
+  later: BenchmarkSample,
+  thresholds: RegressionThresholds,
+): BenchmarkComparison {
+  const shifts: Partial<Record<IntervalName, IntervalShift>> = {};
+  for (const name of INTERVAL_NAMES) {
+    const before = earlier.countedValues[name] ?? [];
+    const after = later.countedValues[name] ?? [];
+    if (before.length === 0 || after.length === 0) continue;
+    shifts[name] = {
+      ...hodgesLehmannShift(before, after, COMPARISON_CONFIDENCE),
+      earlierMedian: median(before),
+      laterMedian: median(after),
+    };
+  }
+  const totals = [earlier.countedValues.total?.length ?? 0, later.countedValues.total?.length ?? 0];
+  const total = shifts.total;
+  let timing: TimingVerdict;
+  let notEnoughRunsReason: string | undefined;
+  if (Math.min(...totals) < MIN_COUNTED_RUNS || total === undefined) {
+    timing = "not-enough-runs";
+    notEnoughRunsReason = `${totals[0]} against ${totals[1]} counted runs with a valid total; a comparison needs at least ${MIN_COUNTED_RUNS} on each side`;
+  } else if (total.confidence < COMPARISON_CONFIDENCE) {
+    timing = "not-enough-runs";
+    notEnoughRunsReason = `${totals[0]} against ${totals[1]} runs give at most a ${percent(total.confidence)} interval`;
+  } else if (beyondThresholds(total, thresholds, 1)) timing = "slower";
+  else if (beyondThresholds(total, thresholds, -1)) timing = "faster";
+  else timing = "no-change";
+
+  const timeouts = countComparison(
+    earlier.countedTimedOutRuns,
+    earlier.countedRuns,
+    later.countedTimedOutRuns,
+    later.countedRuns,
+  );
+  const failures = countComparison(
+    earlier.countedFailedRuns,
+    earlier.countedRuns,
+    later.countedFailedRuns,
+    later.countedRuns,
+  );
+  const regressions: RegressionKind[] = [];
+  if (timing === "slower") regressions.push("boot-time");
+  if (timeouts.regression) regressions.push("timeouts");
+  if (failures.regression) regressions.push("failures");
+  return {
+    timing,
+    ...(notEnoughRunsReason !== undefined && { notEnoughRunsReason }),
+    shifts,
+    timeouts,
+    failures,
+    regressions,
+    thresholds,
+  };
+}
+
+// ---- words ---------------------------------------------------------------------------------------
+const percent = (fraction: number): string => `${Math.round(fraction * 1000) / 10} %`;
+const magnitude = (value: number): string => Math.abs(value).toFixed(2);
+const seconds = (value: number): string => `${magnitude(value)} s`;
+const signed = (value: number): string => `${value < 0 ? "−" : ""}${magnitude(value)}`;
+
+/** `p = 0.003`, `p < 0.001`: three decimals are all a reader uses. */
+export const formatP = (p: number): string => (p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`);
+
+/**
+ * "slower by 1.80 s, 95 % CI 1.20 to 2.40 s, p = 0.003" for one interval's shift. The level named is
+ * the one asked for: an exact interval covers at least that (`confidence` holds what it achieved).
+ */
+export function describeShift(shift: ShiftEstimate): string {
+  const direction = shift.shift > 0 ? "slower" : shift.shift < 0 ? "faster" : "unchanged";
+  const by = shift.shift === 0 ? "" : ` by ${seconds(shift.shift)}`;
+  return (
+    `${direction}${by}, ${percent(COMPARISON_CONFIDENCE)} CI ${signed(shift.low)} to ` +
+    `${signed(shift.high)} s, ${formatP(shift.pValue)}`
+  );
+}
+
+const countWords = (count: CountComparison, noun: string): string =>
+  `${count.later} ${noun}${count.later === 1 ? "" : "s"} in ${count.laterRuns} runs against ` +
+  `${count.earlier} in ${count.earlierRuns}` +
+  (count.later === count.earlier && count.laterRuns === count.earlierRuns
+    ? ""
+    : ` (${formatP(count.pGreater).replace("p", "one-sided p")})`);
+
+/**
+ * The comparison in one line a person reads, the same in the CLI and in the alert: "slower by 1.80 s,
+ * 95 % CI 1.20 to 2.40 s, p = 0.003; 2 timeouts in 9 runs against 0 in 9 (one-sided p = 0.235)".
+ */
+export function describeComparison(comparison: BenchmarkComparison): string {
+  const parts: string[] = [];
+  const total = comparison.shifts.total;
+  if (comparison.timing === "not-enough-runs") {
+    parts.push(`not enough runs (${comparison.notEnoughRunsReason})`);
+  } else if (total) {
+    parts.push(describeShift(total));
+  }
+  if (comparison.timeouts.later > 0 || comparison.timeouts.earlier > 0) {
+    parts.push(countWords(comparison.timeouts, "timeout"));
+  }
+  if (comparison.failures.later > 0 || comparison.failures.earlier > 0) {
+    parts.push(countWords(comparison.failures, "failed run"));
+  }
+  return parts.join("; ");
+}
+
+/** The verdict in a word or three: what a table's column and an alert's subject say. */
+export function verdictWords(comparison: BenchmarkComparison): string {
+  if (comparison.regressions.length > 0) {
+    return comparison.regressions
+      .map((kind) => ({ "boot-time": "slower", timeouts: "more timeouts", failures: "more failures" })[kind])
+      .join(", ");
+  }
+  return {
+    slower: "slower",
+    faster: "faster",
+    "no-change": "no change",
+    "not-enough-runs": "not enough runs",
+  }[comparison.timing];
+}
