@@ -8,7 +8,8 @@ const HASHED_ID_LENGTH = 20;
 // 40 hex chars + "-run0000" = 48, within RunInstances' 64 ASCII characters.
 const CLIENT_TOKEN_HASH_LENGTH = 40;
 
-const sha256Hex = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex");
+/** SHA-256 of a UTF-8 string, hex: what every derived id and digest of the domain is cut from. */
+export const sha256Hex = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex");
 
 /**
  * A short, stable id for the benchmark an execution runs. A Step Functions execution id is an ARN

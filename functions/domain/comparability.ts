@@ -3,7 +3,7 @@
  * the CLI's results, history and compare, the suites' regression alerts and the report (issue 11).
  * Pure; the key is computed when a summary is written and stored with it.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./benchmark-identity.js";
 import type { BenchmarkSettings } from "./contract.js";
 import {
   DEFAULT_RUNNING_BRACKET_LIMIT_MS,
@@ -68,7 +68,7 @@ export function comparabilityOf(
     openTimeoutSeconds: settings.openTimeoutSeconds,
   };
   if (settings.userData !== undefined) {
-    comparability.userDataSha256 = createHash("sha256").update(settings.userData, "utf8").digest("hex");
+    comparability.userDataSha256 = sha256Hex(settings.userData);
   }
   if (settings.label !== undefined) comparability.label = settings.label;
   return comparability;
@@ -96,7 +96,7 @@ const KEY_FIELDS = [
  */
 export function comparabilityKey(comparability: Comparability): string {
   const canonical = JSON.stringify(KEY_FIELDS.map((field) => comparability[field] ?? null));
-  const digest = createHash("sha256").update(canonical, "utf8").digest("hex").slice(0, 16);
+  const digest = sha256Hex(canonical).slice(0, 16);
   return `v${comparability.integrityRulesVersion}-${digest}`;
 }
 

@@ -4,6 +4,7 @@
  * Mann-Whitney confidence interval, and Fisher's exact test for the share of runs that failed. Every
  * number follows R's `wilcox.test` and `fisher.test`, so a published result can be checked in R.
  */
+import { median } from "./statistics.js";
 
 /**
  * The Hodges-Lehmann estimate of the shift `later − earlier` (the median of all m·n pairwise
@@ -315,11 +316,6 @@ function sortedDifferences(earlier: readonly number[], later: readonly number[])
   return differences.sort();
 }
 
-function medianOfSorted(sorted: Float64Array): number {
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? at(sorted, mid) : (at(sorted, mid - 1) + at(sorted, mid)) / 2;
-}
-
 interface Interval {
   low: number;
   high: number;
@@ -403,7 +399,7 @@ export function hodgesLehmannShift(
     // The median of the differences in both methods. R's normal branch instead reports a root of its
     // uncorrected statistic: the same value for an odd m*n, some point between the two middle
     // differences for an even one.
-    shift: medianOfSorted(differences),
+    shift: median(Array.from(differences)),
     low: interval.low,
     high: interval.high,
     confidence: interval.confidence,

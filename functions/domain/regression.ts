@@ -7,8 +7,7 @@
  * compared as counts (Fisher's exact test): an image that times out more often has regressed too, in
  * its own way. Pure.
  */
-import type { IntervalName } from "./integrity.js";
-import { INTERVAL_NAMES } from "./integrity.js";
+import { INTERVAL_NAMES, type IntervalName } from "./integrity.js";
 import { fisherExact, hodgesLehmannShift, type ShiftEstimate } from "./rank-tests.js";
 import type { SummaryRecord } from "./run-record.js";
 import { median } from "./statistics.js";
@@ -66,11 +65,12 @@ export interface BenchmarkComparison {
 }
 
 function countComparison(
-  earlier: number,
-  earlierRuns: number,
-  later: number,
-  laterRuns: number,
+  earlierSample: BenchmarkSample,
+  laterSample: BenchmarkSample,
+  count: "countedTimedOutRuns" | "countedFailedRuns",
 ): CountComparison {
+  const [earlier, earlierRuns] = [earlierSample[count], earlierSample.countedRuns];
+  const [later, laterRuns] = [laterSample[count], laterSample.countedRuns];
   const pGreater =
     earlierRuns > 0 && laterRuns > 0 ? fisherExact(earlier, earlierRuns, later, laterRuns).pGreater : 1;
   return {
@@ -120,18 +120,8 @@ export function compareBenchmarks(
   else if (beyondThresholds(total, thresholds, -1)) timing = "faster";
   else timing = "no-change";
 
-  const timeouts = countComparison(
-    earlier.countedTimedOutRuns,
-    earlier.countedRuns,
-    later.countedTimedOutRuns,
-    later.countedRuns,
-  );
-  const failures = countComparison(
-    earlier.countedFailedRuns,
-    earlier.countedRuns,
-    later.countedFailedRuns,
-    later.countedRuns,
-  );
+  const timeouts = countComparison(earlier, later, "countedTimedOutRuns");
+  const failures = countComparison(earlier, later, "countedFailedRuns");
   const regressions: RegressionKind[] = [];
   if (timing === "slower") regressions.push("boot-time");
   if (timeouts.regression) regressions.push("timeouts");

@@ -20,7 +20,7 @@ import {
   type RunIntegrity,
 } from "./integrity.js";
 import { type IntegritySummary, summariseIntegrity } from "./integrity-summary.js";
-import { countedValues, type IntervalStatistics, summariseIntervals } from "./statistics.js";
+import { countedValues, describeIntervals, type IntervalStatistics } from "./statistics.js";
 import { type ClampedTimestamps, deriveTimeline, type Timeline } from "./timeline.js";
 
 // ---- keys (docs/architecture.md, "DynamoDB table") -------------------------------------------
@@ -478,7 +478,8 @@ export function buildSummaryRecord(
   unrecorded: readonly UnrecordedRunRecord[] = [],
 ): SummaryRecord {
   const { benchmark, settings, image } = context;
-  const statistics = summariseIntervals(runs);
+  const values = countedValues(runs);
+  const statistics = describeIntervals(values);
   const countedSucceededRuns = countWhere(runs, (run) => run.counted && run.status === "succeeded");
   const comparability = comparabilityOf(settings, benchmark.executionId);
   const record: SummaryRecord = {
@@ -502,7 +503,7 @@ export function buildSummaryRecord(
     countedSucceededRuns,
     countedFailedRuns: countWhere(runs, (run) => run.counted && run.status === "failed"),
     countedTimedOutRuns: countWhere(runs, (run) => run.counted && run.status === "timeout"),
-    countedValues: countedValues(runs),
+    countedValues: values,
     comparability,
     comparabilityKey: comparabilityKey(comparability),
     discarded: discardedRuns(settings),

@@ -105,11 +105,17 @@ const countableValue = (run: RunSample, name: keyof IntervalSeconds): number[] =
  * interval may have its own count. Undefined when no interval of any run can be counted; an interval
  * with no valid value is absent.
  */
-export function summariseIntervals(runs: readonly RunSample[]): Partial<IntervalStatistics> | undefined {
+export const summariseIntervals = (runs: readonly RunSample[]): Partial<IntervalStatistics> | undefined =>
+  describeIntervals(countedValues(runs));
+
+/** Statistics of each interval's values (countedValues); undefined when there are none. */
+export function describeIntervals(
+  values: Partial<Record<keyof IntervalSeconds, number[]>>,
+): Partial<IntervalStatistics> | undefined {
   const statistics: Partial<IntervalStatistics> = {};
-  for (const [name, values] of Object.entries(countedValues(runs))) {
-    const sample = describeSample(values);
-    if (sample) statistics[name as keyof IntervalSeconds] = sample;
+  for (const [name, sample] of Object.entries(values)) {
+    const described = describeSample(sample);
+    if (described) statistics[name as keyof IntervalSeconds] = described;
   }
   return Object.keys(statistics).length > 0 ? statistics : undefined;
 }

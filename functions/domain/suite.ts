@@ -6,7 +6,7 @@
  * A suite execution: DiscoverTargets → Map over `benchmarks`, each a child execution of this same state
  * machine with a single-benchmark input (so benchmark id = child execution name) → SummariseSuite.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./benchmark-identity.js";
 import type { BenchmarkSettings, CaughtError, SummariseResult } from "./contract.js";
 import type { BenchmarkInput } from "./input-schema.js";
 import type { SummaryRecord } from "./run-record.js";
@@ -275,7 +275,7 @@ export const measurementKey = (amiId: string, settings: BenchmarkSettings): stri
  * iteration asks for the same execution again instead of starting a second one.
  */
 export function childExecutionName(suiteName: string, suiteExecutionId: string, index: number): string {
-  const run = createHash("sha256").update(suiteExecutionId, "utf8").digest("hex").slice(0, 8);
+  const run = sha256Hex(suiteExecutionId).slice(0, 8);
   return `${suiteName.slice(0, 24)}-${run}-${String(index).padStart(3, "0")}`;
 }
 

@@ -63,6 +63,7 @@ function summary(
   total: number | undefined,
   extra: Partial<SummaryRecord> = {},
 ): SummaryRecord {
+  const comparability = comparabilityOf(settings(), suite.executionId);
   return {
     pk: `BENCHMARK#${benchmarkId}`,
     sk: "SUMMARY",
@@ -86,8 +87,8 @@ function summary(
     countedFailedRuns: 0,
     countedTimedOutRuns: 0,
     countedValues: total === undefined ? {} : { total: Array.from({ length: 9 }, () => total) },
-    comparability: comparabilityOf(settings(), suite.executionId),
-    comparabilityKey: comparabilityKey(comparabilityOf(settings(), suite.executionId)),
+    comparability,
+    comparabilityKey: comparabilityKey(comparability),
     integrity: integrityOf(total === undefined ? 0 : 9),
     discarded: { rule: "firstRun", runIndexes: [0] },
     ...(total !== undefined && {
