@@ -2,6 +2,7 @@
  * boot-bench: the command line. Each command lives in cli/commands/ and registers itself here.
  */
 import { Command, CommanderError } from "commander";
+import { registerCompareCommand } from "./commands/compare.js";
 import { registerHistoryCommand } from "./commands/history.js";
 import { registerImagesCommand } from "./commands/images.js";
 import { registerReportCommand } from "./commands/report.js";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerSchedulesCommand(program);
   registerResultsCommand(program);
   registerHistoryCommand(program);
+  registerCompareCommand(program);
   registerReportCommand(program);
   registerServeDynamoDbCommand(program);
   return program;

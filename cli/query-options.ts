@@ -5,7 +5,10 @@
  */
 import { type Command, Option } from "commander";
 import type { SummaryFilter } from "../functions/aws/benchmark-queries.js";
-import { DEFAULT_REGRESSION_THRESHOLDS, type RegressionThresholds } from "../functions/domain/comparison.js";
+import {
+  DEFAULT_REGRESSION_THRESHOLDS,
+  type RegressionThresholds,
+} from "../functions/domain/suite-schema.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "./output-format.js";
 import {
   DEFAULT_DATA_DIR,
@@ -107,13 +110,13 @@ export function addThresholdOptions(command: Command): Command {
   return command
     .option(
       "--threshold <percent>",
-      "flag a regression when the total grew by more than this many percent…",
-      String(DEFAULT_REGRESSION_THRESHOLDS.relativeChange * 100),
+      "flag a regression when the per-run totals' 95 % CI lies above this many percent of the earlier median…",
+      String(DEFAULT_REGRESSION_THRESHOLDS.relative * 100),
     )
     .option(
       "--min-change <seconds>",
-      "…and by more than this many seconds",
-      String(DEFAULT_REGRESSION_THRESHOLDS.seconds),
+      "…and above this many seconds",
+      String(DEFAULT_REGRESSION_THRESHOLDS.absoluteSeconds),
     );
 }
 
@@ -127,9 +130,13 @@ export function thresholdsFrom(options: ThresholdOptions): RegressionThresholds 
     return value;
   };
   return {
-    relativeChange:
-      nonNegative("--threshold", options.threshold, DEFAULT_REGRESSION_THRESHOLDS.relativeChange * 100) / 100,
-    seconds: nonNegative("--min-change", options.minChange, DEFAULT_REGRESSION_THRESHOLDS.seconds),
+    relative:
+      nonNegative("--threshold", options.threshold, DEFAULT_REGRESSION_THRESHOLDS.relative * 100) / 100,
+    absoluteSeconds: nonNegative(
+      "--min-change",
+      options.minChange,
+      DEFAULT_REGRESSION_THRESHOLDS.absoluteSeconds,
+    ),
   };
 }
 

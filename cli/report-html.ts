@@ -4,7 +4,8 @@
  * a Content-Security-Policy forbids every fetch, so the page cannot reach the network even by mistake.
  * Pure: the model and Chart.js's source in, the page out.
  */
-import type { RegressionThresholds, SeriesHistory, SummaryDigest } from "../functions/domain/comparison.js";
+import type { SeriesHistory, SummaryDigest } from "../functions/domain/comparison.js";
+import { INTERVAL_LABELS } from "../functions/domain/figures.js";
 import {
   BOUNDARIES,
   type Boundary,
@@ -15,13 +16,13 @@ import {
 } from "../functions/domain/integrity.js";
 import type { IntegritySummary } from "../functions/domain/integrity-summary.js";
 import type { RunRecord } from "../functions/domain/run-record.js";
+import type { RegressionThresholds } from "../functions/domain/suite-schema.js";
 import {
   COMPARISON_NOTE,
   comparisonColumns,
   historyColumns,
   historyHeading,
   historyNote,
-  INTERVAL_NAMES,
   integrityFact,
   markEffect,
   runNote,
@@ -309,7 +310,7 @@ const MARKED_RUN_COLUMNS: Column<RunRecord>[] = [
   { header: "status", value: (r) => r.status },
   ...INTERVAL_ORDER.map(
     (interval): Column<RunRecord> => ({
-      header: INTERVAL_NAMES[interval],
+      header: INTERVAL_LABELS[interval],
       value: (r) => runIntervalCell(r, interval),
       align: "right",
     }),

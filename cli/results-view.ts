@@ -2,37 +2,32 @@
  * What the query commands print: the comparison table, every run of one benchmark, and the history of
  * a series, in each output format. Pure: records in, text out.
  */
-import type {
-  HistoryEntry,
-  RegressionThresholds,
-  SeriesHistory,
-  SummaryDigest,
-} from "../functions/domain/comparison.js";
+import type { HistoryEntry, SeriesHistory, SummaryDigest } from "../functions/domain/comparison.js";
 import type { IntervalSeconds } from "../functions/domain/contract.js";
+import {
+  INTERVAL_LABELS,
+  PUBLISHED_TOTAL_LABEL,
+  PUBLISHED_TOTAL_MEANING,
+  RUN_TOTAL_MEDIAN_LABEL,
+  RUN_TOTAL_MEDIAN_MEANING,
+} from "../functions/domain/figures.js";
 import { BOUNDARIES, type IntegrityMark, invalidatingMarks } from "../functions/domain/integrity.js";
 import type { IntegritySummary } from "../functions/domain/integrity-summary.js";
+import { describeComparison, thresholdRule, verdictWords } from "../functions/domain/regression.js";
 import type { RunRecord, SummaryRecord, UnrecordedRunRecord } from "../functions/domain/run-record.js";
 import {
   type IntervalStatistics,
   type SampleStatistics,
   summariseIntervals,
 } from "../functions/domain/statistics.js";
+import type { RegressionThresholds } from "../functions/domain/suite-schema.js";
 import { jsonDocument, type OutputFormat, renderTable, type TabularFormat } from "./output-format.js";
-import { type Column, seconds } from "./text-table.js";
+import { type Column, pValueCell, seconds, signedSeconds } from "./text-table.js";
 
-export const INTERVAL_NAMES: Record<keyof IntervalSeconds, string> = {
-  runInstancesApi: "RunInstances API call",
-  pendingToRunning: "pending to running",
-  runningToPortClosed: "running to port closed",
-  portClosedToOpen: "closed to open",
-  total: "total",
-};
-const INTERVAL_KEYS = Object.keys(INTERVAL_NAMES) as (keyof IntervalSeconds)[];
+const INTERVAL_KEYS = Object.keys(INTERVAL_LABELS) as (keyof IntervalSeconds)[];
 
 /** `2025-06-15T14:13:20.000Z` → `2025-06-15 14:13` (UTC, as stored). */
 export const shortTime = (iso: string): string => iso.replace("T", " ").slice(0, 16);
-
-const signed = (value: number, digits: number): string => `${value > 0 ? "+" : ""}${value.toFixed(digits)}`;
 
 // Index keys say how the item is found, not what was measured.
 function withoutKeys<T extends object>(record: T): Omit<T, "pk" | "sk" | "recentPk" | "failedPk"> {
@@ -90,7 +85,8 @@ export function comparisonColumns(
       align: "right",
     },
     { header: "closed to open", value: (s) => seconds(s.medians?.portClosedToOpen), align: "right" },
-    { header: "total", value: (s) => seconds(s.medians?.total), align: "right" },
+    { header: PUBLISHED_TOTAL_LABEL, value: (s) => seconds(s.medians?.total), align: "right" },
+    { header: RUN_TOTAL_MEDIAN_LABEL, value: (s) => seconds(s.statistics?.total?.median), align: "right" },
     { header: "total p90", value: (s) => seconds(s.statistics?.total?.p90), align: "right" },
     { header: "total MAD", value: (s) => seconds(s.statistics?.total?.mad), align: "right" },
     ...runsOkColumns((s: SummaryDigest) => s, format),
@@ -107,7 +103,7 @@ export function comparisonColumns(
 
 export const COMPARISON_NOTE =
   "Seconds. Medians of the counted runs (the first run is discarded unless the benchmark kept it); " +
-  "total = running to port open, the sum of the two medians before it; total p90 and MAD are over the " +
+  `${PUBLISHED_TOTAL_MEANING}; ${RUN_TOTAL_MEDIAN_MEANING}; total p90 and MAD are over the same ` +
   "per-run totals. runs ok = counted runs that succeeded; marked = counted runs with an interval left " +
   "out of the medians by an integrity mark; failed and timed out count every run.";
 
@@ -139,7 +135,7 @@ export function runNote(run: RunRecord, maxLength = Number.POSITIVE_INFINITY): s
 
 function runColumns(format: TabularFormat): Column<RunRecord>[] {
   const interval = (key: keyof IntervalSeconds): Column<RunRecord> => ({
-    header: INTERVAL_NAMES[key],
+    header: INTERVAL_LABELS[key],
     value: (run) => seconds(run.intervals?.[key]),
     align: "right",
   });
@@ -160,7 +156,7 @@ interface StatisticsRow {
 }
 
 const STATISTICS_COLUMNS: Column<StatisticsRow>[] = [
-  { header: "interval", value: (row) => INTERVAL_NAMES[row.interval] },
+  { header: "interval", value: (row) => INTERVAL_LABELS[row.interval] },
   { header: "median", value: (row) => seconds(row.statistics.median), align: "right" },
   { header: "min", value: (row) => seconds(row.statistics.min), align: "right" },
   { header: "max", value: (row) => seconds(row.statistics.max), align: "right" },
@@ -187,7 +183,7 @@ const statisticsOf = (view: BenchmarkRunsView): Partial<IntervalStatistics> | un
 /** What a mark does to the run's intervals, in the table's words. */
 export const markEffect = (mark: IntegrityMark): string =>
   mark.invalidates.length > 0
-    ? `invalid: ${mark.invalidates.map((interval) => INTERVAL_NAMES[interval]).join(", ")}`
+    ? `invalid: ${mark.invalidates.map((interval) => INTERVAL_LABELS[interval]).join(", ")}`
     : "informational";
 
 /** Marked runs and the benchmark's own resolution: bracket widths' median and p99 per boundary. */
@@ -285,47 +281,81 @@ export function benchmarkRunsOutput(view: BenchmarkRunsView, format: OutputForma
 // ---- history of a series ---------------------------------------------------------------------
 export const REGRESSION_FLAG = "REGRESSION";
 
+/** What the comparison column says when there is no comparison, and why. */
+function notCompared(entry: HistoryEntry): string {
+  if (entry.summary.comparabilityKey === undefined) return "not compared (no sample stored)";
+  if (entry.summary.countedRuns === 0) return "no counted runs";
+  return "no earlier AMI";
+}
+
 export function historyColumns(format: TabularFormat): Column<HistoryEntry>[] {
-  // CSV is one flat table; the other formats have a heading per instance type and label.
+  // CSV is one flat table; the other formats have a heading per comparability key.
   const setupColumns: Column<HistoryEntry>[] =
     format === "csv"
       ? [
           { header: "instance type", value: (e) => e.summary.instanceType },
           { header: "label", value: (e) => e.summary.label ?? "" },
+          { header: "comparability key", value: (e) => e.summary.comparabilityKey ?? "" },
         ]
       : [];
+  const shiftOf = (e: HistoryEntry) => e.comparison?.shifts.total;
+  const intervalColumns: Column<HistoryEntry>[] =
+    format === "csv"
+      ? [
+          { header: "CI low", value: (e) => signedSeconds(shiftOf(e)?.low), align: "right" },
+          { header: "CI high", value: (e) => signedSeconds(shiftOf(e)?.high), align: "right" },
+          { header: "p", value: (e) => String(shiftOf(e)?.pValue ?? ""), align: "right" },
+        ]
+      : [
+          {
+            header: "95 % CI",
+            value: (e) => {
+              const shift = shiftOf(e);
+              return shift ? `${signedSeconds(shift.low)} to ${signedSeconds(shift.high)}` : "";
+            },
+            align: "right",
+          },
+          { header: "p", value: (e) => pValueCell(shiftOf(e)?.pValue), align: "right" },
+        ];
   return [
     ...setupColumns,
     { header: "first benchmarked (UTC)", value: (e) => shortTime(e.firstBenchmarkedAt) },
     { header: "AMI Id", value: (e) => e.summary.amiId },
     { header: "AMI Name", value: (e) => e.summary.image.name },
+    // The intervals behind the total are in `results` and in the JSON: a history reads across weeks.
+    { header: PUBLISHED_TOTAL_LABEL, value: (e) => seconds(e.summary.medians?.total), align: "right" },
     {
-      header: "running to port closed",
-      value: (e) => seconds(e.summary.medians?.runningToPortClosed),
+      header: RUN_TOTAL_MEDIAN_LABEL,
+      value: (e) => seconds(e.summary.statistics?.total?.median),
       align: "right",
     },
-    { header: "closed to open", value: (e) => seconds(e.summary.medians?.portClosedToOpen), align: "right" },
-    { header: "total", value: (e) => seconds(e.summary.medians?.total), align: "right" },
-    { header: "change", value: (e) => (e.change ? signed(e.change.seconds, 2) : ""), align: "right" },
-    {
-      header: "change %",
-      value: (e) =>
-        e.change && Number.isFinite(e.change.relative) ? `${signed(e.change.relative * 100, 1)}%` : "",
-      align: "right",
-    },
+    { header: "shift", value: (e) => signedSeconds(shiftOf(e)?.shift), align: "right" },
+    ...intervalColumns,
     ...runsOkColumns((e: HistoryEntry) => e.summary, format),
-    { header: "flag", value: (e) => (e.regression ? REGRESSION_FLAG : e.summary.medians ? "" : "no result") },
+    { header: "timed out", value: (e) => String(e.summary.timedOutRuns), align: "right" },
+    {
+      header: "vs previous AMI",
+      value: (e) => (e.comparison ? verdictWords(e.comparison) : notCompared(e)),
+    },
+    { header: "flag", value: (e) => (e.regression ? REGRESSION_FLAG : "") },
   ];
 }
 
-export const historyHeading = (series: string, history: SeriesHistory): string =>
-  `${series} on ${history.instanceType}${history.label !== undefined ? `, label ${history.label}` : ""}`;
+export function historyHeading(series: string, history: SeriesHistory): string {
+  const label = history.label !== undefined ? `, label ${history.label}` : "";
+  const key =
+    history.comparabilityKey !== undefined
+      ? `comparability ${history.comparabilityKey}`
+      : "summarised before comparability keys: not compared";
+  return `${series} on ${history.instanceType}${label} (${key})`;
+}
 
 export const historyNote = (thresholds: RegressionThresholds): string =>
-  "Seconds, medians of the counted runs; one row per AMI (its newest benchmark with results), oldest " +
-  "first. change = total minus the total of the previous AMI with results; " +
-  `${REGRESSION_FLAG} where it grew by more than ${Number((thresholds.relativeChange * 100).toFixed(2))} % and ` +
-  `more than ${thresholds.seconds.toFixed(2)} s.`;
+  "Seconds; one row per AMI (its newest benchmark with results), oldest first, each compared with the " +
+  "nearest earlier AMI of the same comparability key on its counted runs. " +
+  `${PUBLISHED_TOTAL_MEANING}; ${RUN_TOTAL_MEDIAN_MEANING}. shift = the Hodges-Lehmann shift of the ` +
+  `per-run totals against the previous AMI, with its 95 % CI and Mann-Whitney p. ${thresholdRule(thresholds)} ` +
+  `${REGRESSION_FLAG} marks one.`;
 
 export function historyOutput(series: string, histories: SeriesHistory[], format: OutputFormat): string {
   if (format === "json") {
@@ -334,6 +364,7 @@ export function historyOutput(series: string, histories: SeriesHistory[], format
         sourceParameter: series,
         instanceType: history.instanceType,
         ...(history.label !== undefined && { label: history.label }),
+        comparabilityKey: history.comparabilityKey ?? null,
         entries: history.entries.map((entry) => ({
           amiId: entry.summary.amiId,
           amiName: entry.summary.image.name,
@@ -346,8 +377,10 @@ export function historyOutput(series: string, histories: SeriesHistory[], format
           countedSucceededRuns: entry.summary.countedSucceededRuns,
           medians: entry.summary.medians ?? null,
           statistics: entry.summary.statistics ?? null,
+          comparedWithBenchmarkId: entry.comparedWith?.benchmarkId ?? null,
           comparedWithAmiId: entry.comparedWith?.amiId ?? null,
-          change: entry.change ?? null,
+          comparison: entry.comparison ?? null,
+          description: entry.comparison ? describeComparison(entry.comparison) : null,
           regression: entry.regression,
         })),
       })),

@@ -5,8 +5,10 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { getItem } from "../functions/aws/benchmark-table.js";
+import { PUBLISHED_TOTAL_MEANING } from "../functions/domain/figures.js";
+import { describeComparison, type SeriesComparison, verdictWords } from "../functions/domain/regression.js";
 import { benchmarkPk, causeMessage, SUMMARY_SK, type SummaryRecord } from "../functions/domain/run-record.js";
-import { type SeriesComparison, type SuiteRecord, suitePk } from "../functions/domain/suite.js";
+import { type SuiteRecord, suitePk } from "../functions/domain/suite.js";
 import { bootTable } from "./boot-table.js";
 
 /** The suite item and the summaries of its benchmarks, as the table holds them. */
@@ -35,12 +37,12 @@ export async function readSuiteRun(
   return { record, summaries };
 }
 
-const signed = (value: number, digits: number) => `${value >= 0 ? "+" : ""}${value.toFixed(digits)}`;
-
-export function describeComparison(comparison: SeriesComparison | undefined): string {
+/** The table's column: the verdict, and the per-run totals' shift when there is one. */
+function comparisonCell(comparison: SeriesComparison | undefined): string {
   if (comparison === undefined) return "-";
-  const text = `${signed(comparison.deltaSeconds, 2)} s (${signed(comparison.deltaRelative * 100, 1)} %)`;
-  return comparison.regression ? `${text} REGRESSION` : text;
+  const shift = comparison.shifts.total;
+  const by = shift ? ` (${shift.shift > 0 ? "+" : ""}${shift.shift.toFixed(2)} s)` : "";
+  return `${verdictWords(comparison)}${by}${comparison.regression ? " REGRESSION" : ""}`;
 }
 
 /** The report as lines of text. */
@@ -57,7 +59,7 @@ export function suiteReport({ record, summaries }: SuiteRun): string {
         summary,
         extra: {
           "instance type": benchmark.instanceType,
-          "vs previous AMI": describeComparison(benchmark.comparison),
+          "vs previous AMI": comparisonCell(benchmark.comparison),
         },
       },
     ];
@@ -66,7 +68,8 @@ export function suiteReport({ record, summaries }: SuiteRun): string {
     lines.push("", bootTable(rows, ["instance type", "vs previous AMI"]));
     lines.push(
       "",
-      "Medians of the counted runs, seconds; vs previous AMI: the median total against the series' last image.",
+      `Medians of the counted runs, seconds; ${PUBLISHED_TOTAL_MEANING}. vs previous AMI: the per-run ` +
+        "totals against the newest earlier comparable benchmark of another image of the series.",
     );
   }
   const failed = record.benchmarks.filter((b) => b.status === "failed");
@@ -101,8 +104,8 @@ export function suiteReport({ record, summaries }: SuiteRun): string {
     for (const b of regressions) {
       const c = b.comparison as SeriesComparison;
       lines.push(
-        `  ${b.imageName} on ${b.instanceType}: ${c.total.toFixed(2)} s, was ${c.previousTotal.toFixed(2)} s ` +
-          `(${describeComparison(c)}) against ${c.previousImageName} (${c.previousBenchmarkId})`,
+        `  ${b.imageName} on ${b.instanceType}: ${describeComparison(c)}; against ${c.previousImageName} ` +
+          `(${c.previousBenchmarkId})`,
       );
     }
   }

@@ -9,8 +9,10 @@
  *   every run with GetParametersByPath (recursive): `*` within a segment, `?`, `{a,b}`, `**`. Instance
  *   types are named per architecture; an image only ever runs on the types of its own architecture.
  * - userDataFile: plain text passed as user data, relative to the repository root.
- * - regression: a new AMI of a series is a regression when its median total is worse than the previous
- *   AMI's by more than `relative` AND by more than `absoluteSeconds`.
+ * - regression: a new AMI of a series is slower than the previous AMI when the 95 % interval of the
+ *   shift of its per-run totals lies above `relative` × the previous median run total AND above
+ *   `absoluteSeconds` (functions/domain/regression.ts; more timeouts or failures alert too). A
+ *   comparison needs at least 5 counted runs a side: keep `runs` at 6 or more.
  */
 import type { SuiteConfig } from "../infra/suites-schema.js";
 

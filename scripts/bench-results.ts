@@ -2,7 +2,7 @@
  * Speed of the query commands on a realistic table (`npm run bench:results`): seeds an on-disk dynalite
  * in a temporary folder with 1,000 benchmarks of 10 runs (weekly snapshot series on two instance types
  * over 40 weeks, plus AMIs benchmarked by id, a few runs failing), then times `boot-bench results`,
- * `history` and `report` end to end as a user runs them (`node cli/bin.js …`, process start to exit),
+ * `history`, `compare` and `report` end to end as a user runs them (`node cli/bin.js …`, process start to exit),
  * several times each, and prints the medians. Figures, not assertions: machines are shared and noisy.
  *
  *   npm run bench:results -- [--repetitions 7] [--keep]
@@ -173,6 +173,11 @@ try {
       name: "history <series>",
       args: ["history", "/aws/service/bench/os-3/amd64/current", ...target],
       check: rows,
+    },
+    {
+      name: "compare <a> <b>",
+      args: ["compare", `s3-w${WEEKS - 2}-c7i.large`, `s3-w${WEEKS - 1}-c7i.large`, ...target],
+      check: (out) => out.split("\n").find((line) => line.startsWith("b against a:")) ?? "",
     },
     {
       name: "report",

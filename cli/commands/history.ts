@@ -8,7 +8,8 @@ import {
   querySummaryDigests,
   type SummaryFilter,
 } from "../../functions/aws/benchmark-queries.js";
-import { seriesHistory } from "../../functions/domain/comparison.js";
+import { type SeriesHistory, seriesHistory } from "../../functions/domain/comparison.js";
+import { describeComparison } from "../../functions/domain/regression.js";
 import type { OutputFormat } from "../output-format.js";
 import { flushed, processIo, type QueryDeps, writeNotes } from "../query-command.js";
 import {
@@ -35,7 +36,7 @@ export interface HistoryRequest extends ThresholdOptions {
 export interface HistoryOutcome {
   /** Regressions flagged over the whole history. */
   regressions: number;
-  /** Whether the newest AMI with a total is one of them: what a weekly check wants to know. */
+  /** Whether the newest AMI of a history is one of them: what a weekly check wants to know. */
   latestIsRegression: boolean;
 }
 
@@ -56,9 +57,7 @@ export async function showHistory(deps: QueryDeps, request: HistoryRequest): Pro
   const histories = seriesHistory(summaries, thresholds);
   const entries = histories.flatMap((history) => history.entries);
   const regressions = entries.filter((entry) => entry.regression).length;
-  const latestIsRegression = histories.some(
-    (history) => history.entries.filter((entry) => entry.summary.medians).at(-1)?.regression === true,
-  );
+  const latestIsRegression = histories.some((history) => history.entries.at(-1)?.regression === true);
   if (entries.length === 0 && request.format !== "json") {
     writeNotes(deps, request.format, [`No benchmarks of ${series} in table ${deps.tableName} match.`]);
     return { regressions, latestIsRegression };
@@ -66,9 +65,23 @@ export async function showHistory(deps: QueryDeps, request: HistoryRequest): Pro
   deps.out.write(`${historyOutput(series, histories, request.format)}\n`);
   writeNotes(deps, request.format, [
     historyNote(thresholds),
+    ...newestComparisons(histories),
     `${regressions} regression${regressions === 1 ? "" : "s"} flagged${latestIsRegression ? ", the newest AMI among them" : ""}.`,
   ]);
   return { regressions, latestIsRegression };
+}
+
+/** The newest AMI of each history against its baseline, in the alert's words. */
+function newestComparisons(histories: SeriesHistory[]): string[] {
+  return histories.flatMap((history) => {
+    const newest = history.entries.at(-1);
+    if (newest?.comparison === undefined) return [];
+    return [
+      `Newest on ${history.instanceType}${history.label !== undefined ? ` (${history.label})` : ""}: ` +
+        `${newest.summary.image.name} against ${newest.comparison.previousImageName}: ` +
+        `${describeComparison(newest.comparison)}.`,
+    ];
+  });
 }
 
 interface HistoryOptions extends Omit<HistoryRequest, "series">, TableTargetOptions {

@@ -8,13 +8,9 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import type { SeriesComparison } from "../domain/regression.js";
 import { benchmarkPk, SUMMARY_SK, type SummaryRecord } from "../domain/run-record.js";
-import {
-  type AlertSentRecord,
-  alertSentKey,
-  type SeriesComparison,
-  type SuiteRecord,
-} from "../domain/suite.js";
+import { type AlertSentRecord, alertSentKey, type SuiteRecord } from "../domain/suite.js";
 import { getItem, type Item, marshallItem, unmarshallItem } from "./benchmark-table.js";
 
 const isSummary = (record: Record<string, unknown>): boolean =>

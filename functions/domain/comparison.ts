@@ -1,11 +1,13 @@
 /**
  * Choosing which benchmarks to compare and how a series changed: the rules behind the results table,
- * the history of an SSM parameter and the report. Pure; the statistics themselves are in statistics.ts
- * and already stored in each summary.
+ * the history of an SSM parameter and the report. Pure; which benchmarks are comparable is
+ * comparability.ts, how two compare is regression.ts.
  */
 import type { ResolvedImage } from "./contract.js";
+import { compareWithPrevious, hasSample, isComparableBaseline, type SeriesComparison } from "./regression.js";
 import type { SummaryRecord } from "./run-record.js";
 import type { IntervalStatistics } from "./statistics.js";
+import type { RegressionThresholds } from "./suite-schema.js";
 
 /**
  * What comparing benchmarks needs of a summary: everything but its settings, its execution and the
@@ -28,12 +30,19 @@ export type SummaryDigest = Pick<
   | "timedOutRuns"
   | "countedSucceededRuns"
   | "medians"
-> & {
-  /** Marked runs and bracket widths; absent in summaries written before integrity was judged. */
-  integrity?: SummaryRecord["integrity"];
-  image: Pick<ResolvedImage, "amiId" | "name" | "architecture" | "bootMode" | "sourceParameter">;
-  statistics?: Pick<Partial<IntervalStatistics>, "total">;
-};
+> &
+  /** The sample and the key; absent in summaries written before they were stored (issue 11). */
+  Partial<
+    Pick<
+      SummaryRecord,
+      "countedFailedRuns" | "countedTimedOutRuns" | "countedValues" | "comparability" | "comparabilityKey"
+    >
+  > & {
+    /** Marked runs and bracket widths; absent in summaries written before integrity was judged. */
+    integrity?: SummaryRecord["integrity"];
+    image: Pick<ResolvedImage, "amiId" | "name" | "architecture" | "bootMode" | "sourceParameter">;
+    statistics?: Pick<Partial<IntervalStatistics>, "total">;
+  };
 
 /** The attribute paths of a SummaryDigest, for a DynamoDB ProjectionExpression. */
 export const SUMMARY_DIGEST_PATHS: readonly string[] = [
@@ -58,14 +67,24 @@ export const SUMMARY_DIGEST_PATHS: readonly string[] = [
   "image.sourceParameter",
   "statistics.total",
   "integrity",
+  "countedFailedRuns",
+  "countedTimedOutRuns",
+  "countedValues",
+  "comparability",
+  "comparabilityKey",
 ];
 
 /**
- * Benchmarks of the same AMI on the same instance type with the same label measure the same thing; a
- * label marks a different setup (user data, UEFI versus BIOS, …), so it is never merged away.
+ * The group of benchmarks whose numbers may be compared: the comparability key. A summary written
+ * before keys were stored has none; those group by instance type and label as they used to, and are
+ * never compared (isComparableBaseline needs a key).
  */
+export const comparabilityGroup = (summary: SummaryDigest): string =>
+  summary.comparabilityKey ?? JSON.stringify(["unkeyed", summary.instanceType, summary.label ?? null]);
+
+/** Benchmarks of one AMI in one comparability group measure the same thing: one stands for them all. */
 export const configurationKey = (summary: SummaryDigest): string =>
-  JSON.stringify([summary.amiId, summary.instanceType, summary.label ?? null]);
+  JSON.stringify([summary.amiId, comparabilityGroup(summary)]);
 
 const hasTotal = (summary: SummaryDigest): boolean => summary.medians?.total !== undefined;
 
@@ -113,36 +132,6 @@ export function byTotal(a: SummaryDigest, b: SummaryDigest): number {
 }
 
 // ---- history of a series ---------------------------------------------------------------------
-/**
- * A boot counts as a regression when its total grew by more than both thresholds: the relative one
- * keeps a 0.5 s wobble of a 60 s boot quiet, the absolute one a 20 % wobble of a 1 s boot.
- */
-export interface RegressionThresholds {
-  /** A fraction: 0.1 is 10 %. */
-  relativeChange: number;
-  seconds: number;
-}
-
-export const DEFAULT_REGRESSION_THRESHOLDS: RegressionThresholds = { relativeChange: 0.1, seconds: 0.5 };
-
-export interface TotalChange {
-  /** Later total minus earlier total: positive is slower. */
-  seconds: number;
-  /** `seconds` over the earlier total. */
-  relative: number;
-}
-
-export function totalChange(earlier: number, later: number): TotalChange {
-  const seconds = later - earlier;
-  return {
-    seconds,
-    relative: earlier === 0 ? (seconds === 0 ? 0 : Number.POSITIVE_INFINITY) : seconds / earlier,
-  };
-}
-
-export const isRegression = (change: TotalChange, thresholds: RegressionThresholds): boolean =>
-  change.seconds > thresholds.seconds && change.relative > thresholds.relativeChange;
-
 export interface HistoryEntry<T extends SummaryDigest = SummaryDigest> {
   /** The benchmark that stands for this AMI (see representativeBenchmark). */
   summary: T;
@@ -150,23 +139,26 @@ export interface HistoryEntry<T extends SummaryDigest = SummaryDigest> {
   benchmarks: number;
   /** When the series first pointed at this AMI, as far as the benchmarks tell. */
   firstBenchmarkedAt: string;
-  /** The earlier AMI this one is compared with: the nearest one before it that has a total. */
+  /** The earlier AMI this one is compared with: the nearest one before it that can be a baseline. */
   comparedWith?: T;
-  change?: TotalChange;
+  comparison?: SeriesComparison;
+  /** Whether the comparison found a regression of any kind. */
   regression: boolean;
 }
 
 export interface SeriesHistory<T extends SummaryDigest = SummaryDigest> {
   instanceType: string;
   label?: string;
+  /** The group's comparability key; absent for summaries written before keys were stored. */
+  comparabilityKey?: string;
   /** Oldest AMI first. */
   entries: HistoryEntry<T>[];
 }
 
 /**
- * One entry per AMI published under a series, oldest first, each compared with the previous AMI that
- * has a total. Benchmarks on different instance types or with different labels are different series
- * of numbers, so each gets its own history.
+ * One entry per AMI published under a series, oldest first, each compared with the nearest earlier AMI
+ * that can be its baseline (isComparableBaseline), by the one rule (regression.ts). Benchmarks of
+ * different comparability keys are different series of numbers, so each key gets its own history.
  *
  * AMIs are ordered by their first benchmark rather than by the image's creation date: a series is
  * benchmarked on a schedule while its parameter points at an AMI, so the first benchmark dates the
@@ -174,9 +166,9 @@ export interface SeriesHistory<T extends SummaryDigest = SummaryDigest> {
  */
 export function seriesHistory<T extends SummaryDigest>(
   summaries: readonly T[],
-  thresholds: RegressionThresholds = DEFAULT_REGRESSION_THRESHOLDS,
+  thresholds: RegressionThresholds,
 ): SeriesHistory<T>[] {
-  const bySetup = groupBy(summaries, (s) => JSON.stringify([s.instanceType, s.label ?? null]));
+  const bySetup = groupBy(summaries, comparabilityGroup);
   const histories: SeriesHistory<T>[] = [];
   for (const setup of bySetup.values()) {
     const first = setup[0] as T;
@@ -194,26 +186,32 @@ export function seriesHistory<T extends SummaryDigest>(
           ? -1
           : 1,
     );
-    let previous: T | undefined;
-    for (const entry of entries) {
-      const total = entry.summary.medians?.total;
-      if (total === undefined) continue;
-      const previousTotal = previous?.medians?.total;
-      if (previous && previousTotal !== undefined) {
-        entry.comparedWith = previous;
-        entry.change = totalChange(previousTotal, total);
-        entry.regression = isRegression(entry.change, thresholds);
-      }
-      previous = entry.summary;
-    }
+    entries.forEach((entry, index) => {
+      const current = entry.summary;
+      if (current.countedRuns === 0) return;
+      const baseline = entries
+        .slice(0, index)
+        .reverse()
+        .find((earlier) => isComparableBaseline(current, earlier.summary))?.summary;
+      // isComparableBaseline has checked the samples too; hasSample says so to the compiler.
+      if (baseline === undefined || !hasSample(current) || !hasSample(baseline)) return;
+      const comparison = compareWithPrevious(current, baseline, thresholds);
+      entry.comparedWith = baseline;
+      entry.comparison = comparison;
+      entry.regression = comparison.regression;
+    });
     histories.push({
       instanceType: first.instanceType,
       ...(first.label !== undefined && { label: first.label }),
+      ...(first.comparabilityKey !== undefined && { comparabilityKey: first.comparabilityKey }),
       entries,
     });
   }
   return histories.sort(
-    (a, b) => a.instanceType.localeCompare(b.instanceType) || (a.label ?? "").localeCompare(b.label ?? ""),
+    (a, b) =>
+      a.instanceType.localeCompare(b.instanceType) ||
+      (a.label ?? "").localeCompare(b.label ?? "") ||
+      (a.comparabilityKey ?? "").localeCompare(b.comparabilityKey ?? ""),
   );
 }
 

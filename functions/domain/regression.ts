@@ -7,6 +7,7 @@
  * compared as counts (Fisher's exact test): an image that times out more often has regressed too, in
  * its own way. Pure.
  */
+import { INTERVAL_LABELS, RUN_TOTAL_MEDIAN_LABEL } from "./figures.js";
 import { INTERVAL_NAMES, type IntervalName } from "./integrity.js";
 import { fisherExact, hodgesLehmannShift, type ShiftEstimate } from "./rank-tests.js";
 import type { SummaryRecord } from "./run-record.js";
@@ -18,6 +19,15 @@ export type BenchmarkSample = Pick<
   SummaryRecord,
   "countedRuns" | "countedFailedRuns" | "countedTimedOutRuns" | "countedValues"
 >;
+
+/** Whether a summary carries its sample: every summary written since samples were stored does. */
+export function hasSample<T extends Partial<BenchmarkSample>>(summary: T): summary is T & BenchmarkSample {
+  return (
+    summary.countedValues !== undefined &&
+    summary.countedFailedRuns !== undefined &&
+    summary.countedTimedOutRuns !== undefined
+  );
+}
 
 /**
  * Fewer counted, valid runs than this on either side and the verdict is "not enough runs". Four is
@@ -137,6 +147,61 @@ export function compareBenchmarks(
   };
 }
 
+// ---- a series: each image against the one before -------------------------------------------------
+/** What a baseline candidate needs to say whether it can be one; summaries and digests both have it. */
+export type BaselineCandidate = Pick<SummaryRecord, "benchmarkId" | "amiId" | "status"> &
+  Partial<Pick<SummaryRecord, "comparabilityKey"> & BenchmarkSample>;
+
+/**
+ * Whether `candidate` can be the baseline of `current`: another image, measured the same way (one
+ * comparability key, which also holds the integrity rules version), and with at least one counted run
+ * that succeeded, so that a week in which every launch failed does not stand in for the last image's
+ * boot time. Summaries without a sample or a key (written before either was stored) compare with
+ * nothing. Which of the candidates is the one (the newest earlier one) is the caller's order.
+ */
+export function isComparableBaseline(current: BaselineCandidate, candidate: BaselineCandidate): boolean {
+  return (
+    candidate.benchmarkId !== current.benchmarkId &&
+    candidate.amiId !== current.amiId &&
+    current.comparabilityKey !== undefined &&
+    candidate.comparabilityKey === current.comparabilityKey &&
+    candidate.status === "succeeded" &&
+    hasSample(current) &&
+    hasSample(candidate)
+  );
+}
+
+/** A comparison with the benchmark it was made against, as a summary item and a suite item store it. */
+export interface SeriesComparison extends BenchmarkComparison {
+  previousBenchmarkId: string;
+  previousAmiId: string;
+  previousImageName: string;
+  previousStartedAt: string;
+  /** Whether anything regressed (`regressions` is not empty). */
+  regression: boolean;
+}
+
+type Baseline = BenchmarkSample &
+  Pick<SummaryRecord, "benchmarkId" | "amiId" | "startedAt"> & {
+    image: Pick<SummaryRecord["image"], "name">;
+  };
+
+export function compareWithPrevious(
+  current: BenchmarkSample,
+  previous: Baseline,
+  thresholds: RegressionThresholds,
+): SeriesComparison {
+  const comparison = compareBenchmarks(previous, current, thresholds);
+  return {
+    previousBenchmarkId: previous.benchmarkId,
+    previousAmiId: previous.amiId,
+    previousImageName: previous.image.name,
+    previousStartedAt: previous.startedAt,
+    ...comparison,
+    regression: comparison.regressions.length > 0,
+  };
+}
+
 // ---- words ---------------------------------------------------------------------------------------
 const percent = (fraction: number): string => `${Math.round(fraction * 1000) / 10} %`;
 const magnitude = (value: number): string => Math.abs(value).toFixed(2);
@@ -186,6 +251,41 @@ export function describeComparison(comparison: BenchmarkComparison): string {
   }
   return parts.join("; ");
 }
+
+/**
+ * The comparison as lines an alert's reader (and `compare`) goes through: the per-run totals' shift
+ * with both medians, each other interval's shift, the counts, and the rule. Same words as above.
+ */
+export function comparisonDetails(comparison: BenchmarkComparison): string[] {
+  const lines: string[] = [];
+  const total = comparison.shifts.total;
+  if (total) {
+    lines.push(
+      `per-run totals (running to port open): ${describeShift(total)}; ` +
+        `${RUN_TOTAL_MEDIAN_LABEL} ${seconds(total.laterMedian)}, was ${seconds(total.earlierMedian)}`,
+    );
+  }
+  if (comparison.timing === "not-enough-runs")
+    lines.push(`not enough runs: ${comparison.notEnoughRunsReason}`);
+  for (const name of INTERVAL_NAMES) {
+    const shift = comparison.shifts[name];
+    if (name === "total" || shift === undefined) continue;
+    lines.push(`${INTERVAL_LABELS[name]}: ${describeShift(shift)}`);
+  }
+  lines.push(
+    `timeouts: ${countWords(comparison.timeouts, "timeout")}`,
+    `failures: ${countWords(comparison.failures, "failed run")}`,
+    thresholdRule(comparison.thresholds),
+  );
+  return lines;
+}
+
+/** The rule in words, for notes under tables and at the end of an alert. */
+export const thresholdRule = (thresholds: RegressionThresholds): string =>
+  `A regression is a shift of the per-run totals whose whole ${percent(COMPARISON_CONFIDENCE)} CI lies above both ` +
+  `${percent(thresholds.relative)} of the earlier ${RUN_TOTAL_MEDIAN_LABEL} and ${seconds(thresholds.absoluteSeconds)} ` +
+  `(at least ${MIN_COUNTED_RUNS} counted runs with a total on each side, else "not enough runs"), or more ` +
+  `timeouts or failures at one-sided Fisher p < ${(1 - COMPARISON_CONFIDENCE).toFixed(2)}.`;
 
 /** The verdict in a word or three: what a table's column and an alert's subject say. */
 export function verdictWords(comparison: BenchmarkComparison): string {

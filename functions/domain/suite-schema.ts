@@ -204,12 +204,12 @@ const suiteNameError =
   "must be 1 to 40 characters: lower-case letters, digits and -, starting with a letter or digit";
 
 export const regressionThresholdsSchema = z.strictObject({
-  /** Worse by more than this fraction of the previous median total (0.1 = 10 %)… */
+  /** Slower when the shift's 95 % interval lies above this fraction of the earlier median run total… */
   relative: z
     .number({ error: "must be a number" })
     .gt(0, { error: "must be > 0" })
     .max(10, { error: "must be at most 10" }),
-  /** …and by more than this many seconds. */
+  /** …and above this many seconds (regression.ts). */
   absoluteSeconds: z
     .number({ error: "must be a number" })
     .min(0, { error: "must be ≥ 0" })

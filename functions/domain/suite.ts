@@ -1,7 +1,8 @@
 /**
  * The suite half of the step contract (the single-benchmark half is contract.ts), and the pure rules a
  * suite applies: which earlier benchmark makes a target redundant, how child executions are named, and
- * what counts as a regression. `infra/state-machine.ts` builds the payloads: change both together.
+ * how a regression is told (regression.ts decides what one is). `infra/state-machine.ts` builds the
+ * payloads: change both together.
  *
  * A suite execution: DiscoverTargets → Map over `benchmarks`, each a child execution of this same state
  * machine with a single-benchmark input (so benchmark id = child execution name) → SummariseSuite.
@@ -9,7 +10,7 @@
 import { sha256Hex } from "./benchmark-identity.js";
 import type { BenchmarkSettings, CaughtError, SummariseResult } from "./contract.js";
 import type { BenchmarkInput } from "./input-schema.js";
-import type { SummaryRecord } from "./run-record.js";
+import { comparisonDetails, describeComparison, type SeriesComparison, verdictWords } from "./regression.js";
 import type { RegressionThresholds } from "./suite-schema.js";
 
 // ---- DiscoverTargets -----------------------------------------------------------------------------
@@ -134,22 +135,6 @@ export interface SummariseSuiteEvent {
   unresolved: UnresolvedTarget[];
 }
 
-/** How a new AMI compares with the previous AMI of its series (same parameter, type and settings). */
-export interface SeriesComparison {
-  previousBenchmarkId: string;
-  previousAmiId: string;
-  previousImageName: string;
-  previousStartedAt: string;
-  /** Median totals (running to port open), seconds. */
-  previousTotal: number;
-  total: number;
-  deltaSeconds: number;
-  /** deltaSeconds / previousTotal. */
-  deltaRelative: number;
-  regression: boolean;
-  thresholds: RegressionThresholds;
-}
-
 export interface SuiteBenchmarkOutcome {
   benchmarkId: string;
   executionArn?: string;
@@ -161,9 +146,10 @@ export interface SuiteBenchmarkOutcome {
   status: "succeeded" | "failed";
   /** The child had already run when its iteration started it again (a redrive): its summary is its result. */
   alreadyRan?: true;
-  /** Median total, seconds, when the benchmark succeeded. */
+  /** The published total (figures.ts), seconds, when the benchmark has one. */
   total?: number;
   error?: { name: string; message: string };
+  /** Against the newest earlier comparable benchmark of another AMI of the series (regression.ts). */
   comparison?: SeriesComparison;
 }
 
@@ -279,50 +265,6 @@ export function childExecutionName(suiteName: string, suiteExecutionId: string, 
   return `${suiteName.slice(0, 24)}-${run}-${String(index).padStart(3, "0")}`;
 }
 
-/** Can `previous` serve as the baseline of `current`: same series, type and settings, another AMI, older. */
-export function isSeriesPredecessor(current: SummaryRecord, previous: SummaryRecord): boolean {
-  return (
-    previous.benchmarkId !== current.benchmarkId &&
-    previous.status === "succeeded" &&
-    previous.medians !== undefined &&
-    previous.sourceParameter === current.sourceParameter &&
-    previous.amiId !== current.amiId &&
-    previous.startedAt < current.startedAt &&
-    sameMeasurement(previous.settings, current.settings)
-  );
-}
-
-/**
- * Compares the median totals (running to port open). A regression is worse by more than the relative
- * threshold AND by more than the absolute one: the relative test alone would flag noise on fast images,
- * the absolute one alone would flag noise on slow ones.
- */
-export function compareWithPrevious(
-  current: SummaryRecord,
-  previous: SummaryRecord,
-  thresholds: RegressionThresholds,
-): SeriesComparison | undefined {
-  const total = current.medians?.total;
-  const previousTotal = previous.medians?.total;
-  if (total === undefined || previousTotal === undefined) return undefined;
-  const deltaSeconds = total - previousTotal;
-  const deltaRelative = previousTotal > 0 ? deltaSeconds / previousTotal : Number.POSITIVE_INFINITY;
-  return {
-    previousBenchmarkId: previous.benchmarkId,
-    previousAmiId: previous.amiId,
-    previousImageName: previous.image.name,
-    previousStartedAt: previous.startedAt,
-    previousTotal,
-    total,
-    deltaSeconds,
-    deltaRelative,
-    regression: deltaSeconds > thresholds.absoluteSeconds && deltaRelative > thresholds.relative,
-    thresholds,
-  };
-}
-
-const signed = (value: number, digits: number) => `${value >= 0 ? "+" : ""}${value.toFixed(digits)}`;
-
 /** The alert: a subject (SNS allows 100 characters) and a plain-text body people read in email. */
 export function regressionAlert(
   suite: SuiteRef,
@@ -330,17 +272,15 @@ export function regressionAlert(
   comparison: SeriesComparison,
 ): { subject: string; message: string } {
   const series = outcome.sourceParameter ?? outcome.image;
-  const subject = `boot-bench regression: ${outcome.imageName} on ${outcome.instanceType}`;
+  const subject = `boot-bench regression: ${outcome.imageName} on ${outcome.instanceType}: ${verdictWords(comparison)}`;
   const message = [
-    `${outcome.imageName} (${outcome.amiId}) boots slower than the previous image of its series.`,
+    `${outcome.imageName} (${outcome.amiId}) regressed against the previous image of its series: ` +
+      `${describeComparison(comparison)}.`,
     "",
     `series:         ${series}`,
     `instance type:  ${outcome.instanceType}`,
-    `median total (running to port open): ${comparison.total.toFixed(2)} s, ` +
-      `was ${comparison.previousTotal.toFixed(2)} s ` +
-      `(${signed(comparison.deltaSeconds, 2)} s, ${signed(comparison.deltaRelative * 100, 1)} %)`,
-    `thresholds:     worse by more than ${(comparison.thresholds.relative * 100).toFixed(1)} % ` +
-      `and more than ${comparison.thresholds.absoluteSeconds.toFixed(2)} s`,
+    "",
+    ...comparisonDetails(comparison),
     "",
     `this benchmark: ${outcome.benchmarkId}${outcome.executionArn ? ` (${outcome.executionArn})` : ""}`,
     `previous:       ${comparison.previousBenchmarkId}, ${comparison.previousImageName} (${comparison.previousAmiId}), ` +

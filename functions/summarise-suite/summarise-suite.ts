@@ -9,6 +9,7 @@ import {
   putSuiteRecord,
 } from "../aws/suite-table.js";
 import { benchmarkEnd } from "../domain/contract.js";
+import { compareWithPrevious, hasSample, isComparableBaseline } from "../domain/regression.js";
 import {
   benchmarkPk,
   causeMessage,
@@ -18,8 +19,6 @@ import {
 } from "../domain/run-record.js";
 import {
   alertSentRecord,
-  compareWithPrevious,
-  isSeriesPredecessor,
   regressionAlert,
   type SuiteBenchmarkOutcome,
   type SuiteBenchmarkResult,
@@ -40,9 +39,11 @@ export interface SummariseSuiteDeps {
 
 /**
  * Closes a suite run: reads each child's summary, compares every new AMI of an SSM series with the
- * previous AMI of that series (same instance type and settings; BySource, newest first), marks the
- * comparison on the summary, writes the suite item, and publishes one alert per regression, once
- * per suite run however often the step is retried or the suite redriven (alertSentRecord's rule).
+ * newest earlier comparable benchmark of another AMI of that series (isComparableBaseline; BySource,
+ * newest first), marks the comparison on the summary, writes the suite item, and publishes one alert
+ * per regression, once per suite run however often the step is retried or the suite redriven
+ * (alertSentRecord's rule). A child that failed is compared too when it left a summary: a snapshot
+ * whose every run timed out has regressed, and says so.
  *
  * The suite succeeds only when every child succeeded and every target resolved; a regression is a
  * result, not a failure. A child that had already run (a redriven iteration) ends as its summary says.
@@ -155,23 +156,20 @@ async function outcomeOf(
     childOf(result.failure?.Cause).executionArn ??
     (result.alreadyRan ? summary?.executionId : undefined);
   if (executionArn !== undefined) outcome.executionArn = executionArn;
-  if (summary?.medians !== undefined) outcome.total = summary.medians.total;
-  if (ended.status === "failed") {
-    outcome.error = ended.error;
+  if (summary?.medians?.total !== undefined) outcome.total = summary.medians.total;
+  if (ended.status === "failed") outcome.error = ended.error;
+  if (summary?.sourceParameter === undefined || !hasSample(summary) || summary.countedRuns === 0) {
     return outcome;
   }
-  if (summary?.sourceParameter === undefined) return outcome;
   const previous = await newestBenchmarkOfSeries(
     deps.dynamoDb,
     deps.tableName,
     summary.sourceParameter,
-    (candidate) => isSeriesPredecessor(summary, candidate),
+    (candidate) => candidate.startedAt < summary.startedAt && isComparableBaseline(summary, candidate),
   );
-  const comparison = previous && compareWithPrevious(summary, previous, thresholds);
-  if (comparison !== undefined) {
-    outcome.comparison = comparison;
-    await markComparison(deps.dynamoDb, deps.tableName, benchmarkId, comparison);
-  }
+  if (previous === undefined || !hasSample(previous)) return outcome;
+  outcome.comparison = compareWithPrevious(summary, previous, thresholds);
+  await markComparison(deps.dynamoDb, deps.tableName, benchmarkId, outcome.comparison);
   return outcome;
 }
 

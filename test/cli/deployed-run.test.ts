@@ -15,6 +15,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { findDeployment, progressDescriber, runDeployed } from "../../cli/deployed-run.js";
 import { marshallItem } from "../../functions/aws/benchmark-table.js";
+import { compareWithPrevious } from "../../functions/domain/regression.js";
 import type { SuiteRecord } from "../../functions/domain/suite.js";
 import { benchmarkRecords } from "../support/benchmark-records.js";
 
@@ -211,6 +212,10 @@ describe("a deployed single benchmark", () => {
   });
 });
 
+/** Six runs (the first discarded) with totals `total` plus 0, 0.1 … 0.5 s. */
+const steadyRuns = (total: number) =>
+  Array.from({ length: 6 }, (_, i) => ({ closed: total - 3 + i / 10, open: 3 }));
+
 describe("a deployed suite", () => {
   it("follows the child executions and prints the suite's table, skipped targets and regressions", async () => {
     const { summary } = benchmarkRecords({
@@ -219,10 +224,15 @@ describe("a deployed suite", () => {
       amiId: "ami-0123456789abcdef0",
       name: "FreeBSD 15.0-CURRENT-amd64-20250904 UFS",
       series: "/aws/service/freebsd/amd64/base/ufs/15.0/CURRENT",
-      runs: [
-        { closed: 9, open: 3 },
-        { closed: 9, open: 3 },
-      ],
+      runs: steadyRuns(12),
+    });
+    const { summary: previous } = benchmarkRecords({
+      benchmarkId: "freebsd-weekly-99999999-000",
+      startedAt: "2025-08-29T10:00:00.000Z",
+      amiId: "ami-0aaaaaaaaaaaaaaaa",
+      name: "FreeBSD 15.0-CURRENT-amd64-20250828 UFS",
+      series: "/aws/service/freebsd/amd64/base/ufs/15.0/CURRENT",
+      runs: steadyRuns(8),
     });
     const suiteRecord: SuiteRecord = {
       pk: "SUITE#weekly-1",
@@ -245,18 +255,7 @@ describe("a deployed suite", () => {
           instanceType: "c7i.large",
           status: "succeeded",
           total: 12,
-          comparison: {
-            previousBenchmarkId: "freebsd-weekly-99999999-000",
-            previousAmiId: "ami-0aaaaaaaaaaaaaaaa",
-            previousImageName: "FreeBSD 15.0-CURRENT-amd64-20250828 UFS",
-            previousStartedAt: "2025-08-29T10:00:00.000Z",
-            previousTotal: 8,
-            total: 12,
-            deltaSeconds: 4,
-            deltaRelative: 0.5,
-            regression: true,
-            thresholds: { relative: 0.1, absoluteSeconds: 0.5 },
-          },
+          comparison: compareWithPrevious(summary, previous, { relative: 0.1, absoluteSeconds: 0.5 }),
         },
       ],
       skipped: [
@@ -339,7 +338,12 @@ describe("a deployed suite", () => {
     expect(report).toContain(
       "Suite freebsd-weekly, run weekly-1: succeeded (1 benchmarked, 1 skipped, 0 unresolved)",
     );
-    expect(report).toMatch(/c7i\.large +\+4\.00 s \(\+50\.0 %\) REGRESSION/);
+    expect(report).toMatch(/c7i\.large +slower \(\+4\.00 s\) REGRESSION/);
+    expect(report).toContain(
+      // Five counted runs against five, all later ones slower: exact two-sided p = 2/252.
+      "  FreeBSD 15.0-CURRENT-amd64-20250904 UFS on c7i.large: slower by 4.00 s, 95 % CI 3.70 to 4.30 s, " +
+        "p = 0.008; against FreeBSD 15.0-CURRENT-amd64-20250828 UFS (freebsd-weekly-99999999-000)",
+    );
     expect(report).toContain(
       "/aws/service/freebsd/amd64/base/ufs/14.3/STABLE (ami-0bbbbbbbbbbbbbbbb, x86_64) on c7i.large: already benchmarked " +
         "with these settings as freebsd-weekly-99999999-001 (2025-08-29T10:00:00.000Z); --force to run again",

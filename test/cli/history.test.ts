@@ -35,14 +35,22 @@ const rowOf = (out: string, amiId: string, heading = `${SERIES} on c7i.large`): 
     .find((line) => line.includes(amiId));
 
 describe("history of a series", () => {
-  it("lists each AMI once, oldest first, with the change from the previous one and the regression flagged", async () => {
+  it("lists each AMI once, oldest first, with the shift from the previous one and the regression flagged", async () => {
     const { out, outcome } = await history();
     await expect(out).toMatchFileSnapshot("golden/history.txt");
-    expect(rowOf(out, "ami-0f15c00000000001")).toMatch(/10\.00\s+9\/9\s*$/);
-    expect(rowOf(out, "ami-0f15c00000000002")).toMatch(/10\.10\s+\+0\.10\s+\+1\.0%\s+9\/9\s*$/);
-    expect(rowOf(out, "ami-0f15c00000000003")).toMatch(/11\.70\s+\+1\.60\s+\+15\.8%\s+9\/9\s+REGRESSION$/);
+    // Each week's nine counted runs are the last week's, shifted: the exact 95 % interval is the 18th to
+    // 64th of the 81 pairwise differences, and p = 2/C(18,9) (both checked with scipy 1.17).
+    expect(rowOf(out, "ami-0f15c00000000001")).toMatch(/10\.00\s+10\.00\s+9\/9\s+0\s+no earlier AMI\s*$/);
+    expect(rowOf(out, "ami-0f15c00000000002")).toMatch(
+      /10\.10\s+10\.10\s+\+0\.10\s+\+0\.08 to \+0\.12\s+< 0\.001\s+9\/9\s+0\s+no change\s*$/,
+    );
+    expect(rowOf(out, "ami-0f15c00000000003")).toMatch(
+      /11\.70\s+11\.70\s+\+1\.60\s+\+1\.58 to \+1\.62\s+< 0\.001\s+9\/9\s+0\s+slower\s+REGRESSION$/,
+    );
     // The all-failed retry of week 4 does not replace its measurement.
-    expect(rowOf(out, "ami-0f15c00000000004")).toMatch(/11\.00\s+-0\.70\s+-6\.0%\s+9\/9\s*$/);
+    expect(rowOf(out, "ami-0f15c00000000004")).toMatch(
+      /11\.00\s+11\.00\s+-0\.70\s+-0\.72 to -0\.68\s+< 0\.001\s+9\/9\s+0\s+no change\s*$/,
+    );
     expect(outcome).toEqual({ regressions: 1, latestIsRegression: false });
   });
 
@@ -50,25 +58,32 @@ describe("history of a series", () => {
     const { out } = await history();
     const m7i = `${SERIES} on m7i.large`;
     expect(out).toContain(m7i);
-    expect(rowOf(out, "ami-0f15c00000000002", m7i)).toMatch(/8\.70\s+\+0\.20\s+\+2\.4%\s+9\/9\s*$/);
+    expect(rowOf(out, "ami-0f15c00000000002", m7i)).toMatch(
+      /8\.70\s+8\.70\s+\+0\.20\s.*\s9\/9\s+0\s+no change\s*$/,
+    );
     const { out: c7iOnly } = await history({ instanceType: "c7i.large" });
     expect(c7iOnly).not.toContain("m7i.large");
   });
 
+  // Week 3 is 1.60 s (15.8 %) slower, 95 % CI 1.58 to 1.62 s: its low end decides.
   it.each<[string, Partial<HistoryRequest>, boolean]>([
-    ["a relative threshold above the change", { threshold: "20" }, false],
-    ["an absolute minimum above the change", { minChange: "2" }, false],
-    ["thresholds below the change", { threshold: "15%", minChange: "1.5" }, true],
-  ])("flags a regression only when it exceeds both thresholds: %s", async (_name, request, flagged) => {
-    const { out, outcome } = await history(request);
-    expect(rowOf(out, "ami-0f15c00000000003")?.endsWith("REGRESSION")).toBe(flagged);
-    expect(outcome.regressions).toBe(flagged ? 1 : 0);
-  });
+    ["a relative threshold above the interval", { threshold: "20" }, false],
+    ["an absolute minimum above the interval", { minChange: "2" }, false],
+    ["an absolute minimum inside the interval", { minChange: "1.6" }, false],
+    ["thresholds below the interval", { threshold: "15%", minChange: "1.5" }, true],
+  ])(
+    "flags a regression only when the interval lies above both thresholds: %s",
+    async (_name, request, flagged) => {
+      const { out, outcome } = await history(request);
+      expect(rowOf(out, "ami-0f15c00000000003")?.endsWith("REGRESSION")).toBe(flagged);
+      expect(outcome.regressions).toBe(flagged ? 1 : 0);
+    },
+  );
 
   it("starts comparing at --since", async () => {
     const { out } = await history({ since: "2025-05-10", instanceType: "c7i.large" });
     expect(rowOf(out, "ami-0f15c00000000001")).toBeUndefined();
-    expect(rowOf(out, "ami-0f15c00000000003")).toMatch(/11\.70\s+9\/9\s*$/);
+    expect(rowOf(out, "ami-0f15c00000000003")).toMatch(/11\.70\s+11\.70\s+9\/9\s+0\s+no earlier AMI\s*$/);
   });
 
   it("prints CSV as one table with the instance type on every row", async () => {
@@ -76,7 +91,7 @@ describe("history of a series", () => {
     await expect(out).toMatchFileSnapshot("golden/history.csv");
   });
 
-  it("prints JSON with the changes and flags", async () => {
+  it("prints JSON with the comparisons, their wording and flags", async () => {
     const { out } = await history({ format: "json", instanceType: "c7i.large" });
     const [c7i] = JSON.parse(out) as { instanceType: string; entries: Record<string, unknown>[] }[];
     expect(c7i?.instanceType).toBe("c7i.large");
@@ -88,7 +103,12 @@ describe("history of a series", () => {
     ]);
     expect(c7i?.entries[2]).toMatchObject({
       comparedWithAmiId: "ami-0f15c00000000002",
-      change: { seconds: expect.closeTo(1.6, 9), relative: expect.closeTo(1.6 / 10.1, 9) },
+      comparison: {
+        timing: "slower",
+        regressions: ["boot-time"],
+        shifts: { total: { shift: expect.closeTo(1.6, 9), method: "exact" } },
+      },
+      description: "slower by 1.60 s, 95 % CI 1.58 to 1.62 s, p < 0.001",
     });
   });
 

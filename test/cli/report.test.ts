@@ -114,6 +114,11 @@ function tableRows(tableHtml: string): string[][] {
     [...(row[1] ?? "").matchAll(/<t[hd][^>]*>(.*?)<\/t[hd]>/g)].map((cell) => cell[1] ?? ""),
   );
 }
+/** The comparability key the dataset's benchmarks on `instanceType` share. */
+const keyOf = (instanceType: string): string | undefined =>
+  DATASET.find((b) => b.summary.instanceType === instanceType && b.summary.label === undefined)?.summary
+    .comparabilityKey;
+
 const firstTable = (html: string): string[][] =>
   tableRows(html.slice(html.indexOf("<table>"), html.indexOf("</table>")));
 
@@ -185,8 +190,8 @@ describe("the report's content", () => {
     expect(data.bars.runningToPortClosed[0]).toBeCloseTo(1.23, 9);
     expect(data.bars.portClosedToOpen[0]).toBe(0);
     expect(data.trends.map((line) => [line.label, line.points.length])).toEqual([
-      [`${SERIES} on c7i.large`, 4],
-      [`${SERIES} on m7i.large`, 2],
+      [`${SERIES} on c7i.large (comparability ${keyOf("c7i.large")})`, 4],
+      [`${SERIES} on m7i.large (comparability ${keyOf("m7i.large")})`, 2],
     ]);
     expect(data.trends[0]?.points.map((p) => p.regression)).toEqual([false, false, true, false]);
   });

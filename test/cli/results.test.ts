@@ -75,7 +75,7 @@ describe("results: the comparison table", () => {
     const { out } = await results({ image: "ami-0a1200000000000a2" });
     // Runs 1-7 counted and succeeded (9 counted); one failed, one timed out; medians as published.
     expect(out).toMatch(
-      /amzn2-ami-hvm-2\.0\.20210813\.1-x86_64-gp2\s+9\.55\s+1\.54\s+11\.09\s+\S+\s+\S+\s+7\/9\s+0\s+1\s+1\s/,
+      /amzn2-ami-hvm-2\.0\.20210813\.1-x86_64-gp2\s+9\.55\s+1\.54\s+11\.09\s+\S+\s+\S+\s+\S+\s+7\/9\s+0\s+1\s+1\s/,
     );
   });
 
@@ -86,7 +86,7 @@ describe("results: the comparison table", () => {
       .filter((line) => line.startsWith("ami-"))
       .at(-1);
     expect(broken).toMatch(
-      /^ami-0bad0000000000bad\s+broken-linux-1\.0\s+-\s+-\s+-\s+-\s+-\s+0\/2\s+0\s+2\s+1\s/,
+      /^ami-0bad0000000000bad\s+broken-linux-1\.0\s+-\s+-\s+-\s+-\s+-\s+-\s+0\/2\s+0\s+2\s+1\s/,
     );
   });
 

@@ -2,12 +2,13 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { benchmarkIdFor } from "../../functions/domain/benchmark-identity.js";
 import { parseBenchmarkInput } from "../../functions/domain/input-schema.js";
-import type { SummaryRecord } from "../../functions/domain/run-record.js";
+import { compareWithPrevious } from "../../functions/domain/regression.js";
 import {
   childExecutionName,
-  compareWithPrevious,
-  isSeriesPredecessor,
   measurementKey,
+  regressionAlert,
+  type SuiteBenchmarkOutcome,
+  type SuiteRef,
   sameMeasurement,
 } from "../../functions/domain/suite.js";
 import {
@@ -17,6 +18,7 @@ import {
   parseSuiteExecutionInput,
   patternProblem,
 } from "../../functions/domain/suite-schema.js";
+import { benchmarkRecords, type RunSpec } from "../support/benchmark-records.js";
 
 describe("parameter patterns", () => {
   const matches = (pattern: string, names: string[]) =>
@@ -131,42 +133,47 @@ describe("suite rules", () => {
     ).toBe(name);
   });
 
-  const summary = (benchmarkId: string, amiId: string, total: number, startedAt: string): SummaryRecord =>
-    ({
-      benchmarkId,
-      amiId,
-      startedAt,
-      status: "succeeded",
+  it("tells a regression in the comparison's own words, with the previous image and the rule", () => {
+    const steady = (total: number): RunSpec[] =>
+      Array.from({ length: 10 }, (_, i) => ({ closed: total - 2 + i / 10, open: 2 }));
+    const records = (benchmarkId: string, amiId: string, total: number, startedAt: string) =>
+      benchmarkRecords({
+        benchmarkId,
+        amiId,
+        name: `FreeBSD ${amiId}`,
+        series: "/aws/service/x",
+        startedAt,
+        runs: steady(total),
+      }).summary;
+    const previous = records("old", "ami-a", 20, "2025-08-01T00:00:00.000Z");
+    const current = records("new", "ami-b", 23, "2025-09-01T00:00:00.000Z");
+    const comparison = compareWithPrevious(current, previous, { relative: 0.1, absoluteSeconds: 0.5 });
+    const suite = { name: "weekly", suiteRunId: "run-1", executionId: "arn:suite" } as SuiteRef;
+    const outcome = {
+      benchmarkId: "new",
+      image: "/aws/service/x",
+      amiId: "ami-b",
+      imageName: "FreeBSD ami-b",
       sourceParameter: "/aws/service/x",
-      settings: settings(),
-      image: { amiId, name: amiId, architecture: "x86_64" },
-      medians: {
-        runInstancesApi: 1,
-        pendingToRunning: 7,
-        runningToPortClosed: total - 2,
-        portClosedToOpen: 2,
-        total,
-      },
-    }) as SummaryRecord;
-
-  it("flags a regression only when worse by more than both thresholds", () => {
-    const thresholds = { relative: 0.1, absoluteSeconds: 0.5 };
-    const previous = summary("old", "ami-a", 8, "2025-08-01T00:00:00.000Z");
-    const at = (total: number) =>
-      compareWithPrevious(summary("new", "ami-b", total, "2025-09-01T00:00:00.000Z"), previous, thresholds);
-    expect(at(9)?.regression).toBe(true); // +1 s, +12.5 %
-    expect(at(8.7)?.regression).toBe(false); // +0.7 s, +8.75 %
-    expect(at(7)?.regression).toBe(false); // faster
-    expect(at(9)).toMatchObject({ deltaSeconds: 1, deltaRelative: 0.125, previousTotal: 8, total: 9 });
-  });
-
-  it("takes as predecessor only an older benchmark of another AMI in the same series", () => {
-    const current = summary("new", "ami-b", 9, "2025-09-01T00:00:00.000Z");
-    expect(isSeriesPredecessor(current, summary("old", "ami-a", 8, "2025-08-01T00:00:00.000Z"))).toBe(true);
-    expect(isSeriesPredecessor(current, summary("old", "ami-b", 8, "2025-08-01T00:00:00.000Z"))).toBe(false);
-    expect(isSeriesPredecessor(current, summary("later", "ami-a", 8, "2025-09-02T00:00:00.000Z"))).toBe(
-      false,
+      instanceType: "c7i.large",
+      status: "succeeded",
+      comparison,
+    } as SuiteBenchmarkOutcome;
+    const alert = regressionAlert(suite, outcome, comparison);
+    expect(alert.subject).toBe("boot-bench regression: FreeBSD ami-b on c7i.large: slower");
+    const lines = alert.message.split("\n");
+    expect(lines[0]).toBe(
+      "FreeBSD ami-b (ami-b) regressed against the previous image of its series: " +
+        "slower by 3.00 s, 95 % CI 2.70 to 3.30 s, p < 0.001.",
     );
-    expect(isSeriesPredecessor(current, current)).toBe(false);
+    expect(lines).toContain(
+      "per-run totals (running to port open): slower by 3.00 s, 95 % CI 2.70 to 3.30 s, p < 0.001; " +
+        "median run total 23.50 s, was 20.50 s",
+    );
+    expect(lines).toContain("timeouts: 0 timeouts in 9 runs against 0 in 9");
+    expect(lines).toContain("previous:       old, FreeBSD ami-a (ami-a), 2025-08-01T00:00:00.000Z");
+    expect(alert.message).toContain(
+      "whole 95 % CI lies above both 10 % of the earlier median run total and 0.50 s",
+    );
   });
 });

@@ -32,6 +32,7 @@ import {
 import {
   expectSuiteKept,
   freebsdSuite,
+  SUITE_RUNS,
   type SuiteAccount,
   secondAlertFails,
   slowerSnapshot,
@@ -553,7 +554,7 @@ describe("fault matrix, suites: a redriven or retried suite reuses finished chil
     suiteRow("  …then redriven", redriven, started);
     expect(stopped.execution.status).toBe("ABORTED");
     const launchedBefore = stopped.children.find((c) => c.benchmarkId === firstChild)?.instancesLaunched;
-    expect(launchedBefore).toBe(2);
+    expect(launchedBefore).toBe(SUITE_RUNS);
 
     expect(redriven.execution.status, `${redriven.execution.error}: ${redriven.execution.cause}`).toBe(
       "SUCCEEDED",
@@ -565,7 +566,7 @@ describe("fault matrix, suites: a redriven or retried suite reuses finished chil
       comparison: { regression: true },
     });
     // The finished child launched nothing more; the other one ran once, in the redrive.
-    expect(redriven.children.map((c) => c.instancesLaunched)).toEqual([2, 2]);
+    expect(redriven.children.map((c) => c.instancesLaunched)).toEqual([SUITE_RUNS, SUITE_RUNS]);
     expectSuiteKept(redriven, 2);
   }, 120_000);
 

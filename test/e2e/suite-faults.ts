@@ -7,6 +7,7 @@
 import { expect } from "vitest";
 import { benchmarkIdFor } from "../../functions/domain/benchmark-identity.js";
 import { TAG_BENCHMARK } from "../../functions/domain/instance-tags.js";
+import { MIN_COUNTED_RUNS } from "../../functions/domain/regression.js";
 import type { SummariseSuiteResult } from "../../functions/domain/suite.js";
 import type { SuiteExecutionInputDraft } from "../../functions/domain/suite-schema.js";
 import {
@@ -15,7 +16,7 @@ import {
   partitionItems,
   sweepRecords,
 } from "../../local-cloud/audit.js";
-import { amiIdFor, type CatalogueImage } from "../../local-cloud/catalogue.js";
+import { amiIdFor, type BootProfile, type CatalogueImage } from "../../local-cloud/catalogue.js";
 import type { LocalPipeline } from "../../local-cloud/local-pipeline.js";
 import type { ExecutionOutcome, LocalExecution } from "../../local-cloud/runner/local-state-machine.js";
 import type { PublishedMessage } from "../../local-cloud/sns/sns-server.js";
@@ -26,8 +27,27 @@ export const STABLE = "/aws/service/freebsd/amd64/base/ufs/14.3/STABLE";
 export const FIRSTBOOT_OFF =
   '>>/etc/rc.conf\nfirstboot_freebsd_update_enable="NO"\nfirstboot_pkgs_enable="NO"\n';
 
-/** A weekly amd64 snapshot of `branch` published on `date` (after the catalogue's), booting much slower. */
-export function slowerSnapshot(branch: "15.0-CURRENT" | "14.3-STABLE", date: string): CatalogueImage {
+/** How the catalogue's 14.3-STABLE amd64 snapshot boots. */
+export const STABLE_BOOT: BootProfile = {
+  pendingToRunning: 6.9,
+  runningToNetwork: 6.1,
+  networkToSsh: 3.1,
+  legacyBiosPenalty: 5,
+};
+/** Far slower than any snapshot of the catalogue: a boot-time regression. */
+export const SLOWER_BOOT: BootProfile = {
+  pendingToRunning: 6.9,
+  runningToNetwork: 9.5,
+  networkToSsh: 3.5,
+  legacyBiosPenalty: 5,
+};
+
+/** A weekly amd64 snapshot of `branch` published on `date` (after the catalogue's). */
+export function weeklySnapshot(
+  branch: "15.0-CURRENT" | "14.3-STABLE",
+  date: string,
+  boot: BootProfile,
+): CatalogueImage {
   const stamp = date.replaceAll("-", "");
   const name = `FreeBSD ${branch}-amd64-${stamp} UFS`;
   return {
@@ -41,11 +61,17 @@ export function slowerSnapshot(branch: "15.0-CURRENT" | "14.3-STABLE", date: str
     platformDetails: "Linux/UNIX",
     rootDeviceName: "/dev/sda1",
     publishedAs: [branch === "15.0-CURRENT" ? CURRENT : STABLE],
-    boot: { pendingToRunning: 6.9, runningToNetwork: 9.5, networkToSsh: 3.5, legacyBiosPenalty: 5 },
+    boot,
   };
 }
 
-/** The FreeBSD amd64 CURRENT and STABLE series, two runs each, thresholds for emulated boots. */
+export const slowerSnapshot = (branch: "15.0-CURRENT" | "14.3-STABLE", date: string): CatalogueImage =>
+  weeklySnapshot(branch, date, SLOWER_BOOT);
+
+/** Counted runs per benchmark of freebsdSuite: the fewest a comparison takes (regression.ts). */
+export const SUITE_RUNS = MIN_COUNTED_RUNS;
+
+/** The FreeBSD amd64 CURRENT and STABLE series, SUITE_RUNS runs each, thresholds for emulated boots. */
 export const freebsdSuite = (
   name: string,
   port: number,
@@ -60,8 +86,11 @@ export const freebsdSuite = (
         instanceTypes: { x86_64: ["c7i.large"] },
       },
     ],
-    runs: 2,
+    runs: SUITE_RUNS,
     discardFirst: false,
+    // One label for every suite of the matrix: a label (by default the suite's name) is part of the
+    // comparability key, and each scenario's suite must compare with the baseline suite's benchmarks.
+    label: "freebsd-amd64",
     port,
     userData: FIRSTBOOT_OFF,
     concurrency: 2,
@@ -148,12 +177,12 @@ export async function stopAsFirstChildEndsThenRedrive(
       }
     },
   });
-  const stopped = await accountSuite(pipeline, suiteName, await suite.result, input.suite.runs ?? 2);
+  const stopped = await accountSuite(pipeline, suiteName, await suite.result, input.suite.runs ?? SUITE_RUNS);
   const redriven = await accountSuite(
     pipeline,
     suiteName,
     await pipeline.stateMachine.redrive(stopped.execution.executionArn).result,
-    input.suite.runs ?? 2,
+    input.suite.runs ?? SUITE_RUNS,
   );
   return { stopped, redriven, firstChild: firstChild as string };
 }
@@ -181,7 +210,7 @@ export async function secondAlertFails(
     return requests >= 2 ? { code: "AuthorizationError", status: 403, message: "not authorized" } : undefined;
   });
   try {
-    const runs = input.suite.runs ?? 2;
+    const runs = input.suite.runs ?? SUITE_RUNS;
     const execution = await pipeline.stateMachine.startExecution(input, `run-${suiteName}`).result;
     const first = await accountSuite(pipeline, suiteName, execution, runs);
     if (how === "retried") return { first, final: first };

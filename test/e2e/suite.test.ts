@@ -15,7 +15,14 @@ import type { LocalPipeline } from "../../local-cloud/local-pipeline.js";
 import type { ExecutionOutcome } from "../../local-cloud/runner/local-state-machine.js";
 import { randomSshPort } from "../local-cloud/local-aws-support.js";
 import { startTestPipeline, wasTerminated } from "./local-pipeline-harness.js";
-import { CURRENT, FIRSTBOOT_OFF, STABLE, slowerSnapshot as weeklySnapshot } from "./suite-faults.js";
+import {
+  CURRENT,
+  FIRSTBOOT_OFF,
+  STABLE,
+  STABLE_BOOT,
+  slowerSnapshot as slowerWeeklySnapshot,
+  weeklySnapshot,
+} from "./suite-faults.js";
 
 let pipeline: LocalPipeline;
 let sshPort: number;
@@ -39,9 +46,14 @@ const suiteInput = (extra: Partial<SuiteExecutionInputDraft["suite"]> = {}): Sui
         instanceTypes: { x86_64: ["c7i.large"], arm64: ["c7g.large"] },
       },
     ],
-    runs: 2,
+    // The first run is discarded: five counted runs, the fewest a comparison takes (regression.ts).
+    runs: 6,
     port: sshPort,
     userData: FIRSTBOOT_OFF,
+    // A boot takes about 2 s from launch to open at time scale 0.1; a run that never opens is given up
+    // the sum of both timeouts after its launch, so keep the sum short.
+    runningTimeoutSeconds: 3,
+    openTimeoutSeconds: 3,
     concurrency: 2,
     // Emulated boots at time scale 0.1 total under a second: an absolute threshold to match.
     regression: { relative: 0.1, absoluteSeconds: 0.05 },
@@ -67,7 +79,9 @@ const summaryOf = async (benchmarkId: string) =>
     | undefined;
 
 /** A weekly snapshot one week after the catalogue's newest, booting much slower. */
-const slowerSnapshot = () => weeklySnapshot("15.0-CURRENT", "2025-09-04");
+const slowerSnapshot = () => slowerWeeklySnapshot("15.0-CURRENT", "2025-09-04");
+/** A STABLE snapshot that boots as fast as the catalogue's, but sshd fails to start on most boots. */
+const flakySnapshot = () => weeklySnapshot("14.3-STABLE", "2025-09-04", STABLE_BOOT);
 
 describe("a suite on the local cloud", () => {
   const firstRun: Record<string, string> = {};
@@ -98,7 +112,7 @@ describe("a suite on the local cloud", () => {
         sourceParameter: benchmark.image,
         instanceType: "c7i.large",
         label: "freebsd-amd64",
-        settings: { runs: 2, userData: FIRSTBOOT_OFF },
+        settings: { runs: 6, userData: FIRSTBOOT_OFF },
       });
       // Nothing to compare with yet: the series has no earlier benchmark.
       expect(benchmark.comparison).toBeUndefined();
@@ -107,10 +121,8 @@ describe("a suite on the local cloud", () => {
     const instances = pipeline.localAws?.cloud.instances() ?? [];
     expect(instances.map((i) => i.imageId).sort()).toEqual(
       [
-        BUILT_IN_AMI_IDS.freebsdCurrentAmd64,
-        BUILT_IN_AMI_IDS.freebsdCurrentAmd64,
-        BUILT_IN_AMI_IDS.freebsd143Stable,
-        BUILT_IN_AMI_IDS.freebsd143Stable,
+        ...Array.from({ length: 6 }, () => BUILT_IN_AMI_IDS.freebsdCurrentAmd64),
+        ...Array.from({ length: 6 }, () => BUILT_IN_AMI_IDS.freebsd143Stable),
       ].sort(),
     );
     expect(instances.every((i) => i.instanceType === "c7i.large" && wasTerminated(i))).toBe(true);
@@ -160,9 +172,14 @@ describe("a suite on the local cloud", () => {
     expect(benchmark?.comparison).toMatchObject({
       previousBenchmarkId: firstRun[CURRENT],
       previousAmiId: BUILT_IN_AMI_IDS.freebsdCurrentAmd64,
+      timing: "slower",
+      regressions: ["boot-time"],
       regression: true,
     });
-    expect(benchmark?.comparison?.deltaRelative).toBeGreaterThan(0.2);
+    // 5.2 + 2.9 s against 9.5 + 3.5 s of boot, time-scaled: about 0.5 s slower, every run.
+    const shift = benchmark?.comparison?.shifts.total;
+    expect(shift?.low).toBeGreaterThan(0.3);
+    expect(shift?.pValue).toBeLessThan(0.05);
     expect(summary.regressions.map((r) => r.benchmarkId)).toEqual([benchmark?.benchmarkId]);
 
     const stored = await summaryOf(benchmark?.benchmarkId as string);
@@ -170,14 +187,75 @@ describe("a suite on the local cloud", () => {
 
     const alerts = pipeline.localSns?.messages ?? [];
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]?.subject).toContain("FreeBSD 15.0-CURRENT-amd64-20250904 UFS");
+    expect(alerts[0]?.subject).toBe(
+      "boot-bench regression: FreeBSD 15.0-CURRENT-amd64-20250904 UFS on c7i.large: slower",
+    );
     expect(alerts[0]?.message).toContain(CURRENT);
+    expect(alerts[0]?.message).toMatch(
+      /^per-run totals \(running to port open\): slower by \d\.\d\d s, 95 % CI \d\.\d\d to \d\.\d\d s, p = 0\.\d{3}; median run total/m,
+    );
     expect(alerts[0]?.attributes).toMatchObject({
       series: CURRENT,
       instanceType: "c7i.large",
       suite: "freebsd-amd64",
     });
     expect(summary.alerts).toEqual([alerts[0]?.messageId]);
+  });
+
+  it("alerts a snapshot whose sshd fails on most boots as more timeouts, though it boots as fast", async () => {
+    const snapshot = flakySnapshot();
+    pipeline.localAws?.cloud.publishImage(snapshot);
+    // Runs 0 to 4 never open (run 0 is discarded): 4 of 5 counted runs time out, against none before.
+    pipeline.localAws?.cloud.faults.set({ portNeverOpens: { count: 5, imageIds: [snapshot.imageId] } });
+    const { execution, summary } = await runSuite(suiteInput());
+
+    expect(execution.status).toBe("SUCCEEDED");
+    const [benchmark] = summary.benchmarks;
+    expect(benchmark).toMatchObject({ image: STABLE, amiId: snapshot.imageId, status: "succeeded" });
+    expect(benchmark?.comparison).toMatchObject({
+      previousBenchmarkId: firstRun[STABLE],
+      timing: "not-enough-runs",
+      timeouts: { earlier: 0, earlierRuns: 5, later: 4, laterRuns: 5 },
+      regressions: ["timeouts"],
+      regression: true,
+    });
+    // Fisher's exact test, one-sided: C(5,4)·C(5,0)/C(10,4) = 5/210.
+    expect(benchmark?.comparison?.timeouts.pGreater).toBeCloseTo(5 / 210, 12);
+    const alerts = pipeline.localSns?.messages ?? [];
+    expect(alerts).toHaveLength(2);
+    expect(alerts[1]?.subject).toBe(
+      "boot-bench regression: FreeBSD 14.3-STABLE-amd64-20250904 UFS on c7i.large: more timeouts",
+    );
+    expect(alerts[1]?.message).toContain(
+      "timeouts: 4 timeouts in 5 runs against 0 in 5 (one-sided p = 0.024)",
+    );
+    // Five runs wait out both timeouts, one after another.
+  }, 90_000);
+
+  it("says not enough runs, and alerts nothing, when the same suite counts 3 runs", async () => {
+    // runs differ, so nothing is skipped as already benchmarked; the comparability key is the same.
+    const { execution, summary } = await runSuite(suiteInput({ runs: 3, discardFirst: false }));
+
+    expect(execution.status).toBe("SUCCEEDED");
+    const current = summary.benchmarks.find((b) => b.image === CURRENT);
+    // Its baseline is the newest earlier benchmark of another AMI of the series: the first run's.
+    expect(current?.comparison).toMatchObject({
+      previousBenchmarkId: firstRun[CURRENT],
+      timing: "not-enough-runs",
+      regressions: [],
+      regression: false,
+    });
+    expect(current?.comparison?.notEnoughRunsReason).toBe(
+      "5 against 3 counted runs with a valid total; a comparison needs at least 5 on each side",
+    );
+    // STABLE's flaky snapshot again, its fault used up: 3 runs against the first run's 5.
+    expect(summary.benchmarks.find((b) => b.image === STABLE)?.comparison).toMatchObject({
+      previousBenchmarkId: firstRun[STABLE],
+      timing: "not-enough-runs",
+      regression: false,
+    });
+    expect(summary.regressions).toEqual([]);
+    expect(pipeline.localSns?.messages ?? []).toHaveLength(2);
   });
 
   it("records the other targets when one fails, then fails the suite by name", async () => {

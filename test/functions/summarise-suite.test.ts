@@ -1,6 +1,6 @@
 /**
- * SummariseSuite with mocked DynamoDB and SNS (aws-sdk-client-mock): the previous AMI of a series is
- * found through BySource, a regression is marked on the summary and published, the suite item written.
+ * SummariseSuite with mocked DynamoDB and SNS (aws-sdk-client-mock): the baseline of a series is found
+ * through BySource, a regression is marked on the summary and published, the suite item written.
  */
 import {
   DynamoDBClient,
@@ -63,7 +63,8 @@ function summary(
   total: number | undefined,
   extra: Partial<SummaryRecord> = {},
 ): SummaryRecord {
-  const comparability = comparabilityOf(settings(), suite.executionId);
+  const benchmarkSettings = extra.settings ?? settings();
+  const comparability = comparabilityOf(benchmarkSettings, suite.executionId);
   return {
     pk: `BENCHMARK#${benchmarkId}`,
     sk: "SUMMARY",
@@ -76,8 +77,8 @@ function summary(
     startedAt: "2025-09-05T10:01:00.000Z",
     status: total === undefined ? "failed" : "succeeded",
     image: { amiId, name: `FreeBSD ${amiId}`, architecture: "x86_64", sourceParameter: SERIES },
-    instanceType: "c7i.large",
-    settings: settings(),
+    instanceType: benchmarkSettings.instanceType,
+    settings: benchmarkSettings,
     runs: 10,
     countedRuns: 9,
     succeededRuns: 10,
@@ -176,13 +177,13 @@ describe("regression alerts", () => {
     });
     expect(out).toMatchObject({ status: "succeeded", succeeded: 1, failed: 0, alerts: ["msg-1"] });
     expect(out.regressions).toHaveLength(1);
+    // Nine runs of 12 s against nine of 8 s: every pairwise difference is 4 s.
     expect(out.benchmarks[0]?.comparison).toMatchObject({
       previousBenchmarkId: "old",
       previousAmiId: previous.amiId,
-      previousTotal: 8,
-      total: 12,
-      deltaSeconds: 4,
-      deltaRelative: 0.5,
+      timing: "slower",
+      shifts: { total: { shift: 4, low: 4, high: 4, earlierMedian: 8, laterMedian: 12 } },
+      regressions: ["boot-time"],
       regression: true,
     });
 
@@ -193,8 +194,13 @@ describe("regression alerts", () => {
 
     const publish = snsMock.commandCalls(PublishCommand)[0]?.args[0].input;
     expect(publish?.TopicArn).toBe(TOPIC);
-    expect(publish?.Subject).toBe("boot-bench regression: FreeBSD ami-0000000000000000b on c7i.large");
-    expect(publish?.Message).toContain("12.00 s, was 8.00 s (+4.00 s, +50.0 %)");
+    expect(publish?.Subject).toBe(
+      "boot-bench regression: FreeBSD ami-0000000000000000b on c7i.large: slower",
+    );
+    expect(publish?.Message).toContain(
+      "per-run totals (running to port open): slower by 4.00 s, 95 % CI 4.00 to 4.00 s, p < 0.001; " +
+        "median run total 12.00 s, was 8.00 s",
+    );
     expect(publish?.Message).toContain(SERIES);
     expect(publish?.MessageAttributes?.series).toEqual({ DataType: "String", StringValue: SERIES });
 
@@ -232,8 +238,9 @@ describe("regression alerts", () => {
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
   });
 
-  it("compares only with an older, successful benchmark of another AMI, same instance type and settings", async () => {
+  it("compares only with an older, successful benchmark of another AMI with the same comparability key", async () => {
     const older = { startedAt: "2025-08-01T10:01:00.000Z" };
+    const { comparabilityKey: _key, ...unkeyed } = summary("unkeyed", "ami-00000000000000010", 5, older);
     tableHolds(
       [current],
       [
@@ -244,9 +251,12 @@ describe("regression alerts", () => {
           ...older,
           settings: settings({ instanceType: "m7i.large" }),
         }),
-        summary("other-runs", "ami-0000000000000000e", 5, { ...older, settings: settings({ runs: 5 }) }),
+        summary("other-port", "ami-0000000000000000e", 5, { ...older, settings: settings({ port: 2222 }) }),
         summary("newer", "ami-0000000000000000f", 5, { startedAt: "2025-09-06T00:00:00.000Z" }),
-        summary("the-one", "ami-0000000000000000a", 11.9, older),
+        // Summarised before keys were stored: compared with nothing.
+        unkeyed as SummaryRecord,
+        // Fewer runs measure the same thing: the run count is not part of the key.
+        summary("the-one", "ami-0000000000000000a", 11.9, { ...older, settings: settings({ runs: 7 }) }),
       ],
     );
     const out = await run(event([result("new", current.amiId)]));
@@ -265,6 +275,43 @@ describe("regression alerts", () => {
     expect(out.benchmarks.map((b) => b.comparison)).toEqual([undefined, undefined]);
     expect(dynamoDbMock.commandCalls(QueryCommand)).toHaveLength(1);
     expect(dynamoDbMock.commandCalls(UpdateItemCommand)).toHaveLength(0);
+  });
+});
+
+describe("a child that failed", () => {
+  it("is compared when its summary holds its runs: every run timing out is a regression of its own", async () => {
+    const allTimedOut = summary("new", "ami-0000000000000000b", undefined, {
+      succeededRuns: 0,
+      timedOutRuns: 10,
+      countedTimedOutRuns: 9,
+    });
+    const previous = summary("old", "ami-0000000000000000a", 8.0, { startedAt: "2025-08-29T10:01:00.000Z" });
+    tableHolds([allTimedOut], [allTimedOut, previous]);
+    const cause = JSON.stringify({ Error: "BootBench.NoSuccessfulRuns", Cause: "No counted run succeeded" });
+    const out = await run(
+      event([
+        result("new", allTimedOut.amiId, {
+          execution: undefined,
+          failure: { Error: "States.TaskFailed", Cause: cause },
+        }),
+      ]),
+    );
+    expect(out).toMatchObject({ status: "failed", failed: 1 });
+    expect(out.benchmarks[0]).toMatchObject({
+      status: "failed",
+      error: { name: "BootBench.NoSuccessfulRuns" },
+      comparison: {
+        timing: "not-enough-runs",
+        timeouts: { earlier: 0, earlierRuns: 9, later: 9, laterRuns: 9 },
+        regressions: ["timeouts"],
+      },
+    });
+    const publish = snsMock.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(publish?.Subject).toBe(
+      "boot-bench regression: FreeBSD ami-0000000000000000b on c7i.large: more timeouts",
+    );
+    // Fisher one-sided: 9 of 9 against 0 of 9 is 1 / C(18, 9) = 1/48620.
+    expect(out.benchmarks[0]?.comparison?.timeouts.pGreater).toBeCloseTo(1 / 48620, 12);
   });
 });
 
@@ -381,9 +428,9 @@ describe("an alert is published once per suite run, however often the step runs"
 
     // Publish requests: the first alert, the second (failed), then the second again, never the first.
     expect(published()).toEqual([
-      "boot-bench regression: FreeBSD ami-0000000000000000b on c7i.large",
-      "boot-bench regression: FreeBSD ami-0000000000000000d on c7i.large",
-      "boot-bench regression: FreeBSD ami-0000000000000000d on c7i.large",
+      "boot-bench regression: FreeBSD ami-0000000000000000b on c7i.large: slower",
+      "boot-bench regression: FreeBSD ami-0000000000000000d on c7i.large: slower",
+      "boot-bench regression: FreeBSD ami-0000000000000000d on c7i.large: slower",
     ]);
     expect(retried.regressions.map((r) => r.benchmarkId)).toEqual(["new", "new-stable"]);
     // Both alerts reported with the ids SNS gave them, the first from its mark.
