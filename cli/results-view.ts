@@ -280,6 +280,11 @@ export function benchmarkRunsOutput(view: BenchmarkRunsView, format: OutputForma
 
 // ---- history of a series ---------------------------------------------------------------------
 export const REGRESSION_FLAG = "REGRESSION";
+/** A regression the suite's control shared: more likely the platform's than the image's. */
+export const PLATFORM_DRIFT_FLAG = "PLATFORM DRIFT";
+
+const flagOf = (e: HistoryEntry): string =>
+  e.regression ? (e.summary.platform?.drift ? PLATFORM_DRIFT_FLAG : REGRESSION_FLAG) : "";
 
 /** What the comparison column says when there is no comparison, and why. */
 function notCompared(entry: HistoryEntry): string {
@@ -337,7 +342,9 @@ export function historyColumns(format: TabularFormat): Column<HistoryEntry>[] {
       header: "vs previous AMI",
       value: (e) => (e.comparison ? verdictWords(e.comparison) : notCompared(e)),
     },
-    { header: "flag", value: (e) => (e.regression ? REGRESSION_FLAG : "") },
+    // The suite's control on this instance type, that week: its own change against its last benchmark.
+    { header: "control", value: (e) => (e.summary.platform ? verdictWords(e.summary.platform.control) : "") },
+    { header: "flag", value: flagOf },
   ];
 }
 
@@ -355,7 +362,8 @@ export const historyNote = (thresholds: RegressionThresholds): string =>
   "nearest earlier AMI of the same comparability key on its counted runs. " +
   `${PUBLISHED_TOTAL_MEANING}; ${RUN_TOTAL_MEDIAN_MEANING}. shift = the Hodges-Lehmann shift of the ` +
   `per-run totals against the previous AMI, with its 95 % CI and Mann-Whitney p. ${thresholdRule(thresholds)} ` +
-  `${REGRESSION_FLAG} marks one.`;
+  `${REGRESSION_FLAG} marks one; ${PLATFORM_DRIFT_FLAG} one the suite's control (same instance type, ` +
+  "same week) showed as well: more likely the platform's change. control = the control's own change.";
 
 export function historyOutput(series: string, histories: SeriesHistory[], format: OutputFormat): string {
   if (format === "json") {
@@ -381,6 +389,7 @@ export function historyOutput(series: string, histories: SeriesHistory[], format
           comparedWithAmiId: entry.comparedWith?.amiId ?? null,
           comparison: entry.comparison ?? null,
           description: entry.comparison ? describeComparison(entry.comparison) : null,
+          platform: entry.summary.platform ?? null,
           regression: entry.regression,
         })),
       })),

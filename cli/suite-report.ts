@@ -6,9 +6,14 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { getItem } from "../functions/aws/benchmark-table.js";
 import { PUBLISHED_TOTAL_MEANING } from "../functions/domain/figures.js";
-import { describeComparison, type SeriesComparison, verdictWords } from "../functions/domain/regression.js";
+import {
+  describeComparison,
+  describePlatform,
+  type SeriesComparison,
+  verdictWords,
+} from "../functions/domain/regression.js";
 import { benchmarkPk, causeMessage, SUMMARY_SK, type SummaryRecord } from "../functions/domain/run-record.js";
-import { type SuiteRecord, suitePk } from "../functions/domain/suite.js";
+import { type SuiteBenchmarkOutcome, type SuiteRecord, suitePk } from "../functions/domain/suite.js";
 import { bootTable } from "./boot-table.js";
 
 /** The suite item and the summaries of its benchmarks, as the table holds them. */
@@ -37,12 +42,13 @@ export async function readSuiteRun(
   return { record, summaries };
 }
 
-/** The table's column: the verdict, and the per-run totals' shift when there is one. */
-function comparisonCell(comparison: SeriesComparison | undefined): string {
+/** The table's column: the verdict, the per-run totals' shift, and whether the control shares it. */
+function comparisonCell({ comparison, platform, control }: SuiteBenchmarkOutcome): string {
   if (comparison === undefined) return "-";
   const shift = comparison.shifts.total;
   const by = shift ? ` (${shift.shift > 0 ? "+" : ""}${shift.shift.toFixed(2)} s)` : "";
-  return `${verdictWords(comparison)}${by}${comparison.regression ? " REGRESSION" : ""}`;
+  const flag = !comparison.regression ? "" : platform?.drift ? " PLATFORM DRIFT" : " REGRESSION";
+  return `${control ? "control: " : ""}${verdictWords(comparison)}${by}${flag}`;
 }
 
 /** The report as lines of text. */
@@ -59,7 +65,7 @@ export function suiteReport({ record, summaries }: SuiteRun): string {
         summary,
         extra: {
           "instance type": benchmark.instanceType,
-          "vs previous AMI": comparisonCell(benchmark.comparison),
+          "vs previous AMI": comparisonCell(benchmark),
         },
       },
     ];
@@ -107,6 +113,7 @@ export function suiteReport({ record, summaries }: SuiteRun): string {
         `  ${b.imageName} on ${b.instanceType}: ${describeComparison(c)}; against ${c.previousImageName} ` +
           `(${c.previousBenchmarkId})`,
       );
+      if (b.platform) lines.push(`    ${describePlatform(b.platform)}`);
     }
   }
   return lines.join("\n");

@@ -406,9 +406,10 @@ export class BootBenchStack extends Stack {
     );
     summariseSuite.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: "FindPreviousOfSeries",
+        // A series' baseline by BySource; a control given by AMI id, its own last benchmark by ByAmi.
+        sid: "FindBaselines",
         actions: ["dynamodb:Query"],
-        resources: [index("BySource")],
+        resources: [index("BySource"), index("ByAmi")],
       }),
     );
     this.alerts.topic.grantPublish(summariseSuite.role);

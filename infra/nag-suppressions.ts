@@ -24,7 +24,7 @@ const WILDCARD_RESOURCE_REASONS: Record<StepName, string> = {
   "record-run": `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
   summarise: `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
   "discover-targets": `ec2:DescribeImages supports no resource-level permissions; ${XRAY}.`,
-  "summarise-suite": `Only X-Ray: ${XRAY}; DynamoDB access names the table and its BySource index, SNS the alert topic.`,
+  "summarise-suite": `Only X-Ray: ${XRAY}; DynamoDB access names the table and its BySource and ByAmi indexes, SNS the alert topic.`,
 };
 
 export function acknowledgeFindings(stack: BootBenchStack): void {

@@ -49,6 +49,12 @@ export interface FaultSettings {
   /** sshd never starts: the port answers RST forever. */
   portNeverOpens?: LaunchSelector;
   /**
+   * EC2 itself slower this week (another host generation, a slower volume path): every boot's running
+   * to network takes this many seconds longer, before time scaling, whatever the image. A suite's
+   * control target exists to tell this from an image's own regression.
+   */
+  platformSlowdownSeconds?: number;
+  /**
    * A stalled DescribeInstances: the next N DescribeInstances requests are read in full and then never
    * answered (no status line, not one byte), the connection held open until the client closes it; then
    * service resumes. On EC2 a call can hang like this (a response lost on the way, a half-open
@@ -200,6 +206,11 @@ export class Faults {
     const launched = this.#settings.runInstancesInternalError?.launched === true;
     if (!this.hits("runInstancesInternalError", launch)) return undefined;
     return launched ? "launched" : "nothingLaunched";
+  }
+
+  /** Seconds every boot's running to network is slowed by (platformSlowdownSeconds), 0 when none. */
+  platformSlowdown(): number {
+    return this.#settings.platformSlowdownSeconds ?? 0;
   }
 
   /** Whether the fault hits this launch; a hit uses up one of its `count`. */

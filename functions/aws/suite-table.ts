@@ -8,7 +8,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import type { SeriesComparison } from "../domain/regression.js";
+import type { PlatformComparison, SeriesComparison } from "../domain/regression.js";
 import { benchmarkPk, SUMMARY_SK, type SummaryRecord } from "../domain/run-record.js";
 import { type AlertSentRecord, alertSentKey, type SuiteRecord } from "../domain/suite.js";
 import { getItem, type Item, marshallItem, unmarshallItem } from "./benchmark-table.js";
@@ -68,24 +68,33 @@ export const newestBenchmarkOfSeries = (
   accept: (summary: SummaryRecord) => boolean,
 ) => findNewest(client, tableName, "BySource", "sourceParameter", sourceParameter, accept);
 
-/** Records the comparison on the benchmark's summary item (`regression` only when it is one). */
+/**
+ * Records the comparison on the benchmark's summary item (`regression` only when it is one), and the
+ * control's change beside it when the suite ran one (`platform`).
+ */
 export async function markComparison(
   client: DynamoDBClient,
   tableName: string,
   benchmarkId: string,
   comparison: SeriesComparison,
+  platform?: PlatformComparison,
 ): Promise<void> {
   const values = marshallItem({
     ":comparison": comparison,
     ...(comparison.regression && { ":regression": comparison }),
+    ...(platform !== undefined && { ":platform": platform }),
   });
+  const set = [
+    "previousComparison = :comparison",
+    ...(comparison.regression ? ["regression = :regression"] : []),
+    ...(platform !== undefined ? ["platform = :platform"] : []),
+  ];
+  const remove = [...(comparison.regression ? [] : ["regression"]), ...(platform ? [] : ["platform"])];
   await client.send(
     new UpdateItemCommand({
       TableName: tableName,
       Key: { pk: { S: benchmarkPk(benchmarkId) }, sk: { S: SUMMARY_SK } },
-      UpdateExpression: comparison.regression
-        ? "SET previousComparison = :comparison, regression = :regression"
-        : "SET previousComparison = :comparison REMOVE regression",
+      UpdateExpression: `SET ${set.join(", ")}${remove.length > 0 ? ` REMOVE ${remove.join(", ")}` : ""}`,
       // Never create a summary that Summarise did not write.
       ConditionExpression: "attribute_exists(pk)",
       ExpressionAttributeValues: values,

@@ -54,9 +54,19 @@ export function comparabilityOf(
   executionId: string,
   integrityRulesVersion: number = INTEGRITY_RULES_VERSION,
 ): Comparability {
-  const comparability: Comparability = {
-    integrityRulesVersion,
+  return {
+    ...settingsComparability(settings, integrityRulesVersion),
     region: regionOfExecution(executionId),
+  };
+}
+
+/** What the settings alone decide of a benchmark's comparability: all of it but the region. */
+export function settingsComparability(
+  settings: BenchmarkSettings,
+  integrityRulesVersion: number = INTEGRITY_RULES_VERSION,
+): Omit<Comparability, "region"> {
+  const comparability: Omit<Comparability, "region"> = {
+    integrityRulesVersion,
     instanceType: settings.instanceType,
     port: settings.port,
     probeIntervalMs: settings.probeIntervalMs,

@@ -40,6 +40,7 @@ export type SummaryDigest = Pick<
   > & {
     /** Marked runs and bracket widths; absent in summaries written before integrity was judged. */
     integrity?: SummaryRecord["integrity"];
+    platform?: SummaryRecord["platform"];
     image: Pick<ResolvedImage, "amiId" | "name" | "architecture" | "bootMode" | "sourceParameter">;
     statistics?: Pick<Partial<IntervalStatistics>, "total">;
   };
@@ -72,6 +73,7 @@ export const SUMMARY_DIGEST_PATHS: readonly string[] = [
   "countedValues",
   "comparability",
   "comparabilityKey",
+  "platform",
 ];
 
 /**

@@ -159,10 +159,16 @@ export type BaselineCandidate = Pick<SummaryRecord, "benchmarkId" | "amiId" | "s
  * boot time. Summaries without a sample or a key (written before either was stored) compare with
  * nothing. Which of the candidates is the one (the newest earlier one) is the caller's order.
  */
-export function isComparableBaseline(current: BaselineCandidate, candidate: BaselineCandidate): boolean {
+export const isComparableBaseline = (current: BaselineCandidate, candidate: BaselineCandidate): boolean =>
+  candidate.amiId !== current.amiId && isControlBaseline(current, candidate);
+
+/**
+ * The same for a control (see platform drift below), whose baseline may be the very same AMI: a pinned
+ * image is the best control there is, because only the platform can change its boot.
+ */
+export function isControlBaseline(current: BaselineCandidate, candidate: BaselineCandidate): boolean {
   return (
     candidate.benchmarkId !== current.benchmarkId &&
-    candidate.amiId !== current.amiId &&
     current.comparabilityKey !== undefined &&
     candidate.comparabilityKey === current.comparabilityKey &&
     candidate.status === "succeeded" &&
@@ -201,6 +207,28 @@ export function compareWithPrevious(
     regression: comparison.regressions.length > 0,
   };
 }
+
+// ---- platform drift -----------------------------------------------------------------------------
+/**
+ * EC2 itself gets faster or slower from week to week. A control (a target of the suite benchmarked at
+ * every run, ideally a pinned AMI) measures that: its change over the same weeks stands beside each
+ * series' change on the same instance type, and a regression the control shows too is the platform's
+ * more likely than the image's.
+ */
+export interface PlatformComparison {
+  controlBenchmarkId: string;
+  /** The control as the suite names it: an AMI id or an SSM parameter. */
+  controlImage: string;
+  controlAmiId: string;
+  controlImageName: string;
+  /** The control against its own baseline (isControlBaseline). */
+  control: SeriesComparison;
+  /** Every kind of regression the series shows, the control shows too. */
+  drift: boolean;
+}
+
+export const isPlatformDrift = (series: BenchmarkComparison, control: BenchmarkComparison): boolean =>
+  series.regressions.length > 0 && series.regressions.every((kind) => control.regressions.includes(kind));
 
 // ---- words ---------------------------------------------------------------------------------------
 const percent = (fraction: number): string => `${Math.round(fraction * 1000) / 10} %`;
@@ -286,6 +314,19 @@ export const thresholdRule = (thresholds: RegressionThresholds): string =>
   `${percent(thresholds.relative)} of the earlier ${RUN_TOTAL_MEDIAN_LABEL} and ${seconds(thresholds.absoluteSeconds)} ` +
   `(at least ${MIN_COUNTED_RUNS} counted runs with a total on each side, else "not enough runs"), or more ` +
   `timeouts or failures at one-sided Fisher p < ${(1 - COMPARISON_CONFIDENCE).toFixed(2)}.`;
+
+/** The control's change beside a series', and what it means for the series' regression. */
+export function describePlatform(platform: PlatformComparison): string {
+  const meaning = platform.drift
+    ? "it regressed the same way, so this is more likely the platform's (EC2's) change than the image's"
+    : platform.control.regression
+      ? "it regressed too, but not in every way the image did"
+      : "it did not regress, so the platform is not the explanation";
+  return (
+    `control ${platform.controlImageName} (${platform.controlAmiId}): ` +
+    `${describeComparison(platform.control)}; ${meaning}`
+  );
+}
 
 /** The verdict in a word or three: what a table's column and an alert's subject say. */
 export function verdictWords(comparison: BenchmarkComparison): string {

@@ -20,6 +20,7 @@ import {
   type RunIntegrity,
 } from "./integrity.js";
 import { type IntegritySummary, summariseIntegrity } from "./integrity-summary.js";
+import type { PlatformComparison, SeriesComparison } from "./regression.js";
 import { countedValues, describeIntervals, type IntervalStatistics } from "./statistics.js";
 import { type ClampedTimestamps, deriveTimeline, type Timeline } from "./timeline.js";
 
@@ -221,6 +222,12 @@ export interface SummaryRecord {
   comparability: Comparability;
   /** …and its key: equal keys, comparable benchmarks. */
   comparabilityKey: string;
+  /** Written by SummariseSuite, when a suite compared this benchmark with its baseline (regression.ts)… */
+  previousComparison?: SeriesComparison;
+  /** …the same comparison again when it found a regression… */
+  regression?: SeriesComparison;
+  /** …and its suite's control's change on the same instance type, when the suite ran a control. */
+  platform?: PlatformComparison;
   /**
    * Medians of the counted successful runs. `total` is the sum of the two port medians, the way
    * published ec2-boot-bench tables give it (their totals are exactly closed + open); the median of

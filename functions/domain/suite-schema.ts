@@ -195,7 +195,16 @@ export function checkTarget(
 const userData = z.string({ error: "must be a string (plain text; it is base64-encoded for RunInstances)" });
 
 export const suiteTargetSchema = z
-  .strictObject({ ...targetBaseShape, userData: userData.optional() })
+  .strictObject({
+    ...targetBaseShape,
+    userData: userData.optional(),
+    /**
+     * A control: benchmarked at every run (never skipped as already benchmarked) and compared with its
+     * own last benchmark, so that each other benchmark's change on the same instance type stands beside
+     * the platform's (regression.ts, platform drift). A pinned AMI makes the best control.
+     */
+    control: z.boolean({ error: "must be true or false" }).optional(),
+  })
   .superRefine(checkTarget);
 export type SuiteTarget = z.output<typeof suiteTargetSchema>;
 

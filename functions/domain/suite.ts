@@ -8,9 +8,17 @@
  * machine with a single-benchmark input (so benchmark id = child execution name) → SummariseSuite.
  */
 import { sha256Hex } from "./benchmark-identity.js";
+import { settingsComparability } from "./comparability.js";
 import type { BenchmarkSettings, CaughtError, SummariseResult } from "./contract.js";
 import type { BenchmarkInput } from "./input-schema.js";
-import { comparisonDetails, describeComparison, type SeriesComparison, verdictWords } from "./regression.js";
+import {
+  comparisonDetails,
+  describeComparison,
+  describePlatform,
+  type PlatformComparison,
+  type SeriesComparison,
+  verdictWords,
+} from "./regression.js";
 import type { RegressionThresholds } from "./suite-schema.js";
 
 // ---- DiscoverTargets -----------------------------------------------------------------------------
@@ -43,6 +51,8 @@ export interface SuiteBenchmark {
   architecture: string;
   sourceParameter?: string;
   instanceType: string;
+  /** A control target's benchmark: run every time, compared with its own last benchmark. */
+  control?: true;
   /** The child execution's input: a single-benchmark input. */
   input: BenchmarkInput;
 }
@@ -149,8 +159,14 @@ export interface SuiteBenchmarkOutcome {
   /** The published total (figures.ts), seconds, when the benchmark has one. */
   total?: number;
   error?: { name: string; message: string };
-  /** Against the newest earlier comparable benchmark of another AMI of the series (regression.ts). */
+  /**
+   * Against the newest earlier comparable benchmark of another AMI of the series (regression.ts); for
+   * a control, against its own newest earlier comparable benchmark, of any AMI.
+   */
   comparison?: SeriesComparison;
+  control?: true;
+  /** The control's change on this instance type in this suite run, beside this benchmark's. */
+  platform?: PlatformComparison;
 }
 
 export type SuiteStatus = "succeeded" | "failed";
@@ -234,26 +250,17 @@ export function alertSentRecord(
 }
 
 // ---- rules --------------------------------------------------------------------------------------
-/** The settings that change what a benchmark measures; label and run concurrency do not. */
-const MEASUREMENT_SETTINGS = [
-  "instanceType",
-  "runs",
-  "discardFirst",
-  "userData",
-  "port",
-  "probeIntervalMs",
-  "runningTimeoutSeconds",
-  "openTimeoutSeconds",
-] as const satisfies readonly (keyof BenchmarkSettings)[];
+/**
+ * A key for "this benchmark makes that one redundant": the same AMI, measured alike (the settings' part
+ * of the comparability key, comparability.ts: the label included, as it marks another setup) with the
+ * same run plan. Run concurrency is no part of it. The region is the table's own.
+ */
+export const measurementKey = (amiId: string, settings: BenchmarkSettings): string =>
+  JSON.stringify([amiId, settings.runs, settings.discardFirst, settingsComparability(settings)]);
 
 /** Whether two benchmarks of the same AMI measured the same thing (and one makes the other redundant). */
-export function sameMeasurement(a: BenchmarkSettings, b: BenchmarkSettings): boolean {
-  return MEASUREMENT_SETTINGS.every((key) => (a[key] ?? null) === (b[key] ?? null));
-}
-
-/** A key for deduplicating benchmarks within one suite run. */
-export const measurementKey = (amiId: string, settings: BenchmarkSettings): string =>
-  JSON.stringify([amiId, ...MEASUREMENT_SETTINGS.map((key) => settings[key] ?? null)]);
+export const sameMeasurement = (a: BenchmarkSettings, b: BenchmarkSettings): boolean =>
+  measurementKey("", a) === measurementKey("", b);
 
 /**
  * The child execution's name, which becomes its benchmark id: short and plain (≤ 40 characters, so
@@ -272,7 +279,9 @@ export function regressionAlert(
   comparison: SeriesComparison,
 ): { subject: string; message: string } {
   const series = outcome.sourceParameter ?? outcome.image;
-  const subject = `boot-bench regression: ${outcome.imageName} on ${outcome.instanceType}: ${verdictWords(comparison)}`;
+  // A regression its control shares is more likely the platform's: the subject says so first.
+  const kind = outcome.platform?.drift === true ? "platform drift" : "regression";
+  const subject = `boot-bench ${kind}: ${outcome.imageName} on ${outcome.instanceType}: ${verdictWords(comparison)}`;
   const message = [
     `${outcome.imageName} (${outcome.amiId}) regressed against the previous image of its series: ` +
       `${describeComparison(comparison)}.`,
@@ -282,6 +291,7 @@ export function regressionAlert(
     "",
     ...comparisonDetails(comparison),
     "",
+    ...(outcome.platform ? [describePlatform(outcome.platform), ""] : []),
     `this benchmark: ${outcome.benchmarkId}${outcome.executionArn ? ` (${outcome.executionArn})` : ""}`,
     `previous:       ${comparison.previousBenchmarkId}, ${comparison.previousImageName} (${comparison.previousAmiId}), ` +
       `${comparison.previousStartedAt}`,

@@ -4,12 +4,19 @@ import { getItem } from "../aws/benchmark-table.js";
 import {
   getAlertSent,
   markComparison,
+  newestBenchmarkOfAmi,
   newestBenchmarkOfSeries,
   putAlertSent,
   putSuiteRecord,
 } from "../aws/suite-table.js";
 import { benchmarkEnd } from "../domain/contract.js";
-import { compareWithPrevious, hasSample, isComparableBaseline } from "../domain/regression.js";
+import {
+  compareWithPrevious,
+  hasSample,
+  isComparableBaseline,
+  isControlBaseline,
+  isPlatformDrift,
+} from "../domain/regression.js";
 import {
   benchmarkPk,
   causeMessage,
@@ -43,7 +50,8 @@ export interface SummariseSuiteDeps {
  * newest first), marks the comparison on the summary, writes the suite item, and publishes one alert
  * per regression, once per suite run however often the step is retried or the suite redriven
  * (alertSentRecord's rule). A child that failed is compared too when it left a summary: a snapshot
- * whose every run timed out has regressed, and says so.
+ * whose every run timed out has regressed, and says so. A control target is compared with its own last
+ * benchmark (ByAmi for an AMI id), and stands beside every other benchmark on its instance type.
  *
  * The suite succeeds only when every child succeeded and every target resolved; a regression is a
  * result, not a failure. A child that had already run (a redriven iteration) ends as its summary says.
@@ -56,6 +64,17 @@ export async function summariseSuite(
   const benchmarks: SuiteBenchmarkOutcome[] = [];
   for (const result of event.results) {
     benchmarks.push(await outcomeOf(result, suite.regression, deps));
+  }
+  besideTheirControls(benchmarks);
+  for (const outcome of benchmarks) {
+    if (outcome.comparison === undefined) continue;
+    await markComparison(
+      deps.dynamoDb,
+      deps.tableName,
+      outcome.benchmarkId,
+      outcome.comparison,
+      outcome.platform,
+    );
   }
   const failedChildren = benchmarks.filter((b) => b.status === "failed").length;
   const failed = failedChildren + event.unresolved.length;
@@ -148,6 +167,7 @@ async function outcomeOf(
     status: ended.status,
     ...(result.alreadyRan !== undefined && { alreadyRan: true as const }),
   };
+  if (result.control) outcome.control = true;
   const sourceParameter = summary?.sourceParameter ?? result.sourceParameter;
   if (sourceParameter !== undefined) outcome.sourceParameter = sourceParameter;
   // A summary's executionId is its execution's ARN: the one source for a child that had already run.
@@ -158,19 +178,51 @@ async function outcomeOf(
   if (executionArn !== undefined) outcome.executionArn = executionArn;
   if (summary?.medians?.total !== undefined) outcome.total = summary.medians.total;
   if (ended.status === "failed") outcome.error = ended.error;
-  if (summary?.sourceParameter === undefined || !hasSample(summary) || summary.countedRuns === 0) {
-    return outcome;
+  if (summary === undefined || !hasSample(summary) || summary.countedRuns === 0) return outcome;
+  const earlier = (candidate: SummaryRecord) => candidate.startedAt < summary.startedAt;
+  let previous: SummaryRecord | undefined;
+  if (result.control) {
+    // A control is compared with its own last benchmark, of the same AMI or the same series.
+    const accept = (candidate: SummaryRecord) => earlier(candidate) && isControlBaseline(summary, candidate);
+    previous =
+      summary.sourceParameter === undefined
+        ? await newestBenchmarkOfAmi(deps.dynamoDb, deps.tableName, summary.amiId, accept)
+        : await newestBenchmarkOfSeries(deps.dynamoDb, deps.tableName, summary.sourceParameter, accept);
+  } else if (summary.sourceParameter !== undefined) {
+    previous = await newestBenchmarkOfSeries(
+      deps.dynamoDb,
+      deps.tableName,
+      summary.sourceParameter,
+      (candidate) => earlier(candidate) && isComparableBaseline(summary, candidate),
+    );
   }
-  const previous = await newestBenchmarkOfSeries(
-    deps.dynamoDb,
-    deps.tableName,
-    summary.sourceParameter,
-    (candidate) => candidate.startedAt < summary.startedAt && isComparableBaseline(summary, candidate),
-  );
   if (previous === undefined || !hasSample(previous)) return outcome;
   outcome.comparison = compareWithPrevious(summary, previous, thresholds);
-  await markComparison(deps.dynamoDb, deps.tableName, benchmarkId, outcome.comparison);
   return outcome;
+}
+
+/**
+ * Puts each compared benchmark beside the control of its instance type in this suite run (the first
+ * control target that has a comparison), and flags platform drift where the control regressed the
+ * same way (regression.ts).
+ */
+function besideTheirControls(outcomes: SuiteBenchmarkOutcome[]): void {
+  for (const outcome of outcomes) {
+    if (outcome.control || outcome.comparison === undefined) continue;
+    const control = outcomes.find(
+      (candidate) =>
+        candidate.control && candidate.instanceType === outcome.instanceType && candidate.comparison,
+    );
+    if (control?.comparison === undefined) continue;
+    outcome.platform = {
+      controlBenchmarkId: control.benchmarkId,
+      controlImage: control.image,
+      controlAmiId: control.amiId,
+      controlImageName: control.imageName,
+      control: control.comparison,
+      drift: isPlatformDrift(outcome.comparison, control.comparison),
+    };
+  }
 }
 
 /**

@@ -470,7 +470,11 @@ export class Fleet {
     const network =
       boot.runningToNetwork === null || faults.includes("networkNeverUp")
         ? null
-        : this.draw(boot.runningToNetwork + (legacyPenalty ? (boot.legacyBiosPenalty ?? 0) : 0));
+        : this.draw(
+            boot.runningToNetwork +
+              (legacyPenalty ? (boot.legacyBiosPenalty ?? 0) : 0) +
+              this.#options.faults.platformSlowdown(),
+          );
     const ssh =
       boot.networkToSsh === null || faults.includes("portNeverOpens")
         ? null

@@ -256,6 +256,15 @@ describe("a deployed suite", () => {
           status: "succeeded",
           total: 12,
           comparison: compareWithPrevious(summary, previous, { relative: 0.1, absoluteSeconds: 0.5 }),
+          // The control slowed by as much, the same week: the platform's change more likely.
+          platform: {
+            controlBenchmarkId: "freebsd-weekly-1a2b3c4d-001",
+            controlImage: "ami-0cccccccccccccccc",
+            controlAmiId: "ami-0cccccccccccccccc",
+            controlImageName: "debian-12-amd64-20250814-2204",
+            control: compareWithPrevious(summary, previous, { relative: 0.1, absoluteSeconds: 0.5 }),
+            drift: true,
+          },
         },
       ],
       skipped: [
@@ -338,11 +347,16 @@ describe("a deployed suite", () => {
     expect(report).toContain(
       "Suite freebsd-weekly, run weekly-1: succeeded (1 benchmarked, 1 skipped, 0 unresolved)",
     );
-    expect(report).toMatch(/c7i\.large +slower \(\+4\.00 s\) REGRESSION/);
+    expect(report).toMatch(/c7i\.large +slower \(\+4\.00 s\) PLATFORM DRIFT/);
     expect(report).toContain(
       // Five counted runs against five, all later ones slower: exact two-sided p = 2/252.
       "  FreeBSD 15.0-CURRENT-amd64-20250904 UFS on c7i.large: slower by 4.00 s, 95 % CI 3.70 to 4.30 s, " +
         "p = 0.008; against FreeBSD 15.0-CURRENT-amd64-20250828 UFS (freebsd-weekly-99999999-000)",
+    );
+    expect(report).toContain(
+      "    control debian-12-amd64-20250814-2204 (ami-0cccccccccccccccc): slower by 4.00 s, 95 % CI 3.70 to " +
+        "4.30 s, p = 0.008; it regressed the same way, so this is more likely the platform's (EC2's) change " +
+        "than the image's",
     );
     expect(report).toContain(
       "/aws/service/freebsd/amd64/base/ufs/14.3/STABLE (ami-0bbbbbbbbbbbbbbbb, x86_64) on c7i.large: already benchmarked " +

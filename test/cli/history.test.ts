@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type HistoryRequest, REGRESSION_EXIT_CODE, showHistory } from "../../cli/commands/history.js";
 import { buildProgram } from "../../cli/main.js";
 import type { QueryDeps } from "../../cli/query-command.js";
+import { compareWithPrevious } from "../../functions/domain/regression.js";
 import { benchmarkRecords, tenRuns } from "../support/benchmark-records.js";
 import { type SeededTable, startSeededTable } from "../support/results-dynamodb.js";
 import { DATASET, NOW, SERIES, streamWrite } from "./results-dataset.js";
@@ -115,6 +116,45 @@ describe("history of a series", () => {
   it("says so for a series with no benchmarks", async () => {
     const { out } = await history({ series: "/aws/service/none" });
     expect(out).toContain("No benchmarks of /aws/service/none");
+  });
+});
+
+describe("history beside a suite's control", () => {
+  it("shows the control's change and flags a regression it shared as platform drift", async () => {
+    const week = (n: number, closed: number) =>
+      benchmarkRecords({
+        benchmarkId: `w${n}`,
+        startedAt: `2025-05-0${n}T06:00:00.000Z`,
+        amiId: `ami-0${n}`,
+        name: `week ${n}`,
+        series: SERIES,
+        runs: tenRuns(closed, 2),
+      });
+    const [w1, w2] = [week(1, 8), week(2, 10)];
+    // What SummariseSuite stores: the control (here measured like the series) slowed just as much.
+    const control = compareWithPrevious(w2.summary, w1.summary, { relative: 0.1, absoluteSeconds: 0.5 });
+    w2.summary.platform = {
+      controlBenchmarkId: "control-2",
+      controlImage: "ami-0c",
+      controlAmiId: "ami-0c",
+      controlImageName: "pinned control",
+      control,
+      drift: true,
+    };
+    const seeded = await startSeededTable([w1, w2]);
+    try {
+      const { out, outcome } = await history({}, seeded);
+      expect(rowOf(out, "ami-02")).toMatch(/\sslower\s+slower\s+PLATFORM DRIFT$/);
+      expect(rowOf(out, "ami-01")).toMatch(/no earlier AMI\s*$/);
+      // Still a regression for --fail-on-regression: the control explains it, it does not undo it.
+      expect(outcome).toEqual({ regressions: 1, latestIsRegression: true });
+      const json = JSON.parse((await history({ format: "json" }, seeded)).out) as {
+        entries: { platform: { drift: boolean } | null }[];
+      }[];
+      expect(json[0]?.entries.map((e) => e.platform?.drift ?? null)).toEqual([null, true]);
+    } finally {
+      await seeded.close();
+    }
   });
 });
 

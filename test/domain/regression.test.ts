@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
+  type BaselineCandidate,
   type BenchmarkSample,
   compareBenchmarks,
   describeComparison,
+  isComparableBaseline,
+  isControlBaseline,
+  isPlatformDrift,
   MIN_COUNTED_RUNS,
   verdictWords,
 } from "../../functions/domain/regression.js";
@@ -131,5 +135,49 @@ describe("compareBenchmarks", () => {
     };
     const comparison = compareBenchmarks(earlier, sample(steadySlower), THRESHOLDS);
     expect(Object.keys(comparison.shifts)).toEqual(["total"]);
+  });
+});
+
+describe("baselines and controls", () => {
+  const candidate = (benchmarkId: string, amiId: string, extra: Partial<BaselineCandidate> = {}) => ({
+    benchmarkId,
+    amiId,
+    status: "succeeded" as const,
+    comparabilityKey: "v1-0123456789abcdef",
+    ...sample(steady),
+    ...extra,
+  });
+  const current = candidate("now", "ami-b");
+
+  it("takes another AMI with the same key and a counted success as a series' baseline", () => {
+    expect(isComparableBaseline(current, candidate("before", "ami-a"))).toBe(true);
+    expect(isComparableBaseline(current, candidate("before", "ami-b"))).toBe(false);
+    expect(isComparableBaseline(current, candidate("before", "ami-a", { status: "failed" }))).toBe(false);
+    expect(isComparableBaseline(current, candidate("before", "ami-a", { comparabilityKey: "v1-f" }))).toBe(
+      false,
+    );
+    const { countedValues: _values, ...unsampled } = candidate("before", "ami-a");
+    expect(isComparableBaseline(current, unsampled)).toBe(false);
+    expect(isComparableBaseline(current, current)).toBe(false);
+  });
+
+  it("lets a control's baseline be the same AMI: a pinned image", () => {
+    expect(isControlBaseline(current, candidate("before", "ami-b"))).toBe(true);
+    expect(isControlBaseline(current, current)).toBe(false);
+  });
+
+  it("calls a regression the platform's only when the control shares every kind of it", () => {
+    const slower = compareBenchmarks(sample(steady), sample(steadySlower), THRESHOLDS);
+    const unchanged = compareBenchmarks(sample(steady), sample(steady), THRESHOLDS);
+    const slowerAndTimingOut = compareBenchmarks(
+      sample(steady),
+      sample(steadySlower, { timedOut: 9 }),
+      THRESHOLDS,
+    );
+    expect(slowerAndTimingOut.regressions).toEqual(["boot-time", "timeouts"]);
+    expect(isPlatformDrift(slower, slower)).toBe(true);
+    expect(isPlatformDrift(slower, unchanged)).toBe(false);
+    expect(isPlatformDrift(slowerAndTimingOut, slower)).toBe(false);
+    expect(isPlatformDrift(unchanged, slower)).toBe(false);
   });
 });

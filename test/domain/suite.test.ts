@@ -114,12 +114,18 @@ describe("suite rules", () => {
   const settings = (extra: Record<string, unknown> = {}) =>
     parseBenchmarkInput({ image: "/aws/service/x", instanceType: "c7i.large", ...extra });
 
-  it("treats label and run concurrency as no measurement setting, everything else as one", () => {
-    expect(sameMeasurement(settings({ label: "a", concurrency: 3 }), settings())).toBe(true);
+  it("treats run concurrency as no measurement setting; the run plan and the comparability as one", () => {
+    expect(sameMeasurement(settings({ concurrency: 3 }), settings())).toBe(true);
+    // Defaults applied: the same settings spelled out are the same measurement.
+    expect(sameMeasurement(settings({ port: 22, imdsV2: "required" }), settings())).toBe(true);
+    expect(sameMeasurement(settings({ label: "a" }), settings())).toBe(false);
     expect(sameMeasurement(settings({ runs: 5 }), settings())).toBe(false);
+    expect(sameMeasurement(settings({ discardFirst: false }), settings())).toBe(false);
     expect(sameMeasurement(settings({ userData: "x" }), settings())).toBe(false);
     expect(sameMeasurement(settings({ instanceType: "m7i.large" }), settings())).toBe(false);
-    expect(measurementKey("ami-1", settings({ label: "a" }))).toBe(measurementKey("ami-1", settings()));
+    expect(sameMeasurement(settings({ openTimeoutSeconds: 60 }), settings())).toBe(false);
+    expect(measurementKey("ami-1", settings({ concurrency: 2 }))).toBe(measurementKey("ami-1", settings()));
+    expect(measurementKey("ami-1", settings())).not.toBe(measurementKey("ami-2", settings()));
   });
 
   it("names children short enough to be their own benchmark ids", () => {

@@ -18,6 +18,7 @@ import { startTestPipeline, wasTerminated } from "./local-pipeline-harness.js";
 import {
   CURRENT,
   FIRSTBOOT_OFF,
+  SLOWER_BOOT,
   STABLE,
   STABLE_BOOT,
   slowerSnapshot as slowerWeeklySnapshot,
@@ -301,4 +302,56 @@ describe("a suite on the local cloud", () => {
     expect(byAmi[BUILT_IN_AMI_IDS.debian12Amd64]).toMatchObject({ status: "succeeded" });
     expect(suite.unresolved.map((u) => u.reason)).toEqual(["no-parameter-matched"]);
   });
+});
+
+describe("a suite with a control on the local cloud", () => {
+  // A label of its own: these benchmarks compare only with each other.
+  const withControl = () =>
+    suiteInput({
+      name: "with-control",
+      targets: [
+        { image: CURRENT, instanceTypes: { x86_64: ["c7i.large"] } },
+        // A pinned AMI: only the platform can change how it boots.
+        { image: BUILT_IN_AMI_IDS.debian12Amd64, instanceTypes: { x86_64: ["c7i.large"] }, control: true },
+      ],
+    });
+
+  it("flags a week in which EC2 slowed every boot as platform drift, beside the control's change", async () => {
+    const before = await runSuite(withControl());
+    expect(before.execution.status).toBe("SUCCEEDED");
+    expect(before.summary.benchmarks.map((b) => b.comparison)).toEqual([undefined, undefined]);
+    const alertsBefore = pipeline.localSns?.messages.length ?? 0;
+
+    // The next week: a new snapshot that boots as the last one did, on a platform 5 s slower to bring
+    // the network up (0.5 s at this time scale).
+    const nextWeek = weeklySnapshot("15.0-CURRENT", "2025-09-11", SLOWER_BOOT);
+    pipeline.localAws?.cloud.publishImage(nextWeek);
+    pipeline.localAws?.cloud.faults.set({ platformSlowdownSeconds: 5 });
+    try {
+      const { execution, summary } = await runSuite(withControl());
+      expect(execution.status).toBe("SUCCEEDED");
+      const [series, control] = summary.benchmarks;
+      // The pinned control ran again (not skipped as already benchmarked) against its own last week.
+      expect(control).toMatchObject({
+        amiId: BUILT_IN_AMI_IDS.debian12Amd64,
+        control: true,
+        comparison: { timing: "slower", previousAmiId: BUILT_IN_AMI_IDS.debian12Amd64 },
+      });
+      expect(series).toMatchObject({
+        amiId: nextWeek.imageId,
+        comparison: { timing: "slower", regressions: ["boot-time"] },
+        platform: { controlBenchmarkId: control?.benchmarkId, drift: true },
+      });
+      const alerts = (pipeline.localSns?.messages ?? []).slice(alertsBefore);
+      const seriesAlert = alerts.find((a) => a.subject?.includes(nextWeek.name));
+      expect(seriesAlert?.subject).toBe(`boot-bench platform drift: ${nextWeek.name} on c7i.large: slower`);
+      expect(seriesAlert?.message).toMatch(
+        /^control debian-12-amd64-\S+ \(ami-\w+\): slower by \d\.\d\d s, .*; it regressed the same way, so this is more likely the platform's \(EC2's\) change than the image's$/m,
+      );
+      // The control's own regression is told too: it is the platform's change, measured.
+      expect(alerts).toHaveLength(2);
+    } finally {
+      pipeline.localAws?.cloud.faults.set({ platformSlowdownSeconds: undefined });
+    }
+  }, 90_000);
 });

@@ -257,7 +257,8 @@ describe("dedupe", () => {
       instanceType,
       runs: 10,
       userData: '>>/etc/rc.conf\nfirstboot_pkgs_enable="NO"\n',
-      label: "anything: the label is no measurement setting",
+      // A suite's benchmarks are labelled with its name unless the suite names a label.
+      label: "freebsd-weekly",
       ...extra,
     });
 
@@ -287,6 +288,8 @@ describe("dedupe", () => {
     await seedSummary("other-type", amiId, settingsFor("m7i.large"));
     await seedSummary("other-runs", amiId, settingsFor("c7i.large", { runs: 5 }));
     await seedSummary("other-user-data", amiId, settingsFor("c7i.large", { userData: "#!/bin/sh\n" }));
+    // A label marks another setup (and another comparability key): its benchmark does not count here.
+    await seedSummary("other-label", amiId, settingsFor("c7i.large", { label: "another-suite" }));
     expect((await discover(freebsdSuite())).skipped).toEqual([]);
 
     await seedSummary("same", amiId, settingsFor("c7i.large"));
@@ -295,6 +298,23 @@ describe("dedupe", () => {
     expect(forced.skipped).toEqual([]);
     expect(forced.benchmarks).toHaveLength(3);
     expect(forced.suite.force).toBe(true);
+  });
+
+  it("benchmarks a control target at every run, though the same benchmark exists, and marks it", async () => {
+    const amiId = BUILT_IN_AMI_IDS.freebsdCurrentAmd64;
+    await seedSummary("same-again", amiId, settingsFor("c7i.large"));
+    const pattern = "/aws/service/freebsd/*/base/ufs/*/{CURRENT,STABLE}";
+    const withControl = freebsdSuite({
+      targets: [{ pattern, instanceTypes: { x86_64: ["c7i.large"], arm64: ["c7g.large"] }, control: true }],
+    });
+    const result = await discover(withControl);
+    expect(result.skipped).toEqual([]);
+    expect(result.benchmarks.find((b) => b.amiId === amiId)).toMatchObject({ control: true });
+    expect(result.benchmarks.every((b) => b.control === true)).toBe(true);
+    // Without the flag the same target is skipped as already benchmarked, and carries no mark.
+    const plain = await discover(freebsdSuite());
+    expect(plain.skipped.map((s) => s.amiId)).toContain(amiId);
+    expect(plain.benchmarks.some((b) => "control" in b)).toBe(false);
   });
 
   it("runs an image only once per suite run when two targets resolve to it", async () => {

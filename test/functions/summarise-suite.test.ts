@@ -189,7 +189,10 @@ describe("regression alerts", () => {
 
     const update = dynamoDbMock.commandCalls(UpdateItemCommand)[0]?.args[0].input;
     expect(update?.Key).toEqual({ pk: { S: "BENCHMARK#new" }, sk: { S: "SUMMARY" } });
-    expect(update?.UpdateExpression).toBe("SET previousComparison = :comparison, regression = :regression");
+    // No control ran: a platform entry of an earlier attempt would be stale.
+    expect(update?.UpdateExpression).toBe(
+      "SET previousComparison = :comparison, regression = :regression REMOVE platform",
+    );
     expect(update?.ConditionExpression).toBe("attribute_exists(pk)");
 
     const publish = snsMock.commandCalls(PublishCommand)[0]?.args[0].input;
@@ -232,7 +235,7 @@ describe("regression alerts", () => {
       expect(out.regressions).toEqual([]);
       expect(out.benchmarks[0]?.comparison?.regression).toBe(false);
       expect(dynamoDbMock.commandCalls(UpdateItemCommand)[0]?.args[0].input.UpdateExpression).toBe(
-        "SET previousComparison = :comparison REMOVE regression",
+        "SET previousComparison = :comparison REMOVE regression, platform",
       );
     }
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
@@ -275,6 +278,111 @@ describe("regression alerts", () => {
     expect(out.benchmarks.map((b) => b.comparison)).toEqual([undefined, undefined]);
     expect(dynamoDbMock.commandCalls(QueryCommand)).toHaveLength(1);
     expect(dynamoDbMock.commandCalls(UpdateItemCommand)).toHaveLength(0);
+  });
+});
+
+describe("a control target", () => {
+  const CONTROL_AMI = "ami-0000000000000000c";
+  const older = { startedAt: "2025-08-29T10:01:00.000Z" };
+  /** A control given by AMI id: no series, compared with its own last benchmark (ByAmi). */
+  const control = (benchmarkId: string, total: number, extra: Partial<SummaryRecord> = {}) =>
+    summary(benchmarkId, CONTROL_AMI, total, { sourceParameter: undefined, ...extra });
+  const controlResult = (benchmarkId: string) =>
+    result(benchmarkId, CONTROL_AMI, { image: CONTROL_AMI, sourceParameter: undefined, control: true });
+
+  /** BySource answers with the series' history, ByAmi with the control's. */
+  function tableHoldsWithControls(
+    summaries: SummaryRecord[],
+    series: SummaryRecord[],
+    controls: SummaryRecord[],
+  ) {
+    dynamoDbMock.on(GetItemCommand).callsFake((input: { Key: { pk: { S: string } } }) => {
+      const found = summaries.find((s) => s.pk === input.Key.pk.S);
+      return found ? { Item: marshallItem(found) } : {};
+    });
+    dynamoDbMock.on(QueryCommand).callsFake((input: { IndexName: string }) => ({
+      Items: (input.IndexName === "ByAmi" ? controls : series).map((s) => marshallItem(s)),
+    }));
+  }
+
+  it("is compared with its own last benchmark of the same AMI, and flags a shared regression as platform drift", async () => {
+    const current = summary("new", "ami-0000000000000000b", 12.0);
+    const previous = summary("old", "ami-0000000000000000a", 8.0, older);
+    const controlNow = control("control-now", 14.0);
+    const controlBefore = control("control-before", 10.0, older);
+    tableHoldsWithControls([current, controlNow], [current, previous], [controlNow, controlBefore]);
+    const out = await run(event([result("new", current.amiId), controlResult("control-now")]));
+
+    const [series, ctrl] = out.benchmarks;
+    expect(ctrl).toMatchObject({
+      control: true,
+      comparison: { previousBenchmarkId: "control-before", previousAmiId: CONTROL_AMI, timing: "slower" },
+    });
+    expect(ctrl?.platform).toBeUndefined();
+    expect(series?.platform).toMatchObject({
+      controlBenchmarkId: "control-now",
+      controlAmiId: CONTROL_AMI,
+      control: { timing: "slower", shifts: { total: { shift: 4 } } },
+      drift: true,
+    });
+    // The summary keeps the control's change beside its own comparison, for history and the report.
+    const update = dynamoDbMock
+      .commandCalls(UpdateItemCommand)
+      .map((call) => call.args[0].input)
+      .find((input) => input.Key?.pk?.S === "BENCHMARK#new");
+    expect(update?.UpdateExpression).toBe(
+      "SET previousComparison = :comparison, regression = :regression, platform = :platform",
+    );
+    expect(unmarshall(update?.ExpressionAttributeValues ?? {})[":platform"]).toMatchObject({ drift: true });
+    const query = dynamoDbMock.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    expect(query.find((q) => q.IndexName === "ByAmi")?.ExpressionAttributeValues).toEqual({
+      ":value": { S: CONTROL_AMI },
+    });
+    const subjects = snsMock.commandCalls(PublishCommand).map((call) => call.args[0].input.Subject);
+    expect(subjects).toContain(
+      "boot-bench platform drift: FreeBSD ami-0000000000000000b on c7i.large: slower",
+    );
+    const message = snsMock
+      .commandCalls(PublishCommand)
+      .map((call) => call.args[0].input.Message ?? "")
+      .find((text) => text.startsWith("FreeBSD ami-0000000000000000b"));
+    expect(message).toContain(
+      `control FreeBSD ${CONTROL_AMI} (${CONTROL_AMI}): slower by 4.00 s, 95 % CI 4.00 to 4.00 s, p < 0.001; ` +
+        "it regressed the same way, so this is more likely the platform's (EC2's) change than the image's",
+    );
+  });
+
+  it("that did not move leaves the regression the image's own", async () => {
+    const current = summary("new", "ami-0000000000000000b", 12.0);
+    const previous = summary("old", "ami-0000000000000000a", 8.0, older);
+    const controlNow = control("control-now", 10.0);
+    tableHoldsWithControls(
+      [current, controlNow],
+      [current, previous],
+      [controlNow, control("control-before", 10.0, older)],
+    );
+    const out = await run(event([result("new", current.amiId), controlResult("control-now")]));
+    expect(out.benchmarks[0]?.platform).toMatchObject({ control: { timing: "no-change" }, drift: false });
+    expect(snsMock.commandCalls(PublishCommand)[0]?.args[0].input.Subject).toBe(
+      "boot-bench regression: FreeBSD ami-0000000000000000b on c7i.large: slower",
+    );
+  });
+
+  it("stands beside benchmarks on its own instance type only", async () => {
+    const onM7i = { settings: settings({ instanceType: "m7i.large" }) };
+    const current = summary("new", "ami-0000000000000000b", 12.0);
+    const previous = summary("old", "ami-0000000000000000a", 8.0, older);
+    const controlNow = control("control-now", 14.0, onM7i);
+    tableHoldsWithControls(
+      [current, controlNow],
+      [current, previous],
+      [controlNow, control("control-before", 10.0, { ...older, ...onM7i })],
+    );
+    const out = await run(
+      event([result("new", current.amiId), { ...controlResult("control-now"), instanceType: "m7i.large" }]),
+    );
+    expect(out.benchmarks[1]?.comparison?.timing).toBe("slower");
+    expect(out.benchmarks[0]?.platform).toBeUndefined();
   });
 });
 

@@ -295,13 +295,13 @@ describe("suite steps' permissions", () => {
     expect(resourcesOf(query)).toEqual([`<${table}.Arn>/index/ByAmi`]);
   });
 
-  it("lets summarise-suite read and mark summaries, write the suite item, query BySource, publish alerts", () => {
+  it("lets summarise-suite read and mark summaries, write the suite item, query BySource and ByAmi, publish alerts", () => {
     const statements = serviceStatements("summarise-suite");
     expect(statements.flatMap(actionsOf).sort()).toEqual(
       ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "sns:Publish"].sort(),
     );
     const query = statements.find((s) => actionsOf(s).includes("dynamodb:Query"));
-    expect(resourcesOf(query)).toEqual([`<${table}.Arn>/index/BySource`]);
+    expect(resourcesOf(query)).toEqual([`<${table}.Arn>/index/BySource`, `<${table}.Arn>/index/ByAmi`]);
     const write = statements.find((s) => actionsOf(s).includes("dynamodb:PutItem"));
     expect(write?.Resource).toEqual(getAtt(table, "Arn"));
   });

@@ -232,6 +232,24 @@ describe("local cloud faults", () => {
     expect(await observe(instance.PrivateIpAddress as string, t.aws.cloud.sshPort, 200)).toEqual(NO_ANSWER);
   });
 
+  it("slows every image's running to network by the platform slowdown, from the next launch on", async () => {
+    const t = await cloud({ jitter: 0 });
+    const plannedNetworkMs = async (imageId: string) => {
+      const instance = await runOne(t.ec2, { ImageId: imageId });
+      return t.aws.cloud.truth(instance.InstanceId as string)?.plan.runningToNetworkMs as number;
+    };
+    const images = [BUILT_IN_AMI_IDS.debian12Amd64, BUILT_IN_AMI_IDS.freebsdCurrentAmd64];
+    const before = await Promise.all(images.map(plannedNetworkMs));
+    t.aws.cloud.faults.set({ platformSlowdownSeconds: 5 });
+    const slowed = await Promise.all(images.map(plannedNetworkMs));
+    t.aws.cloud.faults.set({ platformSlowdownSeconds: undefined });
+    const after = await Promise.all(images.map(plannedNetworkMs));
+    // 5 s of boot at the test cloud's time scale, exactly: no jitter.
+    const scaledMs = 5 * 1000 * t.aws.cloud.timeScale;
+    for (const [i, ms] of slowed.entries()) expect(ms - (before[i] as number)).toBeCloseTo(scaledMs, 6);
+    expect(after).toEqual(before);
+  });
+
   it("keeps the port closed forever when sshd never starts (fault, or the catalogue's image)", async () => {
     const t = await cloud({ faults: { portNeverOpens: { imageIds: [BUILT_IN_AMI_IDS.debian12Amd64] } } });
     const viaFault = await runOne(t.ec2, { ImageId: BUILT_IN_AMI_IDS.debian12Amd64 });
