@@ -13,7 +13,12 @@ import {
 } from "../functions/domain/figures.js";
 import { BOUNDARIES, type IntegrityMark, invalidatingMarks } from "../functions/domain/integrity.js";
 import type { IntegritySummary } from "../functions/domain/integrity-summary.js";
-import { describeComparison, thresholdRule, verdictWords } from "../functions/domain/regression.js";
+import {
+  describeComparison,
+  type PlatformComparison,
+  thresholdRule,
+  verdictWords,
+} from "../functions/domain/regression.js";
 import type { RunRecord, SummaryRecord, UnrecordedRunRecord } from "../functions/domain/run-record.js";
 import {
   type IntervalStatistics,
@@ -283,8 +288,9 @@ export const REGRESSION_FLAG = "REGRESSION";
 /** A regression the suite's control shared: more likely the platform's than the image's. */
 export const PLATFORM_DRIFT_FLAG = "PLATFORM DRIFT";
 
-const flagOf = (e: HistoryEntry): string =>
-  e.regression ? (e.summary.platform?.drift ? PLATFORM_DRIFT_FLAG : REGRESSION_FLAG) : "";
+/** The flag of a compared benchmark: none, a regression, or a regression its control shared. */
+export const regressionFlag = (regression: boolean, platform: PlatformComparison | undefined): string =>
+  regression ? (platform?.drift ? PLATFORM_DRIFT_FLAG : REGRESSION_FLAG) : "";
 
 /** What the comparison column says when there is no comparison, and why. */
 function notCompared(entry: HistoryEntry): string {
@@ -344,7 +350,7 @@ export function historyColumns(format: TabularFormat): Column<HistoryEntry>[] {
     },
     // The suite's control on this instance type, that week: its own change against its last benchmark.
     { header: "control", value: (e) => (e.summary.platform ? verdictWords(e.summary.platform.control) : "") },
-    { header: "flag", value: flagOf },
+    { header: "flag", value: (e) => regressionFlag(e.regression, e.summary.platform) },
   ];
 }
 

@@ -15,6 +15,8 @@ import {
 import { benchmarkPk, causeMessage, SUMMARY_SK, type SummaryRecord } from "../functions/domain/run-record.js";
 import { type SuiteBenchmarkOutcome, type SuiteRecord, suitePk } from "../functions/domain/suite.js";
 import { bootTable } from "./boot-table.js";
+import { regressionFlag } from "./results-view.js";
+import { signedSeconds } from "./text-table.js";
 
 /** The suite item and the summaries of its benchmarks, as the table holds them. */
 export interface SuiteRun {
@@ -46,9 +48,9 @@ export async function readSuiteRun(
 function comparisonCell({ comparison, platform, control }: SuiteBenchmarkOutcome): string {
   if (comparison === undefined) return "-";
   const shift = comparison.shifts.total;
-  const by = shift ? ` (${shift.shift > 0 ? "+" : ""}${shift.shift.toFixed(2)} s)` : "";
-  const flag = !comparison.regression ? "" : platform?.drift ? " PLATFORM DRIFT" : " REGRESSION";
-  return `${control ? "control: " : ""}${verdictWords(comparison)}${by}${flag}`;
+  const by = shift ? ` (${signedSeconds(shift.shift)} s)` : "";
+  const flag = regressionFlag(comparison.regression, platform);
+  return `${control ? "control: " : ""}${verdictWords(comparison)}${by}${flag ? ` ${flag}` : ""}`;
 }
 
 /** The report as lines of text. */

@@ -48,9 +48,9 @@ export const TASK_TIMEOUT_MARGIN = Duration.seconds(15);
 
 /**
  * How a run waits for a run slot while all are held (or the account's next start is not yet due):
- * AcquireRunSlot fails with RunSlotsBusy and is retried, 1 s at first and then up to 10 s apart (full jitter: 5 s on average, so that a slot given
- * back is taken within a fraction of a second while many runs wait, and few idle seconds are lost
- * when only a few do). Each retry is one state transition ($0.025 per 1,000). After 8,640 tries (at
+ * AcquireRunSlot fails with RunSlotsBusy and is retried, 1 s at first and then up to 10 s apart
+ * (full jitter: 5 s on average, so that a slot given back is taken within a fraction of a second
+ * while many runs wait, and few idle seconds are lost when only a few do). Each retry is one state transition ($0.025 per 1,000). After 8,640 tries (at
  * most 24 h, about 12 h on average) the run fails with RunSlotsBusy: by then leases held by crashed
  * executions have long expired, so something else holds the account's slots.
  */

@@ -2,8 +2,9 @@
  * Speed of the query commands on a realistic table (`npm run bench:results`): seeds an on-disk dynalite
  * in a temporary folder with 1,000 benchmarks of 10 runs (weekly snapshot series on two instance types
  * over 40 weeks, plus AMIs benchmarked by id, a few runs failing), then times `boot-bench results`,
- * `history`, `compare` and `report` end to end as a user runs them (`node cli/bin.js …`, process start to exit),
- * several times each, and prints the medians. Figures, not assertions: machines are shared and noisy.
+ * `history`, `compare` and `report` end to end as a user runs them (`node cli/bin.js …`, process
+ * start to exit), several times each, and prints the medians. Figures, not assertions: machines are
+ * shared and noisy.
  *
  *   npm run bench:results -- [--repetitions 7] [--keep]
  */

@@ -53,8 +53,9 @@ const errorName = (error: unknown): string => (error instanceof Error ? error.na
  * Turns a suite into the benchmarks to run now: resolves every target (SSM patterns through
  * GetParametersByPath, recursive), reads each image's architecture, pairs it with the target's
  * instance types for that architecture only, and leaves out what is already known: an AMI that already
- * has a successful benchmark with the same instance type and settings (ByAmi, unless `force` or the
- * target is a control, which measures the platform and so runs every time), and repeats within this run. Everything left out is listed with its reason.
+ * has a successful benchmark measured alike (measurementKey; ByAmi, unless `force` or the target is a
+ * control, which measures the platform and so runs every time), and repeats within this run.
+ * Everything left out is listed with its reason.
  */
 export async function discoverTargets(
   event: DiscoverTargetsEvent,

@@ -193,8 +193,7 @@ export function seriesHistory<T extends SummaryDigest>(
       if (current.countedRuns === 0) return;
       const baseline = entries
         .slice(0, index)
-        .reverse()
-        .find((earlier) => isComparableBaseline(current, earlier.summary))?.summary;
+        .findLast((earlier) => isComparableBaseline(current, earlier.summary))?.summary;
       // isComparableBaseline has checked the samples too; hasSample says so to the compiler.
       if (baseline === undefined || !hasSample(current) || !hasSample(baseline)) return;
       const comparison = compareWithPrevious(current, baseline, thresholds);
