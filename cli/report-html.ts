@@ -4,8 +4,12 @@
  * a Content-Security-Policy forbids every fetch, so the page cannot reach the network even by mistake.
  * Pure: the model and Chart.js's source in, the page out.
  */
-import type { SeriesHistory, SummaryDigest } from "../functions/domain/comparison.js";
-import { INTERVAL_LABELS } from "../functions/domain/figures.js";
+import type { SummaryDigest } from "../functions/domain/comparison.js";
+import {
+  INTERVAL_LABELS,
+  PUBLISHED_TOTAL_LABEL,
+  RUN_TOTAL_MEDIAN_LABEL,
+} from "../functions/domain/figures.js";
 import {
   BOUNDARIES,
   type Boundary,
@@ -17,6 +21,7 @@ import {
 import type { IntegritySummary } from "../functions/domain/integrity-summary.js";
 import type { RunRecord } from "../functions/domain/run-record.js";
 import type { RegressionThresholds } from "../functions/domain/suite-schema.js";
+import { type ChartSources, chartData, type RunBarData } from "./report-charts.js";
 import {
   COMPARISON_NOTE,
   comparisonColumns,
@@ -30,183 +35,26 @@ import {
 } from "./results-view.js";
 import { type Column, seconds } from "./text-table.js";
 
-export interface SeriesReport {
-  sourceParameter: string;
-  histories: SeriesHistory<SummaryDigest>[];
-}
-
-/** A compared benchmark with marked runs, and every one of its runs. */
-export interface MarkedBenchmark {
-  summary: SummaryDigest;
-  /** In run order. */
-  runs: RunRecord[];
-}
-
-export interface ReportModel {
+export interface ReportModel extends ChartSources {
   title: string;
   /** ISO 8601. */
   generatedAt: string;
   tableName: string;
   /** The filters the report was made with, in words ("all benchmarks" when none). */
   selection: string;
-  /** One benchmark per AMI, instance type and label, fastest first. */
-  comparison: SummaryDigest[];
   /** Matching benchmarks left out of the comparison because a newer one of the same AMI was chosen. */
   superseded: number;
-  series: SeriesReport[];
   thresholds: RegressionThresholds;
   /** Newest first. */
   failedRuns: RunRecord[];
-  /** The compared benchmarks with marked runs, in comparison order, at most MAX_MARKED_BENCHMARKS. */
-  markedBenchmarks: MarkedBenchmark[];
   /** How many compared benchmarks have marked runs (more than `markedBenchmarks` holds when capped). */
   markedBenchmarkCount: number;
 }
 
-/** A chart of a thousand bars is a texture, not a picture; the table below it has every row. */
-export const MAX_CHART_BARS = 150;
 export const MAX_FAILED_RUN_ROWS = 200;
 /** Each marked benchmark's runs cost a Query; `results --runs` shows the others one at a time. */
 export const MAX_MARKED_BENCHMARKS = 20;
-const BAR_HEIGHT_PX = 22;
-
-const PALETTE = [
-  "#1f77b4",
-  "#ff7f0e",
-  "#2ca02c",
-  "#9467bd",
-  "#8c564b",
-  "#e377c2",
-  "#7f7f7f",
-  "#bcbd22",
-  "#17becf",
-];
-const REGRESSION_COLOUR = "#d62728";
-
-export interface BarChartData {
-  labels: string[];
-  pendingToRunning: number[];
-  runningToPortClosed: number[];
-  portClosedToOpen: number[];
-}
-
-export interface TrendPoint {
-  /** Epoch ms of the AMI's first benchmark. */
-  x: number;
-  /** Total, seconds. */
-  y: number;
-  amiId: string;
-  name: string;
-  regression: boolean;
-}
-
-export interface TrendLine {
-  label: string;
-  colour: string;
-  points: TrendPoint[];
-}
-
-/** The intervals a run's bar stacks, from the RunInstances response to the open port. */
-export const RUN_BAR_INTERVALS = ["pendingToRunning", "runningToPortClosed", "portClosedToOpen"] as const;
-export type RunBarInterval = (typeof RUN_BAR_INTERVALS)[number];
-
-/**
- * One stacked bar per counted succeeded run of the marked benchmarks. Each interval is in `valid` or,
- * when a mark invalidates it, in `excluded` (drawn grey, apart), never both: an invalid interval is
- * never drawn as a measurement.
- */
-export interface RunBarData {
-  labels: string[];
-  valid: Record<RunBarInterval, (number | null)[]>;
-  excluded: Record<RunBarInterval, (number | null)[]>;
-  /** Per bar, the names of the run's marks that invalidate an interval. */
-  marks: string[][];
-}
-
-export interface ChartData {
-  bars: BarChartData;
-  runBars: RunBarData;
-  trends: TrendLine[];
-  regressionColour: string;
-}
-
-/** Bar labels: the image's name, plus instance type and label when the benchmarks differ in them. */
-function benchmarkLabeller(summaries: readonly SummaryDigest[]): (s: SummaryDigest) => string {
-  const several = (values: (string | undefined)[]) => new Set(values).size > 1;
-  const showType = several(summaries.map((s) => s.instanceType));
-  const showLabel = summaries.some((s) => s.label !== undefined);
-  return (s) =>
-    [s.image.name, showType ? s.instanceType : undefined, showLabel ? s.label : undefined]
-      .filter((part) => part !== undefined)
-      .join(" · ");
-}
-
-function runBarData(marked: readonly MarkedBenchmark[]): RunBarData {
-  const label = benchmarkLabeller(marked.map((benchmark) => benchmark.summary));
-  const bars = marked
-    .flatMap(({ summary, runs }) =>
-      runs.flatMap((run) =>
-        run.counted && run.status === "succeeded" && run.intervals ? [{ summary, run }] : [],
-      ),
-    )
-    .slice(0, MAX_CHART_BARS);
-  const column = (pick: (run: RunRecord, interval: RunBarInterval) => number | null) =>
-    Object.fromEntries(
-      RUN_BAR_INTERVALS.map((interval) => [interval, bars.map(({ run }) => pick(run, interval))]),
-    ) as Record<RunBarInterval, (number | null)[]>;
-  const value = (run: RunRecord, interval: RunBarInterval): number => run.intervals?.[interval] ?? 0;
-  return {
-    labels: bars.map(({ summary, run }) => `${label(summary)} · run ${run.runIndex}`),
-    valid: column((run, interval) =>
-      isValidInterval(run.integrity, interval) ? value(run, interval) : null,
-    ),
-    excluded: column((run, interval) =>
-      isValidInterval(run.integrity, interval) ? null : value(run, interval),
-    ),
-    marks: bars.map(({ run }) => invalidatingMarks(run.integrity).map((mark) => mark.name)),
-  };
-}
-
-/** What the charts draw, computed here rather than in the page so that it is tested without a browser. */
-export function chartData(model: ReportModel): ChartData {
-  const measured = model.comparison.filter((s) => s.medians !== undefined).slice(0, MAX_CHART_BARS);
-  const barLabel = benchmarkLabeller(measured);
-  const trends: TrendLine[] = [];
-  for (const series of model.series) {
-    for (const history of series.histories) {
-      const points = history.entries.flatMap((entry) => {
-        const total = entry.summary.medians?.total;
-        if (total === undefined) return [];
-        return [
-          {
-            x: Date.parse(entry.firstBenchmarkedAt),
-            y: total,
-            amiId: entry.summary.amiId,
-            name: entry.summary.image.name,
-            regression: entry.regression,
-          },
-        ];
-      });
-      if (points.length === 0) continue;
-      trends.push({
-        label: historyHeading(series.sourceParameter, history),
-        colour: PALETTE[trends.length % PALETTE.length] as string,
-        points,
-      });
-    }
-  }
-  return {
-    bars: {
-      labels: measured.map(barLabel),
-      pendingToRunning: measured.map((s) => s.medians?.pendingToRunning ?? 0),
-      runningToPortClosed: measured.map((s) => s.medians?.runningToPortClosed ?? 0),
-      portClosedToOpen: measured.map((s) => s.medians?.portClosedToOpen ?? 0),
-    },
-    runBars: runBarData(model.markedBenchmarks),
-    trends,
-    regressionColour: REGRESSION_COLOUR,
-  };
-}
+const ROW_HEIGHT_PX = 22;
 
 // ---- HTML ------------------------------------------------------------------------------------
 const ESCAPES: Record<string, string> = {
@@ -218,22 +66,91 @@ const ESCAPES: Record<string, string> = {
 };
 export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 
-function htmlTable<Row>(
-  columns: Column<Row>[],
-  rows: Row[],
-  rowClass?: (row: Row) => string | undefined,
-): string {
-  const cell = (tag: "th" | "td", column: Column<Row>, text: string) =>
-    `<${tag}${column.align === "right" ? ' class="num"' : ""}>${escapeHtml(text)}</${tag}>`;
-  const head = `<tr>${columns.map((c) => cell("th", c, c.header)).join("")}</tr>`;
+/** Columns whose cells are sentences: they wrap at spaces instead of widening the table. */
+const TEXT_HEADERS: ReadonlySet<string> = new Set(["why", "note", "vs previous AMI", "control", "flag"]);
+/** Columns of long names without spaces: they break inside a name only when the table must shrink. */
+const NAME_HEADERS: ReadonlySet<string> = new Set(["AMI Name", "benchmark"]);
+
+interface TableLayout<Row> {
+  /** A page-unique id for the table's column toggle. */
+  id: string;
+  /** The headers shown by default; the others wait behind the "all columns" toggle. All when absent. */
+  shown?: ReadonlySet<string>;
+  rowClass?: (row: Row) => string | undefined;
+}
+
+/**
+ * A table that fits a 1280 px window: the columns in `shown` by default, the rest behind a checkbox
+ * (CSS only, so it works with scripts off). With every column shown, the table scrolls in its own box;
+ * the page never does.
+ */
+function htmlTable<Row>(columns: Column<Row>[], rows: Row[], layout: TableLayout<Row>): string {
+  const classes = columns.map((column) =>
+    [
+      column.align === "right" ? "num" : "",
+      TEXT_HEADERS.has(column.header) ? "text" : "",
+      NAME_HEADERS.has(column.header) ? "name" : "",
+      layout.shown && !layout.shown.has(column.header) ? "extra" : "",
+    ]
+      .filter((name) => name !== "")
+      .join(" "),
+  );
+  const cell = (tag: "th" | "td", index: number, text: string) =>
+    `<${tag}${classes[index] ? ` class="${classes[index]}"` : ""}>${escapeHtml(text)}</${tag}>`;
+  const head = `<tr>${columns.map((c, i) => cell("th", i, c.header)).join("")}</tr>`;
   const body = rows
     .map((row) => {
-      const className = rowClass?.(row);
-      return `<tr${className ? ` class="${className}"` : ""}>${columns.map((c) => cell("td", c, c.value(row))).join("")}</tr>`;
+      const className = layout.rowClass?.(row);
+      return `<tr${className ? ` class="${className}"` : ""}>${columns.map((c, i) => cell("td", i, c.value(row))).join("")}</tr>`;
     })
     .join("\n");
-  return `<table>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
+  const table = `<div class="table-wrap"><table>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`;
+  const hidden = columns.filter((column) => layout.shown && !layout.shown.has(column.header));
+  if (hidden.length === 0) return table;
+  const toggleId = `columns-${layout.id}`;
+  const names = hidden.map((column) => column.header).join(", ");
+  return (
+    `<div class="table-block"><input type="checkbox" class="columns-toggle" id="${toggleId}">` +
+    `<label for="${toggleId}" title="${escapeHtml(names)}">all columns (${hidden.length} more: ${escapeHtml(names)})</label>\n${table}</div>`
+  );
 }
+
+// What each table shows by default, so that it fits a 1280 px window; the rest is behind its toggle.
+const COMPARISON_SHOWN: ReadonlySet<string> = new Set([
+  "AMI Name",
+  INTERVAL_LABELS.runningToPortClosed,
+  INTERVAL_LABELS.portClosedToOpen,
+  PUBLISHED_TOTAL_LABEL,
+  RUN_TOTAL_MEDIAN_LABEL,
+  "runs ok",
+  "marked",
+  "failed",
+  "timed out",
+  "instance type",
+  "label",
+  "started (UTC)",
+]);
+const HISTORY_SHOWN: ReadonlySet<string> = new Set([
+  "first benchmarked (UTC)",
+  "AMI Name",
+  PUBLISHED_TOTAL_LABEL,
+  RUN_TOTAL_MEDIAN_LABEL,
+  "shift",
+  "95 % CI",
+  "p",
+  "runs ok",
+  "timed out",
+  "vs previous AMI",
+  "control",
+  "flag",
+]);
+const MARKED_RUN_SHOWN: ReadonlySet<string> = new Set([
+  "run",
+  "counted",
+  "status",
+  ...INTERVAL_ORDER.filter((interval) => interval !== "runInstancesApi").map((i) => INTERVAL_LABELS[i]),
+  "note",
+]);
 
 const FAILED_RUN_COLUMNS: Column<RunRecord>[] = [
   { header: "started (UTC)", value: (r) => shortTime(r.startedAt) },
@@ -343,17 +260,21 @@ body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin:
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; font-size: 1.25rem; } h3 { font-size: 1.05rem; }
 .meta, .note { color: #555; } .note { font-size: .9em; max-width: 60rem; }
 table { border-collapse: collapse; margin: .6rem 0; font-variant-numeric: tabular-nums; }
-th, td { padding: .2rem .6rem; border-bottom: 1px solid #ddd; text-align: left; white-space: nowrap; }
-th { background: #f4f4f4; position: sticky; top: 0; } td.num, th.num { text-align: right; }
+th, td { padding: .2rem .45rem; border-bottom: 1px solid #ddd; text-align: left; white-space: nowrap; }
+th { background: #f4f4f4; position: sticky; top: 0; white-space: normal; vertical-align: bottom; min-width: 3rem; } td.num, th.num { text-align: right; }
+td.text { white-space: normal; max-width: 24rem; } td.name { white-space: normal; overflow-wrap: anywhere; min-width: 8rem; }
+th:not(.text):not(.name) { width: 1%; }
 tr.regression td { background: #fde8e8; } tr.marked td { background: #fff4d6; } .table-wrap { overflow-x: auto; }
+.extra { display: none; } .columns-toggle:checked ~ .table-wrap .extra { display: table-cell; }
+.table-block > label { font-size: .85em; color: #555; margin-left: .3rem; }
 ul.marks { font-size: .9em; } ul.marks li { margin: .15rem 0; }
-.chart { position: relative; width: 100%; }
+.chart { position: relative; width: 100%; } .chart-controls { margin: .4rem 0; }
 `;
 
 /**
  * The page's own script: draws the charts from the embedded JSON, then sets
  * `document.body.dataset.chartsReady` once every chart has rendered (what the Chromium test waits for),
- * or `chartsError` if drawing failed.
+ * or `chartsError` if drawing failed. Times are UTC throughout, like the tables.
  */
 const PAGE_SCRIPT = `
 (function () {
@@ -375,30 +296,180 @@ const PAGE_SCRIPT = `
     if (canvases.length === 0) { body.dataset.chartsReady = "true"; return; }
     Chart.defaults.animation = false;
     Chart.defaults.font.family = getComputedStyle(body).fontFamily;
+    var colours = data.colours;
     var secondsTick = function (value) { return value + " s"; };
-    var bars = document.getElementById("chart-bars");
-    if (bars) {
-      new Chart(bars, {
-        type: "bar",
-        data: {
-          labels: data.bars.labels,
-          datasets: [
-            { label: "pending to running", data: data.bars.pendingToRunning, backgroundColor: "#9ecae1" },
-            { label: "running to port closed", data: data.bars.runningToPortClosed, backgroundColor: "#3182bd" },
-            { label: "port closed to open", data: data.bars.portClosedToOpen, backgroundColor: "#fd8d3c" }
-          ]
-        },
+    var s2 = function (value) { return value.toFixed(2) + " s"; };
+    var signed = function (value) { return (value > 0 ? "+" : value < 0 ? "\u2212" : "") + Math.abs(value).toFixed(2) + " s"; };
+    var flagColour = function (flag, otherwise) { return flag === "drift" ? colours.drift : flag === "regression" ? colours.regression : otherwise; };
+    var flagWords = function (flag) { return flag === "drift" ? " PLATFORM DRIFT" : flag === "regression" ? " REGRESSION" : ""; };
+    var pointStyling = function (colour) {
+      return {
+        pointBackgroundColor: function (ctx) { return flagColour(ctx.raw && ctx.raw.flag, colour); },
+        pointBorderColor: function (ctx) { return flagColour(ctx.raw && ctx.raw.flag, colour); },
+        pointStyle: function (ctx) { return ctx.raw && ctx.raw.flag === "drift" ? "rectRot" : "circle"; },
+        pointRadius: function (ctx) { return ctx.raw && ctx.raw.flag ? 7 : 3.5; }
+      };
+    };
+    var iso = function (ms) { return new Date(ms).toISOString(); };
+    // A real time axis in UTC, ticked at the benchmarks' own times: the day, and the time of day too
+    // when another benchmark shares that day.
+    var timeAxis = function (title) {
+      return {
+        type: "time", adapters: { date: { zone: "UTC" } },
+        time: { tooltipFormat: "yyyy-MM-dd HH:mm 'UTC'" },
+        title: { display: true, text: title },
+        ticks: {
+          source: "labels", maxRotation: 0,
+          callback: function (value, index, ticks) {
+            var day = iso(value).slice(0, 10);
+            var shared = ticks.some(function (tick, other) { return other !== index && iso(tick.value).slice(0, 10) === day; });
+            return shared ? iso(value).slice(0, 16).replace("T", " ") : day;
+          }
+        }
+      };
+    };
+    var timesOf = function (lines) {
+      var seen = {};
+      lines.forEach(function (line) { line.points.forEach(function (point) { seen[point.x] = true; }); });
+      return Object.keys(seen).map(Number).sort(function (a, b) { return a - b; });
+    };
+
+    var boxCanvas = document.getElementById("chart-boxes");
+    if (boxCanvas) {
+      var runBoxes = data.runBoxes;
+      var select = document.getElementById("box-interval");
+      var boxDatasets = function (interval) {
+        var boxes = runBoxes.boxes[interval];
+        var marked = [];
+        var excluded = [];
+        boxes.forEach(function (box) {
+          if (!box) return;
+          marked.push.apply(marked, box.marked);
+          excluded.push.apply(excluded, box.excluded);
+        });
+        return [
+          {
+            type: "boxplot", label: "counted runs: box from q1 to q3 with the median, whiskers at the fastest and slowest, a dot per run",
+            data: boxes.map(function (box) {
+              return box ? { min: box.min, q1: box.q1, median: box.median, q3: box.q3, max: box.max, whiskerMin: box.min, whiskerMax: box.max, outliers: [], items: box.items } : null;
+            }),
+            backgroundColor: "rgba(49, 130, 189, 0.18)", borderColor: "#3182bd", borderWidth: 1.5,
+            itemRadius: 2.5, itemStyle: "circle", itemBackgroundColor: "#08519c", itemBorderColor: "#08519c",
+            outlierRadius: 0, meanRadius: 0, randomSeed: 7, order: 1
+          },
+          // A lower order is drawn later: the runs drawn apart stay on top of the box and its dots.
+          { type: "scatter", label: "run with an integrity mark (value counted)", data: marked, order: 0, pointStyle: "triangle", pointRadius: 7, backgroundColor: "#f0a800", borderColor: "#8a6100", borderWidth: 1 },
+          { type: "scatter", label: "value a mark excluded (outside the box and every statistic)", data: excluded, excluded: true, order: 0, pointStyle: "crossRot", pointRadius: 7, borderColor: "#757575", backgroundColor: "#757575", borderWidth: 2 }
+        ];
+      };
+      var axisTitle = function () { return select.options[select.selectedIndex].text + ", seconds after the RunInstances response where it starts there"; };
+      var boxChart = new Chart(boxCanvas, {
+        type: "boxplot",
+        data: { labels: runBoxes.labels, datasets: boxDatasets(select.value) },
         options: {
           indexAxis: "y", responsive: true, maintainAspectRatio: false,
           scales: {
-            x: { stacked: true, title: { display: true, text: "seconds after the RunInstances response (medians)" }, ticks: { callback: secondsTick } },
-            y: { stacked: true, ticks: { autoSkip: false } }
+            x: { type: "linear", title: { display: true, text: axisTitle() }, ticks: { callback: secondsTick } },
+            y: { type: "category", ticks: { autoSkip: false, color: function (ctx) { return runBoxes.unfinished[ctx.index] ? colours.regression : "#444"; } } }
           },
-          plugins: { tooltip: { callbacks: { label: function (item) { return item.dataset.label + ": " + item.parsed.x.toFixed(2) + " s"; } } } }
+          plugins: { tooltip: { callbacks: {
+            label: function (item) {
+              var raw = item.raw;
+              if (item.dataset.type === "scatter") {
+                return (item.dataset.excluded ? "EXCLUDED " : "") + "run " + raw.runIndex + ": " + s2(raw.x) + (raw.marks.length ? " (marks: " + raw.marks.join(", ") + ")" : "");
+              }
+              return raw ? "median " + s2(raw.median) + ", q1 to q3 " + s2(raw.q1) + " to " + s2(raw.q3) + ", fastest " + s2(raw.min) + ", slowest " + s2(raw.max) + " (" + (raw.items.length) + " unmarked runs)" : "";
+            }
+          } } }
+        },
+        plugins: [ready]
+      });
+      select.addEventListener("change", function () {
+        boxChart.data.datasets = boxDatasets(select.value);
+        boxChart.options.scales.x.title.text = axisTitle();
+        boxChart.update();
+      });
+    }
+
+    var trend = document.getElementById("chart-trend");
+    if (trend) {
+      new Chart(trend, {
+        type: "line",
+        data: {
+          labels: timesOf(data.trends),
+          datasets: data.trends.map(function (line) {
+            var styling = pointStyling(line.colour);
+            return {
+              label: line.label, data: line.points, borderColor: line.colour, backgroundColor: line.colour, tension: 0,
+              pointBackgroundColor: styling.pointBackgroundColor, pointBorderColor: styling.pointBorderColor,
+              pointStyle: styling.pointStyle, pointRadius: styling.pointRadius
+            };
+          })
+        },
+        options: {
+          responsive: true, maintainAspectRatio: false,
+          scales: {
+            x: timeAxis("first benchmarked (UTC)"),
+            y: { title: { display: true, text: "total (the two medians' sum)" }, ticks: { callback: secondsTick } }
+          },
+          plugins: { tooltip: { callbacks: {
+            label: function (item) { return item.raw.name + " (" + item.raw.amiId + "): total " + s2(item.raw.y) + flagWords(item.raw.flag); }
+          } } }
         },
         plugins: [ready]
       });
     }
+
+    var shiftCanvas = document.getElementById("chart-shifts");
+    if (shiftCanvas) {
+      new Chart(shiftCanvas, {
+        type: "scatterWithErrorBars",
+        data: {
+          labels: timesOf(data.shifts.filter(function (line) { return !line.control; })),
+          datasets: data.shifts.map(function (line) {
+            var styling = pointStyling(line.colour);
+            // The error bars' point element takes its options without the "point" prefix.
+            return {
+              label: line.label, data: line.points, control: line.control, colour: line.colour,
+              errorBarColor: line.colour, errorBarWhiskerColor: line.colour, errorBarLineWidth: 1.5, errorBarWhiskerSize: 12,
+              backgroundColor: line.control ? "#ffffff" : styling.pointBackgroundColor,
+              borderColor: styling.pointBorderColor, borderWidth: line.control ? 2 : 1,
+              pointStyle: line.control ? "rect" : styling.pointStyle, radius: styling.pointRadius
+            };
+          })
+        },
+        options: {
+          responsive: true, maintainAspectRatio: false,
+          scales: {
+            x: timeAxis("first benchmarked (UTC); each control just right of the series it ran beside"),
+            y: {
+              title: { display: true, text: "shift of per-run totals against the previous AMI, 95 % CI" },
+              ticks: { callback: function (value) { return signed(value); } },
+              grid: { color: function (ctx) { return ctx.tick && ctx.tick.value === 0 ? "#333333" : "rgba(0, 0, 0, 0.1)"; } }
+            }
+          },
+          plugins: {
+            // The series' own colour, not its first point's (which may be a flag's).
+            legend: { labels: { generateLabels: function (chart) {
+              return chart.data.datasets.map(function (dataset, index) {
+                return {
+                  text: dataset.label, datasetIndex: index, hidden: !chart.isDatasetVisible(index),
+                  fillStyle: dataset.control ? "#ffffff" : dataset.colour, strokeStyle: dataset.colour, lineWidth: dataset.control ? 2 : 1
+                };
+              });
+            } } },
+            tooltip: { callbacks: {
+            label: function (item) {
+              var raw = item.raw;
+              return (item.dataset.control ? "control " : "") + raw.name + " against " + raw.against + ": " + raw.words + " (" + raw.verdict + ")" + flagWords(raw.flag);
+            }
+          } }
+          }
+        },
+        plugins: [ready]
+      });
+    }
+
     var runBars = document.getElementById("chart-runs");
     if (runBars) {
       var runData = data.runBars;
@@ -448,35 +519,6 @@ const PAGE_SCRIPT = `
         plugins: [ready]
       });
     }
-    var trend = document.getElementById("chart-trend");
-    if (trend) {
-      var day = function (ms) { return new Date(ms).toISOString().slice(0, 10); };
-      new Chart(trend, {
-        type: "line",
-        data: {
-          datasets: data.trends.map(function (line) {
-            return {
-              label: line.label, data: line.points, borderColor: line.colour, backgroundColor: line.colour,
-              pointBackgroundColor: function (ctx) { return ctx.raw && ctx.raw.regression ? data.regressionColour : line.colour; },
-              pointRadius: function (ctx) { return ctx.raw && ctx.raw.regression ? 6 : 3; },
-              tension: 0
-            };
-          })
-        },
-        options: {
-          responsive: true, maintainAspectRatio: false,
-          scales: {
-            x: { type: "linear", title: { display: true, text: "first benchmarked" }, ticks: { callback: day } },
-            y: { title: { display: true, text: "total: running to port open (median)" }, ticks: { callback: secondsTick } }
-          },
-          plugins: { tooltip: { callbacks: {
-            title: function (items) { return items.length ? day(items[0].raw.x) : ""; },
-            label: function (item) { return item.raw.name + " (" + item.raw.amiId + "): " + item.raw.y.toFixed(2) + " s" + (item.raw.regression ? " REGRESSION" : ""); }
-          } } }
-        },
-        plugins: [ready]
-      });
-    }
   } catch (error) {
     body.dataset.chartsError = String((error && error.message) || error);
     throw error;
@@ -492,7 +534,7 @@ function markedRunsSection(model: ReportModel, runBars: RunBarData): string[] {
     return sections;
   }
   if (runBars.labels.length > 0) {
-    const height = Math.max(160, runBars.labels.length * BAR_HEIGHT_PX + 90);
+    const height = chartHeight(runBars.labels.length);
     sections.push(
       `<div class="chart" style="height:${height}px"><canvas id="chart-runs" data-chart="runs" role="img" ` +
         `aria-label="Stacked bars per counted run of the benchmarks with marked runs; invalid intervals grey, as excluded"></canvas></div>`,
@@ -505,13 +547,15 @@ function markedRunsSection(model: ReportModel, runBars: RunBarData): string[] {
         "the counted runs that succeeded) with the value it would have had.",
     )}</p>`,
   );
-  for (const { summary, runs } of model.markedBenchmarks) {
+  for (const [index, { summary, runs }] of model.markedBenchmarks.entries()) {
     sections.push(`<h3>${escapeHtml(markedBenchmarkHeading(summary))}</h3>`);
     if (summary.integrity) {
       sections.push(`<p class="note">${escapeHtml(`${integrityFact(summary.integrity)}.`)}</p>`);
     }
     const rowClass = (run: RunRecord) => (invalidatingMarks(run.integrity).length > 0 ? "marked" : undefined);
-    sections.push(`<div class="table-wrap">${htmlTable(MARKED_RUN_COLUMNS, runs, rowClass)}</div>`);
+    sections.push(
+      htmlTable(MARKED_RUN_COLUMNS, runs, { id: `marked-${index}`, shown: MARKED_RUN_SHOWN, rowClass }),
+    );
     sections.push(markList(runs));
   }
   const more = model.markedBenchmarkCount - model.markedBenchmarks.length;
@@ -523,24 +567,92 @@ function markedRunsSection(model: ReportModel, runBars: RunBarData): string[] {
   return sections;
 }
 
-export function reportHtml(model: ReportModel, chartJsSource: string): string {
-  const charts = chartData(model);
-  const sections: string[] = [];
-  const measuredCount = model.comparison.filter((s) => s.medians !== undefined).length;
+/** A chart with a row per image or run: tall enough for every row's label. */
+const chartHeight = (rows: number): number => Math.max(160, rows * ROW_HEIGHT_PX + 90);
 
-  sections.push('<h2 id="images">Boot time per image</h2>');
-  if (charts.bars.labels.length > 0) {
-    const height = Math.max(160, charts.bars.labels.length * BAR_HEIGHT_PX + 90);
+/** The intervals the per-image chart can show, the per-run total first. */
+const BOX_INTERVAL_CHOICES: [IntervalName, string][] = [
+  ["total", "each run's total (running to port open)"],
+  ...INTERVAL_ORDER.filter((interval) => interval !== "total").map((interval): [IntervalName, string] => [
+    interval,
+    INTERVAL_LABELS[interval],
+  ]),
+];
+
+function runBoxesSection(model: ReportModel, rows: number): string[] {
+  const measuredCount = model.comparison.filter((s) => s.medians !== undefined).length;
+  if (rows === 0) return [];
+  const options = BOX_INTERVAL_CHOICES.map(
+    ([interval, text]) =>
+      `<option value="${interval}"${interval === "total" ? " selected" : ""}>${escapeHtml(text)}</option>`,
+  ).join("");
+  return [
+    `<p class="chart-controls"><label for="box-interval">Runs of each image: </label><select id="box-interval">${options}</select></p>`,
+    `<div class="chart" style="height:${chartHeight(rows)}px"><canvas id="chart-boxes" data-chart="boxes" role="img" ` +
+      `aria-label="Per image, a box of its counted runs' values with a dot per run; marked runs drawn apart"></canvas></div>`,
+    `<p class="note">${escapeHtml(
+      "A dot per counted run that succeeded, over a box from its first to its third quartile with the " +
+        "median, whiskers at the fastest and the slowest run (every edge an observed run). A triangle is a " +
+        "run with an integrity mark whose value still counts; a grey cross is a value a mark excluded, " +
+        "outside the box and every statistic. Runs that timed out or failed have no value: their counts " +
+        "stand in red beside the image's name, and each one is listed under Failed and timed-out runs.",
+    )}${
+      measuredCount > rows
+        ? ` The chart shows the ${rows} fastest of ${measuredCount} images; the table has them all.`
+        : ""
+    }</p>`,
+  ];
+}
+
+function seriesSection(model: ReportModel, charts: ReturnType<typeof chartData>): string[] {
+  if (model.series.length === 0) return [];
+  const sections = ['<h2 id="series">Series over time</h2>'];
+  if (charts.trends.length > 0) {
     sections.push(
-      `<div class="chart" style="height:${height}px"><canvas id="chart-bars" data-chart="bars" role="img" ` +
-        `aria-label="Stacked bars: pending to running, running to port closed and port closed to open, per image"></canvas></div>`,
+      '<div class="chart" style="height:380px"><canvas id="chart-trend" data-chart="trend" role="img" ' +
+        'aria-label="The total of each AMI of each series, on a time axis"></canvas></div>',
     );
-    if (measuredCount > charts.bars.labels.length) {
+  }
+  if (charts.shifts.length > 0) {
+    sections.push(
+      '<div class="chart" style="height:380px"><canvas id="chart-shifts" data-chart="shifts" role="img" ' +
+        'aria-label="Each AMI\'s shift against the previous AMI of its series, with its 95 % confidence interval as whiskers, and the control beside it"></canvas></div>',
+    );
+  }
+  sections.push(
+    `<p class="note">${escapeHtml(
+      `${historyNote(model.thresholds)} Charts: a REGRESSION is a large red dot, a PLATFORM DRIFT a large ` +
+        "purple diamond; the shift chart's whiskers are each shift's 95 % CI, and an open grey square is " +
+        "the control's own shift in the same suite run, drawn just right of the series point.",
+    )}</p>`,
+  );
+  let historyIndex = 0;
+  for (const series of model.series) {
+    for (const history of series.histories) {
+      sections.push(`<h3>${escapeHtml(historyHeading(series.sourceParameter, history))}</h3>`);
+      const columns = insertBefore(
+        historyColumns("table"),
+        "flag",
+        integrityColumns((e: (typeof history.entries)[number]) => e.summary, true),
+      );
       sections.push(
-        `<p class="note">The chart shows the ${charts.bars.labels.length} fastest of ${measuredCount} images; the table has them all.</p>`,
+        htmlTable(columns, history.entries, {
+          id: `series-${historyIndex++}`,
+          shown: HISTORY_SHOWN,
+          rowClass: (e) => (e.regression ? "regression" : undefined),
+        }),
       );
     }
   }
+  return sections;
+}
+
+export function reportHtml(model: ReportModel, chartSources: string): string {
+  const charts = chartData(model);
+  const sections: string[] = [];
+
+  sections.push('<h2 id="images">Boot time per image</h2>');
+  sections.push(...runBoxesSection(model, charts.runBoxes.labels.length));
   if (model.comparison.length === 0) sections.push('<p class="note">No benchmarks match.</p>');
   else {
     const columns = insertBefore(
@@ -548,7 +660,7 @@ export function reportHtml(model: ReportModel, chartJsSource: string): string {
       "failed",
       integrityColumns((s: SummaryDigest) => s, false),
     );
-    sections.push(`<div class="table-wrap">${htmlTable(columns, model.comparison)}</div>`);
+    sections.push(htmlTable(columns, model.comparison, { id: "images", shown: COMPARISON_SHOWN }));
     const superseded =
       model.superseded > 0
         ? ` One row per AMI, instance type and label: its newest benchmark with results (${model.superseded} other benchmarks of the same AMIs not shown).`
@@ -556,31 +668,7 @@ export function reportHtml(model: ReportModel, chartJsSource: string): string {
     sections.push(`<p class="note">${escapeHtml(`${COMPARISON_NOTE} ${INTEGRITY_NOTE}${superseded}`)}</p>`);
   }
 
-  if (model.series.length > 0) {
-    sections.push('<h2 id="series">Series over time</h2>');
-    if (charts.trends.length > 0) {
-      sections.push(
-        '<div class="chart" style="height:420px"><canvas id="chart-trend" data-chart="trend" role="img" ' +
-          'aria-label="Total boot time of each AMI of each series, by date"></canvas></div>',
-      );
-    }
-    sections.push(
-      `<p class="note">${escapeHtml(historyNote(model.thresholds))} Flagged points are drawn larger, in red.</p>`,
-    );
-    for (const series of model.series) {
-      for (const history of series.histories) {
-        sections.push(`<h3>${escapeHtml(historyHeading(series.sourceParameter, history))}</h3>`);
-        const columns = insertBefore(
-          historyColumns("table"),
-          "flag",
-          integrityColumns((e: (typeof history.entries)[number]) => e.summary, true),
-        );
-        sections.push(
-          `<div class="table-wrap">${htmlTable(columns, history.entries, (e) => (e.regression ? "regression" : undefined))}</div>`,
-        );
-      }
-    }
-  }
+  sections.push(...seriesSection(model, charts));
 
   if (model.comparison.length > 0) sections.push(...markedRunsSection(model, charts.runBars));
 
@@ -588,7 +676,7 @@ export function reportHtml(model: ReportModel, chartJsSource: string): string {
   if (model.failedRuns.length === 0) sections.push('<p class="note">None.</p>');
   else {
     const shown = model.failedRuns.slice(0, MAX_FAILED_RUN_ROWS);
-    sections.push(`<div class="table-wrap">${htmlTable(FAILED_RUN_COLUMNS, shown)}</div>`);
+    sections.push(htmlTable(FAILED_RUN_COLUMNS, shown, { id: "failures" }));
     const more = model.failedRuns.length - shown.length;
     sections.push(
       `<p class="note">Newest first; never part of the statistics.${more > 0 ? ` ${more} older ones not shown.` : ""}</p>`,
@@ -609,7 +697,7 @@ export function reportHtml(model: ReportModel, chartJsSource: string): string {
 <p class="meta">Generated ${escapeHtml(shortTime(model.generatedAt))} UTC from DynamoDB table ${escapeHtml(model.tableName)}; ${escapeHtml(model.selection)}.</p>
 ${sections.join("\n")}
 <script type="application/json" id="report-data">${scriptSafeJson(charts)}</script>
-<script>${scriptSafeSource(chartJsSource)}</script>
+<script>${scriptSafeSource(chartSources)}</script>
 <script>${PAGE_SCRIPT}</script>
 </body>
 </html>

@@ -1,9 +1,9 @@
 /**
- * `boot-bench report --out report.html`: one self-contained HTML file with the comparison table, a
- * stacked bar per image, a trend line per series, the runs of benchmarks with marked runs and the
- * failed runs; it opens offline.
+ * `boot-bench report --out report.html`: one self-contained HTML file with a box of runs per image, the
+ * totals and shifts of each series over time, the tables, the runs of benchmarks with marked runs and
+ * the failed runs; it opens offline.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
@@ -33,13 +33,8 @@ import {
   thresholdsFrom,
   withResultsTable,
 } from "../query-options.js";
-import {
-  MAX_MARKED_BENCHMARKS,
-  type MarkedBenchmark,
-  type ReportModel,
-  reportHtml,
-  type SeriesReport,
-} from "../report-html.js";
+import type { MarkedBenchmark, SeriesReport } from "../report-charts.js";
+import { MAX_MARKED_BENCHMARKS, type ReportModel, reportHtml } from "../report-html.js";
 import type { TableTargetOptions } from "../results-table.js";
 
 export interface ReportRequest extends FilterOptions, ThresholdOptions {
@@ -48,11 +43,34 @@ export interface ReportRequest extends FilterOptions, ThresholdOptions {
 
 export const DEFAULT_REPORT_TITLE = "EC2 boot times";
 
-/** Chart.js's UMD build (a global `Chart`, no module loader), to inline into the page. */
-export function chartJsUmdSource(): string {
-  // The package's exports map does not expose dist/ files, but they sit next to its main entry.
-  const main = createRequire(import.meta.url).resolve("chart.js");
-  return readFileSync(join(dirname(main), "chart.umd.min.js"), "utf8");
+/**
+ * The browser builds the page inlines, in load order: Chart.js (a global `Chart`), Luxon and its
+ * Chart.js adapter (the time axes, in UTC), and the two Chart.js plugins by Chart.js's maintainer
+ * sgratzl (box plots; error bars for the confidence intervals), which register themselves on `Chart`.
+ */
+const BROWSER_BUILDS: [packageName: string, file: string][] = [
+  ["chart.js", "dist/chart.umd.min.js"],
+  ["luxon", "build/global/luxon.min.js"],
+  ["chartjs-adapter-luxon", "dist/chartjs-adapter-luxon.umd.min.js"],
+  ["@sgratzl/chartjs-chart-boxplot", "build/index.umd.min.js"],
+  ["chartjs-chart-error-bars", "build/index.umd.min.js"],
+];
+
+/** A file of an installed package that its exports map does not expose: found from its main entry up. */
+function packageFile(packageName: string, file: string): string {
+  for (let dir = dirname(createRequire(import.meta.url).resolve(packageName)); ; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    const name = existsSync(manifest)
+      ? (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name
+      : undefined;
+    if (name === packageName) return join(dir, file);
+    if (dirname(dir) === dir) throw new Error(`no package.json of ${packageName} above its main entry`);
+  }
+}
+
+/** Every browser build the report needs, as one script. */
+export function chartLibrariesSource(): string {
+  return BROWSER_BUILDS.map(([name, file]) => readFileSync(packageFile(name, file), "utf8")).join("\n;\n");
 }
 
 function selectionText(filter: SummaryFilter): string {
@@ -148,7 +166,7 @@ export function registerReportCommand(program: Command): void {
     const model = await withResultsTable(options, ({ client, tableName }) =>
       buildReportModel({ client, tableName, clock: io.clock }, options),
     );
-    writeFileSync(options.out, reportHtml(model, chartJsUmdSource()));
+    writeFileSync(options.out, reportHtml(model, chartLibrariesSource()));
     const seriesCount = model.series.reduce((n, s) => n + s.histories.length, 0);
     io.out.write(
       `Wrote ${options.out}: ${model.comparison.length} images (${model.markedBenchmarkCount} with marked runs), ${seriesCount} series, ${model.failedRuns.length} failed runs.\n`,

@@ -85,6 +85,30 @@ export function describeSample(values: readonly number[]): SampleStatistics | un
   };
 }
 
+/**
+ * A box-and-whisker summary: the quartiles by the same nearest-rank percentile as p90 (so every edge is
+ * an observed boot), and the whiskers at the extremes, not at 1.5 IQR: with ten runs there is no
+ * "outlier" to hide. Undefined for an empty sample.
+ */
+export interface BoxSummary {
+  min: number;
+  q1: number;
+  median: number;
+  q3: number;
+  max: number;
+}
+
+export function boxSummary(values: readonly number[]): BoxSummary | undefined {
+  if (values.length === 0) return undefined;
+  return {
+    min: min(values),
+    q1: percentile(values, 25),
+    median: median(values),
+    q3: percentile(values, 75),
+    max: max(values),
+  };
+}
+
 /** The parts of a run record the statistics need. */
 export interface RunSample {
   counted: boolean;

@@ -2,18 +2,120 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildReportModel, chartJsUmdSource, type ReportRequest } from "../../cli/commands/report.js";
-import { chartData, escapeHtml, type ReportModel, reportHtml } from "../../cli/report-html.js";
+import { buildReportModel, chartLibrariesSource, type ReportRequest } from "../../cli/commands/report.js";
+import { chartData } from "../../cli/report-charts.js";
+import { escapeHtml, type ReportModel, reportHtml } from "../../cli/report-html.js";
+import type { SummaryDigest } from "../../functions/domain/comparison.js";
 import type { BenchmarkSettings } from "../../functions/domain/contract.js";
 import { judgeRun } from "../../functions/domain/integrity.js";
+import { compareWithPrevious } from "../../functions/domain/regression.js";
 import { buildSummaryRecord, type RunRecord } from "../../functions/domain/run-record.js";
+import { boxSummary } from "../../functions/domain/statistics.js";
+import { DEFAULT_REGRESSION_THRESHOLDS } from "../../functions/domain/suite-schema.js";
 import type { BenchmarkRecords } from "../support/benchmark-records.js";
 import { type SeededTable, startSeededTable } from "../support/results-dynamodb.js";
 import { DATASET, NOW, SERIES } from "./results-dataset.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** The page's document, typed just enough. */
+interface PageDocument {
+  documentElement: { scrollWidth: number; clientWidth: number };
+  querySelectorAll(
+    selector: string,
+  ): ArrayLike<{ scrollWidth: number; clientWidth: number }> &
+    Iterable<{ scrollWidth: number; clientWidth: number }>;
+  querySelector(selector: string): { scrollWidth: number } | null;
+}
+
+/**
+ * Pixels in a region of a screenshot within a small distance of a colour (antialiased edges and text
+ * are blends, so an exact match would count only the insides of shapes).
+ */
+function countColour(png: PNG, region: Region, hex: string, tolerance = 24): number {
+  const [r, g, b] = [1, 3, 5].map((at) => Number.parseInt(hex.slice(at, at + 2), 16)) as [
+    number,
+    number,
+    number,
+  ];
+  let count = 0;
+  const [x0, y0] = [Math.max(0, Math.floor(region.x)), Math.max(0, Math.floor(region.y))];
+  const x1 = Math.min(png.width, Math.ceil(region.x + region.width));
+  const y1 = Math.min(png.height, Math.ceil(region.y + region.height));
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const i = (y * png.width + x) * 4;
+      const d =
+        Math.abs((png.data[i] ?? 0) - r) +
+        Math.abs((png.data[i + 1] ?? 0) - g) +
+        Math.abs((png.data[i + 2] ?? 0) - b);
+      if (d <= tolerance) count++;
+    }
+  }
+  return count;
+}
+
+type Region = { x: number; y: number; width: number; height: number };
+
+/** Where a chart plots (inside its axes, without legend or labels), in page pixels. */
+async function chartRegions(page: Page, id: string): Promise<{ canvas: Region; plot: Region }> {
+  const canvas = await page.locator(`#${id}`).boundingBox();
+  if (!canvas) throw new Error(`#${id} is not visible`);
+  const area = await page.evaluate(
+    (chartId) =>
+      (
+        globalThis as unknown as {
+          Chart: {
+            getChart(id: string): { chartArea: { left: number; top: number; right: number; bottom: number } };
+          };
+        }
+      ).Chart.getChart(chartId).chartArea,
+    id,
+  );
+  const plot = {
+    x: canvas.x + area.left,
+    y: canvas.y + area.top,
+    width: area.right - area.left,
+    height: area.bottom - area.top,
+  };
+  return { canvas, plot };
+}
+const plotArea = async (page: Page, id: string): Promise<Region> => (await chartRegions(page, id)).plot;
+
+/** One row of a horizontal chart's category axis, in page pixels: its label, and its part of the plot. */
+async function rowBand(page: Page, id: string, label: string): Promise<{ label: Region; plot: Region }> {
+  const { canvas, plot } = await chartRegions(page, id);
+  const band = await page.evaluate(
+    ([chartId, rowLabel]) => {
+      const chart = (
+        globalThis as unknown as {
+          Chart: {
+            getChart(id: string): {
+              data: { labels: string[] };
+              scales: { y: { getPixelForValue(value: number): number } };
+            };
+          };
+        }
+      ).Chart.getChart(chartId as string);
+      const row = chart.data.labels.indexOf(rowLabel as string);
+      if (row < 0) throw new Error(`no row ${rowLabel}`);
+      const [centre, next] = [row, row + 1].map((value) => chart.scales.y.getPixelForValue(value)) as [
+        number,
+        number,
+      ];
+      return { centre, half: Math.abs(next - centre) / 2 };
+    },
+    [id, label],
+  );
+  const [y, height] = [canvas.y + band.centre - band.half, band.half * 2];
+  return {
+    label: { x: canvas.x, y, width: plot.x - canvas.x, height },
+    plot: { x: plot.x, y, width: plot.width, height },
+  };
+}
 
 /** A canvas as the page sees it, typed just enough: the project compiles without the DOM library. */
 interface PageCanvas {
@@ -29,6 +131,7 @@ interface PageCanvas {
 const MARKED_BENCHMARK = "debian-10";
 const MARKED_IMAGE = "debian-10-amd64-20210721-710";
 const MARKED_RUN = 4;
+const AMAZON_ROW = "amzn2-ami-hvm-2.0.20210813.1-x86_64-gp2 · c7i.large (1 timed out, 1 failed)";
 /** Forty times the benchmark's port bracket limit (5 probe intervals of 10 ms). */
 const WIDE_OPEN_BRACKET_MS = 2000;
 
@@ -102,6 +205,32 @@ const MARKED_DATASET: BenchmarkRecords[] = DATASET.map((benchmark) => {
     ),
   };
 });
+
+// ---- a control beside the c7i.large series -----------------------------------------------------
+const CONTROL_IMAGE = "ami-0c0a70000000000c1";
+const summaryOf = (benchmarkId: string) => {
+  const benchmark = MARKED_DATASET.find((b) => b.summary.benchmarkId === benchmarkId);
+  if (!benchmark) throw new Error(`no benchmark ${benchmarkId}`);
+  return benchmark.summary;
+};
+/**
+ * What SummariseSuite stores when a control ran in the same suite run: weeks 2 and 3 of the series
+ * had one. Measured like the series, the control slowed as much in week 3: that week is platform drift.
+ */
+for (const [week, controlWeek, drift] of [
+  ["weekly-2", "weekly-1", false],
+  ["weekly-3", "weekly-2", true],
+] as const) {
+  summaryOf(week).platform = {
+    controlBenchmarkId: `control-${week}`,
+    controlImage: CONTROL_IMAGE,
+    controlAmiId: CONTROL_IMAGE,
+    controlImageName: "pinned control",
+    control: compareWithPrevious(summaryOf(week), summaryOf(controlWeek), DEFAULT_REGRESSION_THRESHOLDS),
+    drift,
+  };
+}
+
 const markedRun = (): RunRecord => {
   const run = MARKED_DATASET.find((b) => b.summary.benchmarkId === MARKED_BENCHMARK)?.runs[MARKED_RUN];
   if (!run) throw new Error("no marked run");
@@ -181,19 +310,120 @@ describe("the report's content", () => {
     expect(series.comparison.every((s) => s.sourceParameter === SERIES)).toBe(true);
   });
 
-  it("draws a stacked bar per measured image and a line per series and instance type", async () => {
-    const data = chartData(await model());
-    // The broken image has no measurement, so no bar.
-    expect(data.bars.labels).toHaveLength(10);
-    expect(data.bars.labels[0]).toBe("clear-34640-ecs-base · c7i.large");
-    expect(data.bars.pendingToRunning[0]).toBeCloseTo(6.9, 9);
-    expect(data.bars.runningToPortClosed[0]).toBeCloseTo(1.23, 9);
-    expect(data.bars.portClosedToOpen[0]).toBe(0);
+  it("draws each image's counted runs as points over a box, the marked ones apart, the unfinished beside", async () => {
+    const report = await model();
+    const { runBoxes } = chartData(report);
+    // The broken image has no measurement, so no row.
+    expect(runBoxes.labels).toHaveLength(10);
+    expect(runBoxes.labels[0]).toBe("clear-34640-ecs-base · c7i.large");
+    expect(runBoxes.labels.filter((_, row) => runBoxes.unfinished[row])).toEqual([AMAZON_ROW]);
+    const row = (benchmarkId: string) => {
+      const summary = report.comparison.find((s) => s.benchmarkId === benchmarkId);
+      return report.comparison.filter((s) => s.medians !== undefined).indexOf(summary as SummaryDigest);
+    };
+    // An unmarked image: every counted value is a point, the box is theirs.
+    const weekly1 = row("weekly-1");
+    const weekly1Totals = MARKED_DATASET.find((b) => b.summary.benchmarkId === "weekly-1")
+      ?.runs.filter((r) => r.counted && r.status === "succeeded")
+      .map((r) => r.intervals?.total);
+    expect(weekly1Totals).toHaveLength(9);
+    expect(runBoxes.boxes.total[weekly1]).toEqual({
+      ...boxSummary(weekly1Totals as number[]),
+      items: weekly1Totals,
+      marked: [],
+      excluded: [],
+    });
+    // The marked run of debian-10: its total is excluded (outside the box), its valid interval is marked.
+    const debian = row(MARKED_BENCHMARK);
+    const { intervals } = markedRun();
+    const debianRuns = MARKED_DATASET.find((b) => b.summary.benchmarkId === MARKED_BENCHMARK)?.runs ?? [];
+    const otherTotals = debianRuns
+      .filter((r) => r.counted && r.runIndex !== MARKED_RUN)
+      .map((r) => r.intervals?.total as number);
+    expect(otherTotals).toHaveLength(8);
+    const point = (x: number | undefined) => ({
+      x,
+      y: `${MARKED_IMAGE} · c7i.large`,
+      runIndex: MARKED_RUN,
+      marks: ["openBracketWide"],
+    });
+    expect(runBoxes.boxes.total[debian]).toEqual({
+      ...boxSummary(otherTotals),
+      items: otherTotals,
+      marked: [],
+      excluded: [point(intervals?.total)],
+    });
+    expect(runBoxes.boxes.runningToPortClosed[debian]?.marked).toEqual([
+      point(intervals?.runningToPortClosed),
+    ]);
+    expect(runBoxes.boxes.runningToPortClosed[debian]?.excluded).toEqual([]);
+    expect(runBoxes.boxes.runningToPortClosed[debian]?.items).toHaveLength(8);
+    expect(runBoxes.labels.some((label) => label.includes("not told apart"))).toBe(false);
+    // Clear Linux never answered closed (closed := open): 0 s closed to open, a value like any other.
+    expect(runBoxes.boxes.portClosedToOpen[0]?.median).toBe(0);
+    // Runs that timed out or failed have no value: they are counted beside the row.
+    expect(runBoxes.boxes.total[row("amazon-linux-2")]?.items).toHaveLength(7);
+  });
+
+  it("says when a marked benchmark's runs were not read (beyond the cap), and draws its values unsplit", async () => {
+    const report = await model();
+    const { runBoxes } = chartData({ ...report, markedBenchmarks: [] });
+    const debian = runBoxes.labels.findIndex((label) => label.startsWith(MARKED_IMAGE));
+    expect(runBoxes.labels[debian]).toBe(`${MARKED_IMAGE} · c7i.large (marked runs not told apart)`);
+    const summary = report.comparison.find((s) => s.benchmarkId === MARKED_BENCHMARK);
+    expect(runBoxes.boxes.total[debian]?.items).toEqual(summary?.countedValues?.total);
+    expect(runBoxes.boxes.total[debian]?.excluded).toEqual([]);
+  });
+
+  it("draws each series on a time axis: totals, and each shift with its confidence interval as whiskers", async () => {
+    const report = await model();
+    const data = chartData(report);
     expect(data.trends.map((line) => [line.label, line.points.length])).toEqual([
       [`${SERIES} on c7i.large (comparability ${keyOf("c7i.large")})`, 4],
       [`${SERIES} on m7i.large (comparability ${keyOf("m7i.large")})`, 2],
     ]);
-    expect(data.trends[0]?.points.map((p) => p.regression)).toEqual([false, false, true, false]);
+    const c7i = report.series[0]?.histories[0];
+    expect(data.trends[0]?.points.map((p) => [new Date(p.x).toISOString(), p.y, p.flag])).toEqual(
+      c7i?.entries.map((e) => [
+        e.firstBenchmarkedAt,
+        e.summary.medians?.total,
+        e.regression ? "drift" : undefined,
+      ]),
+    );
+    // Week 3 regressed and the control slowed as much: platform drift, not a plain regression.
+    expect(data.trends[0]?.points.map((p) => p.flag)).toEqual([undefined, undefined, "drift", undefined]);
+    const [c7iShifts, m7iShifts, control] = data.shifts;
+    expect(c7iShifts?.points.map((p) => [p.name, p.against, p.y, p.yMin, p.yMax, p.flag])).toEqual(
+      (c7i?.entries ?? []).slice(1).map((e) => {
+        const shift = e.comparison?.shifts.total;
+        return [
+          e.summary.image.name,
+          e.comparedWith?.image.name,
+          shift?.shift,
+          shift?.low,
+          shift?.high,
+          e.regression ? "drift" : undefined,
+        ];
+      }),
+    );
+    expect(c7iShifts?.points[1]?.words).toMatch(
+      /^slower by 1\.\d\d s, 95 % CI 1\.\d\d to 1\.\d\d s, p < 0\.001$/,
+    );
+    expect(m7iShifts?.points).toHaveLength(1);
+    // The control: one line for its image and instance type, each point just right of its series point.
+    expect(control?.label).toBe(`control ${CONTROL_IMAGE} on c7i.large`);
+    expect(control?.control).toBe(true);
+    const span = Date.parse("2025-05-22T06:00:00Z") - Date.parse("2025-05-01T06:00:00Z");
+    expect(control?.points.map((p) => [p.x, p.y, p.verdict])).toEqual(
+      ["weekly-2", "weekly-3"].map((week) => {
+        const { platform } = summaryOf(week);
+        return [
+          Date.parse(summaryOf(week).startedAt) + span * 0.01,
+          platform?.control.shifts.total?.shift,
+          week === "weekly-3" ? "slower" : "no change",
+        ];
+      }),
+    );
   });
 
   it("puts the marked runs and the bracket widths next to each benchmark's medians", async () => {
@@ -288,12 +518,16 @@ describe("the report's content", () => {
   });
 
   it("is one file that loads nothing: Chart.js inlined, no external references, fetching forbidden", async () => {
-    const html = reportHtml(await model(), chartJsUmdSource());
+    const html = reportHtml(await model(), chartLibrariesSource());
     expect(html).not.toMatch(/<script[^>]+src=/i);
     expect(html).not.toMatch(/<link\b/i);
     expect(html).not.toMatch(/\b(src|href)=["']?(https?:)?\/\//i);
     expect(html).toContain("default-src 'none'");
     expect(html).toContain("Chart.js v4");
+    // Its plugins, each registering itself on the global Chart: box plots, error bars, the time adapter.
+    for (const global of ["ChartBoxPlot=", "ChartErrorBars=", "chartjs-adapter-luxon v1", "var luxon="]) {
+      expect(html).toContain(global);
+    }
   });
 
   it("escapes what it did not write itself", () => {
@@ -328,7 +562,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the report in headless Chromium", () => 
 
   async function render(report: ReportModel) {
     const file = join(dir, `report-${Math.random().toString(36).slice(2)}.html`);
-    writeFileSync(file, reportHtml(report, chartJsUmdSource()));
+    writeFileSync(file, reportHtml(report, chartLibrariesSource()));
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const blocked: string[] = [];
     const pageErrors: string[] = [];
@@ -352,8 +586,9 @@ describe.skipIf(!existsSync(CHROMIUM))("the report in headless Chromium", () => 
     return { page, blocked, pageErrors };
   }
 
-  it("draws both charts, offline, without errors", async () => {
-    const { page, blocked, pageErrors } = await render(await model());
+  it("draws every chart, offline, without errors, and fits a 1280 px window", async () => {
+    // Lower thresholds make the m7i.large series' +0.2 s a plain regression beside c7i.large's drift.
+    const { page, blocked, pageErrors } = await render(await model({ threshold: "1", minChange: "0.1" }));
     try {
       expect(await page.locator("body").getAttribute("data-charts-error")).toBeNull();
       expect(pageErrors).toEqual([]);
@@ -365,26 +600,69 @@ describe.skipIf(!existsSync(CHROMIUM))("the report in headless Chromium", () => 
           const pixels =
             canvas.getContext("2d")?.getImageData(0, 0, width, height).data ?? new Uint8ClampedArray();
           let painted = 0;
-          let regressionRed = 0;
-          for (let i = 0; i < pixels.length; i += 4) {
-            if ((pixels[i + 3] ?? 0) === 0) continue;
-            painted++;
-            // #d62728, the colour of a flagged point.
-            if (pixels[i] === 0xd6 && pixels[i + 1] === 0x27 && pixels[i + 2] === 0x28) regressionRed++;
-          }
-          return { id: canvas.id, width, height, painted, regressionRed };
+          for (let i = 0; i < pixels.length; i += 4) if ((pixels[i + 3] ?? 0) > 0) painted++;
+          return { id: canvas.id, width, height, painted };
         }),
       );
-      expect(canvases.map((c) => c.id)).toEqual(["chart-bars", "chart-trend", "chart-runs"]);
+      expect(canvases.map((c) => c.id)).toEqual(["chart-boxes", "chart-trend", "chart-shifts", "chart-runs"]);
       for (const canvas of canvases) {
         expect(canvas.width).toBeGreaterThan(100);
         expect(canvas.height).toBeGreaterThan(100);
-        // Far more than axes alone: bars and lines were drawn.
-        expect(canvas.painted / (canvas.width * canvas.height)).toBeGreaterThan(0.02);
+        // Far more than axes alone: boxes, points and lines were drawn.
+        expect(canvas.painted / (canvas.width * canvas.height), canvas.id).toBeGreaterThan(0.02);
       }
-      expect(canvases[1]?.regressionRed).toBeGreaterThan(20);
+
+      // No horizontal scrollbar: not on the page, and not on any table with its default columns.
+      const widths = await page.evaluate(() => {
+        const document = (globalThis as unknown as { document: PageDocument }).document;
+        return {
+          page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
+          tables: [...document.querySelectorAll(".table-wrap")].map((wrap) => [
+            wrap.scrollWidth,
+            wrap.clientWidth,
+          ]),
+        };
+      });
+      expect(widths.page).toEqual([1280, 1280]);
+      expect(widths.tables.length).toBe(5);
+      for (const [scroll, client] of widths.tables) expect(scroll).toBeLessThanOrEqual(client as number);
+
+      // The screenshot of the whole page at 1280 px, compared with what must be visible in it.
+      const png = PNG.sync.read(await page.screenshot({ fullPage: true }));
+      const shot = join(dir, "report-1280.png");
+      writeFileSync(shot, PNG.sync.write(png));
+      if (process.env.REPORT_SCREENSHOT) writeFileSync(process.env.REPORT_SCREENSHOT, PNG.sync.write(png));
+      expect(png.width).toBe(1280);
+      const colourIn = async (region: Region | Promise<Region>, colour: string) =>
+        countColour(png, await region, colour);
+      const boxes = plotArea(page, "chart-boxes");
+      const debianRow = rowBand(page, "chart-boxes", `${MARKED_IMAGE} · c7i.large`);
+      const amazonRow = rowBand(page, "chart-boxes", AMAZON_ROW);
+      // Per image: a dot per run over its box, the excluded total of the marked run as a cross in its
+      // row, and the image with a timeout and a failure named in red.
+      expect(await colourIn(boxes, "#08519c"), "run dots").toBeGreaterThan(200);
+      expect(await colourIn((await debianRow).plot, "#757575"), "excluded value").toBeGreaterThan(10);
+      expect(await colourIn((await amazonRow).plot, "#757575"), "nothing excluded elsewhere").toBeLessThan(5);
+      expect(await colourIn(boxes, "#f0a800"), "no marked run has a valid total").toBeLessThan(5);
+      expect(await colourIn((await amazonRow).label, "#d62728"), "unfinished, in red").toBeGreaterThan(20);
+      expect(await colourIn((await debianRow).label, "#d62728"), "finished, not red").toBeLessThan(5);
+      // Per series: the drift and the regression flagged in both charts, and the control beside them.
+      for (const chart of ["chart-trend", "chart-shifts"]) {
+        expect(
+          await colourIn(plotArea(page, chart), "#6a3d9a"),
+          `platform drift in ${chart}`,
+        ).toBeGreaterThan(40);
+        expect(await colourIn(plotArea(page, chart), "#d62728"), `regression in ${chart}`).toBeGreaterThan(
+          40,
+        );
+      }
+      expect(await colourIn(plotArea(page, "chart-shifts"), "#525252"), "the control").toBeGreaterThan(20);
+      // A stray antialiased pixel may come near a colour; a drawn mark is many.
+      const flagged = await page.locator("tr.regression").first().boundingBox();
+      expect(flagged && countColour(png, flagged, "#fde8e8"), "flagged rows").toBeGreaterThan(2000);
+
       // The tables are there for people without scripts, or who want numbers.
-      expect(await page.locator("tr.regression").count()).toBe(1);
+      expect(await page.locator("tr.regression").count()).toBe(2);
       expect(await page.locator("h2").allTextContents()).toEqual([
         "Boot time per image",
         "Series over time",
@@ -396,11 +674,76 @@ describe.skipIf(!existsSync(CHROMIUM))("the report in headless Chromium", () => 
     }
   });
 
+  it("shows the other columns on request, in the table's own scroll box", async () => {
+    const { page } = await render(await model());
+    try {
+      const table = page.locator("#images ~ .table-block").first();
+      const visibleHeaders = () =>
+        table
+          .locator("th")
+          .evaluateAll((cells) =>
+            cells
+              .filter((cell) => (cell as unknown as { offsetWidth: number }).offsetWidth > 0)
+              .map((cell) => cell.textContent),
+          );
+      expect(await visibleHeaders()).not.toContain("AMI Id");
+      await table.locator("label").click();
+      expect(await visibleHeaders()).toEqual(
+        expect.arrayContaining(["AMI Id", "total p90", "open bracket ms"]),
+      );
+      const widths = await page.evaluate(() => {
+        const document = (globalThis as unknown as { document: PageDocument }).document;
+        return [
+          document.documentElement.scrollWidth,
+          document.querySelector(".table-wrap")?.scrollWidth ?? 0,
+        ];
+      });
+      // The page still does not scroll sideways; the table does, if it must.
+      expect(widths[0]).toBe(1280);
+      expect(widths[1]).toBeGreaterThan(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("draws each interval of the runs on request", async () => {
+    const report = await model();
+    const { runBoxes } = chartData(report);
+    const { page } = await render(report);
+    try {
+      const medians = () =>
+        page.evaluate(() => {
+          const chart = (
+            globalThis as unknown as {
+              Chart: {
+                getChart(id: string): { data: { datasets: { data: ({ median: number } | null)[] }[] } };
+              };
+            }
+          ).Chart.getChart("chart-boxes");
+          return chart.data.datasets[0]?.data.map((box) => box?.median ?? null);
+        });
+      expect(await medians()).toEqual(runBoxes.boxes.total.map((box) => box?.median ?? null));
+      await page.locator("#box-interval").selectOption("runningToPortClosed");
+      expect(await medians()).toEqual(runBoxes.boxes.runningToPortClosed.map((box) => box?.median ?? null));
+      // The marked run's running to port closed is valid: it is drawn as a triangle, apart from the dots.
+      const png = PNG.sync.read(await page.screenshot({ fullPage: true }));
+      const debianRow = await rowBand(page, "chart-boxes", `${MARKED_IMAGE} · c7i.large`);
+      expect(countColour(png, debianRow.plot, "#f0a800"), "marked run").toBeGreaterThan(20);
+      expect(
+        countColour(png, await plotArea(page, "chart-boxes"), "#757575"),
+        "nothing excluded",
+      ).toBeLessThan(5);
+      expect(runBoxes.boxes.runningToPortClosed).not.toEqual(runBoxes.boxes.total);
+    } finally {
+      await page.close();
+    }
+  });
+
   it("shows the marked run: its count by the medians, its marks, its invalid interval drawn as excluded", async () => {
     const { page } = await render(await model());
     try {
       // The comparison table, as a reader sees it.
-      const comparison = page.locator("#images ~ .table-wrap table").first();
+      const comparison = page.locator("#images ~ .table-block table").first();
       const headers = await comparison.locator("th").allTextContents();
       const markedRow = comparison.locator("tbody tr", { hasText: MARKED_IMAGE });
       const cells = await markedRow.locator("td").allTextContents();

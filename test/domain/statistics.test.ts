@@ -7,6 +7,7 @@ import {
   type RunIntegrity,
 } from "../../functions/domain/integrity.js";
 import {
+  boxSummary,
   describeSample,
   max,
   mean,
@@ -40,6 +41,31 @@ describe("median", () => {
 
   it("sorts numerically, not as strings", () => {
     expect(median([10, 9, 100])).toBe(10);
+  });
+});
+
+describe("boxSummary", () => {
+  it("has nearest-rank quartiles, so each edge of the box is an observed run, and whiskers at the extremes", () => {
+    // Nine runs: q1 at rank ceil(2.25) = 3, q3 at rank ceil(6.75) = 7; the 40 s run is a whisker, not hidden.
+    expect(boxSummary([12, 11, 13, 10, 14, 15, 40, 16, 17])).toEqual({
+      min: 10,
+      q1: 12,
+      median: 14,
+      q3: 16,
+      max: 40,
+    });
+    // Ten runs: the median between the two middle runs, the quartiles at ranks 3 and 8.
+    expect(boxSummary([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])).toEqual({
+      min: 1,
+      q1: 3,
+      median: 5.5,
+      q3: 8,
+      max: 10,
+    });
+  });
+
+  it("is undefined for no runs", () => {
+    expect(boxSummary([])).toBeUndefined();
   });
 });
 
