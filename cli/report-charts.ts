@@ -12,7 +12,7 @@ import {
 import { describeShift, type SeriesComparison, verdictWords } from "../functions/domain/regression.js";
 import type { RunRecord } from "../functions/domain/run-record.js";
 import { type BoxSummary, boxSummary } from "../functions/domain/statistics.js";
-import { historyHeading, PLATFORM_DRIFT_FLAG, REGRESSION_FLAG, regressionFlag } from "./results-view.js";
+import { historySubject, PLATFORM_DRIFT_FLAG, REGRESSION_FLAG, regressionFlag } from "./results-view.js";
 
 export interface SeriesReport {
   sourceParameter: string;
@@ -251,11 +251,18 @@ export interface ShiftLine {
   points: ShiftPoint[];
 }
 
+/** One history's shift chart (empty when nothing of it was compared). */
+export interface ShiftChart {
+  lines: ShiftLine[];
+}
+
 export interface ChartData {
   runBoxes: BoxChartData;
   runBars: RunBarData;
+  /** Every series' totals in one chart. */
   trends: TrendLine[];
-  shifts: ShiftLine[];
+  /** Per history of each series, in the report's order: a chart of its own. */
+  shifts: ShiftChart[];
   colours: { regression: string; drift: string; control: string };
 }
 
@@ -285,8 +292,8 @@ function shiftPoint(
 const time = (entry: HistoryEntry): number => Date.parse(entry.firstBenchmarkedAt);
 
 /**
- * The controls' points stand just right of the series points they ran beside (the same suite run, so
- * nearly the same time): 1 % of the chart's time span, at least an hour, so the two whiskers do not
+ * The control's points stand just right of the series points they ran beside (the same suite run, so
+ * nearly the same time): 1 % of the history's time span, at least an hour, so the two whiskers do not
  * hide each other.
  */
 function controlOffsetMs(entries: readonly HistoryEntry[]): number {
@@ -295,61 +302,56 @@ function controlOffsetMs(entries: readonly HistoryEntry[]): number {
   return Math.max(3_600_000, span * 0.01);
 }
 
+/** The series' shifts, and beside them the suite's control in the same runs, when one ran. */
+function shiftChart(history: SeriesHistory<SummaryDigest>, label: string, colour: string): ShiftChart {
+  const lines: ShiftLine[] = [];
+  const points = history.entries.flatMap((entry) =>
+    entry.comparison
+      ? shiftPoint(
+          time(entry),
+          entry.summary.image.name,
+          entry.comparison,
+          flagOf(entry.regression, entry.summary.platform),
+        )
+      : [],
+  );
+  if (points.length > 0) lines.push({ label, colour, control: false, points });
+  const offset = controlOffsetMs(history.entries);
+  // One line per control image (a suite names one control per instance type, but may change it).
+  const controls = new Map<string, ShiftLine>();
+  for (const entry of history.entries) {
+    const platform = entry.summary.platform;
+    if (platform === undefined) continue;
+    let line = controls.get(platform.controlImage);
+    if (line === undefined) {
+      line = { label: `control ${platform.controlImage}`, colour: CONTROL_COLOUR, control: true, points: [] };
+      controls.set(platform.controlImage, line);
+    }
+    line.points.push(
+      ...shiftPoint(time(entry) + offset, platform.controlImageName, platform.control, undefined),
+    );
+  }
+  lines.push(...[...controls.values()].filter((line) => line.points.length > 0));
+  return { lines };
+}
+
 function seriesCharts(series: readonly SeriesReport[]): Pick<ChartData, "trends" | "shifts"> {
   const trends: TrendLine[] = [];
-  const shifts: ShiftLine[] = [];
-  const histories = series.flatMap((s) =>
-    s.histories.map((history) => ({ source: s.sourceParameter, history })),
-  );
-  const offset = controlOffsetMs(histories.flatMap(({ history }) => history.entries));
-  // One control line per control image and instance type; several series share each of its benchmarks.
-  const controls = new Map<string, { line: ShiftLine; benchmarks: Set<string> }>();
-  for (const { source, history } of histories) {
-    const label = historyHeading(source, history);
-    const colour = PALETTE[trends.length % PALETTE.length] as string;
-    const points = history.entries.flatMap((entry): TrendPoint[] => {
-      const total = entry.summary.medians?.total;
-      if (total === undefined) return [];
-      const flag = flagOf(entry.regression, entry.summary.platform);
-      const { amiId, image } = entry.summary;
-      return [{ x: time(entry), y: total, amiId, name: image.name, ...(flag !== undefined && { flag }) }];
-    });
-    if (points.length > 0) trends.push({ label, colour, points });
-    const shiftPoints = history.entries.flatMap((entry) =>
-      entry.comparison
-        ? shiftPoint(
-            time(entry),
-            entry.summary.image.name,
-            entry.comparison,
-            flagOf(entry.regression, entry.summary.platform),
-          )
-        : [],
-    );
-    if (shiftPoints.length > 0) shifts.push({ label, colour, control: false, points: shiftPoints });
-    for (const entry of history.entries) {
-      const platform = entry.summary.platform;
-      if (platform === undefined) continue;
-      const key = `${platform.controlImage} ${history.instanceType}`;
-      let control = controls.get(key);
-      if (control === undefined) {
-        const line: ShiftLine = {
-          label: `control ${platform.controlImage} on ${history.instanceType}`,
-          colour: CONTROL_COLOUR,
-          control: true,
-          points: [],
-        };
-        control = { line, benchmarks: new Set() };
-        controls.set(key, control);
-      }
-      if (control.benchmarks.has(platform.controlBenchmarkId)) continue;
-      control.benchmarks.add(platform.controlBenchmarkId);
-      control.line.points.push(
-        ...shiftPoint(time(entry) + offset, platform.controlImageName, platform.control, undefined),
-      );
+  const shifts: ShiftChart[] = [];
+  for (const { sourceParameter, histories } of series) {
+    for (const history of histories) {
+      const label = historySubject(sourceParameter, history);
+      const colour = PALETTE[shifts.length % PALETTE.length] as string;
+      const points = history.entries.flatMap((entry): TrendPoint[] => {
+        const total = entry.summary.medians?.total;
+        if (total === undefined) return [];
+        const flag = flagOf(entry.regression, entry.summary.platform);
+        const { amiId, image } = entry.summary;
+        return [{ x: time(entry), y: total, amiId, name: image.name, ...(flag !== undefined && { flag }) }];
+      });
+      if (points.length > 0) trends.push({ label, colour, points });
+      shifts.push(shiftChart(history, label, colour));
     }
-  }
-  for (const { line } of controls.values()) {
-    if (line.points.length > 0) shifts.push({ ...line, points: line.points.sort((a, b) => a.x - b.x) });
   }
   return { trends, shifts };
 }

@@ -315,7 +315,7 @@ const PAGE_SCRIPT = `
     // when another benchmark shares that day.
     var timeAxis = function (title) {
       return {
-        type: "time", adapters: { date: { zone: "UTC" } },
+        type: "time", adapters: { date: { zone: "UTC" } }, offset: true,
         time: { tooltipFormat: "yyyy-MM-dd HH:mm 'UTC'" },
         title: { display: true, text: title },
         ticks: {
@@ -420,13 +420,13 @@ const PAGE_SCRIPT = `
       });
     }
 
-    var shiftCanvas = document.getElementById("chart-shifts");
-    if (shiftCanvas) {
+    document.querySelectorAll('canvas[data-chart="shifts"]').forEach(function (shiftCanvas) {
+      var lines = data.shifts[Number(shiftCanvas.dataset.history)].lines;
       new Chart(shiftCanvas, {
         type: "scatterWithErrorBars",
         data: {
-          labels: timesOf(data.shifts.filter(function (line) { return !line.control; })),
-          datasets: data.shifts.map(function (line) {
+          labels: timesOf(lines.filter(function (line) { return !line.control; })),
+          datasets: lines.map(function (line) {
             var styling = pointStyling(line.colour);
             // The error bars' point element takes its options without the "point" prefix.
             return {
@@ -441,9 +441,9 @@ const PAGE_SCRIPT = `
         options: {
           responsive: true, maintainAspectRatio: false,
           scales: {
-            x: timeAxis("first benchmarked (UTC); each control just right of the series it ran beside"),
+            x: timeAxis("first benchmarked (UTC); the control just right of the series point it ran beside"),
             y: {
-              title: { display: true, text: "shift of per-run totals against the previous AMI, 95 % CI" },
+              title: { display: true, text: "shift vs previous AMI, 95 % CI" },
               ticks: { callback: function (value) { return signed(value); } },
               grid: { color: function (ctx) { return ctx.tick && ctx.tick.value === 0 ? "#333333" : "rgba(0, 0, 0, 0.1)"; } }
             }
@@ -468,7 +468,7 @@ const PAGE_SCRIPT = `
         },
         plugins: [ready]
       });
-    }
+    });
 
     var runBars = document.getElementById("chart-runs");
     if (runBars) {
@@ -604,32 +604,38 @@ function runBoxesSection(model: ReportModel, rows: number): string[] {
   ];
 }
 
+const LEGEND_ROW_PX = 22;
+
 function seriesSection(model: ReportModel, charts: ReturnType<typeof chartData>): string[] {
   if (model.series.length === 0) return [];
   const sections = ['<h2 id="series">Series over time</h2>'];
   if (charts.trends.length > 0) {
+    // Room for the legend (about two entries a row) above a plot of a constant height.
+    const height = 320 + Math.ceil(charts.trends.length / 2) * LEGEND_ROW_PX;
     sections.push(
-      '<div class="chart" style="height:380px"><canvas id="chart-trend" data-chart="trend" role="img" ' +
+      `<div class="chart" style="height:${height}px"><canvas id="chart-trend" data-chart="trend" role="img" ` +
         'aria-label="The total of each AMI of each series, on a time axis"></canvas></div>',
-    );
-  }
-  if (charts.shifts.length > 0) {
-    sections.push(
-      '<div class="chart" style="height:380px"><canvas id="chart-shifts" data-chart="shifts" role="img" ' +
-        'aria-label="Each AMI\'s shift against the previous AMI of its series, with its 95 % confidence interval as whiskers, and the control beside it"></canvas></div>',
     );
   }
   sections.push(
     `<p class="note">${escapeHtml(
       `${historyNote(model.thresholds)} Charts: a REGRESSION is a large red dot, a PLATFORM DRIFT a large ` +
-        "purple diamond; the shift chart's whiskers are each shift's 95 % CI, and an open grey square is " +
-        "the control's own shift in the same suite run, drawn just right of the series point.",
+        "purple diamond. Under each heading, each AMI's shift against the AMI before it, its 95 % CI as " +
+        "whiskers; an open grey square is the control's own shift in the same suite run, drawn just " +
+        "right of the series point.",
     )}</p>`,
   );
   let historyIndex = 0;
   for (const series of model.series) {
     for (const history of series.histories) {
+      const index = historyIndex++;
       sections.push(`<h3>${escapeHtml(historyHeading(series.sourceParameter, history))}</h3>`);
+      if ((charts.shifts[index]?.lines.length ?? 0) > 0) {
+        sections.push(
+          `<div class="chart" style="height:280px"><canvas id="chart-shifts-${index}" data-chart="shifts" data-history="${index}" ` +
+            `role="img" aria-label="Each AMI's shift against the previous AMI of the series, with its 95 % confidence interval as whiskers, and the control beside it"></canvas></div>`,
+        );
+      }
       const columns = insertBefore(
         historyColumns("table"),
         "flag",
@@ -637,7 +643,7 @@ function seriesSection(model: ReportModel, charts: ReturnType<typeof chartData>)
       );
       sections.push(
         htmlTable(columns, history.entries, {
-          id: `series-${historyIndex++}`,
+          id: `series-${index}`,
           shown: HISTORY_SHOWN,
           rowClass: (e) => (e.regression ? "regression" : undefined),
         }),

@@ -354,13 +354,16 @@ export function historyColumns(format: TabularFormat): Column<HistoryEntry>[] {
   ];
 }
 
+/** A history in a few words: the series, its instance type and label. */
+export const historySubject = (series: string, history: SeriesHistory): string =>
+  `${series} on ${history.instanceType}${history.label !== undefined ? `, label ${history.label}` : ""}`;
+
 export function historyHeading(series: string, history: SeriesHistory): string {
-  const label = history.label !== undefined ? `, label ${history.label}` : "";
   const key =
     history.comparabilityKey !== undefined
       ? `comparability ${history.comparabilityKey}`
       : "summarised before comparability keys: not compared";
-  return `${series} on ${history.instanceType}${label} (${key})`;
+  return `${historySubject(series, history)} (${key})`;
 }
 
 export const historyNote = (thresholds: RegressionThresholds): string =>

@@ -62,7 +62,7 @@ type Region = { x: number; y: number; width: number; height: number };
 
 /** Where a chart plots (inside its axes, without legend or labels), in page pixels. */
 async function chartRegions(page: Page, id: string): Promise<{ canvas: Region; plot: Region }> {
-  const canvas = await page.locator(`#${id}`).boundingBox();
+  const canvas = await page.locator(`#${id}`).boundingBox({ timeout: 5000 });
   if (!canvas) throw new Error(`#${id} is not visible`);
   const area = await page.evaluate(
     (chartId) =>
@@ -243,10 +243,6 @@ function tableRows(tableHtml: string): string[][] {
     [...(row[1] ?? "").matchAll(/<t[hd][^>]*>(.*?)<\/t[hd]>/g)].map((cell) => cell[1] ?? ""),
   );
 }
-/** The comparability key the dataset's benchmarks on `instanceType` share. */
-const keyOf = (instanceType: string): string | undefined =>
-  DATASET.find((b) => b.summary.instanceType === instanceType && b.summary.label === undefined)?.summary
-    .comparabilityKey;
 
 const firstTable = (html: string): string[][] =>
   tableRows(html.slice(html.indexOf("<table>"), html.indexOf("</table>")));
@@ -379,8 +375,8 @@ describe("the report's content", () => {
     const report = await model();
     const data = chartData(report);
     expect(data.trends.map((line) => [line.label, line.points.length])).toEqual([
-      [`${SERIES} on c7i.large (comparability ${keyOf("c7i.large")})`, 4],
-      [`${SERIES} on m7i.large (comparability ${keyOf("m7i.large")})`, 2],
+      [`${SERIES} on c7i.large`, 4],
+      [`${SERIES} on m7i.large`, 2],
     ]);
     const c7i = report.series[0]?.histories[0];
     expect(data.trends[0]?.points.map((p) => [new Date(p.x).toISOString(), p.y, p.flag])).toEqual(
@@ -392,7 +388,13 @@ describe("the report's content", () => {
     );
     // Week 3 regressed and the control slowed as much: platform drift, not a plain regression.
     expect(data.trends[0]?.points.map((p) => p.flag)).toEqual([undefined, undefined, "drift", undefined]);
-    const [c7iShifts, m7iShifts, control] = data.shifts;
+    // A shift chart per history: c7i.large's with its control beside it, m7i.large's alone.
+    expect(data.shifts.map((chart) => chart.lines.map((line) => line.label))).toEqual([
+      [`${SERIES} on c7i.large`, `control ${CONTROL_IMAGE}`],
+      [`${SERIES} on m7i.large`],
+    ]);
+    const [c7iShifts, control] = data.shifts[0]?.lines ?? [];
+    const [m7iShifts] = data.shifts[1]?.lines ?? [];
     expect(c7iShifts?.points.map((p) => [p.name, p.against, p.y, p.yMin, p.yMax, p.flag])).toEqual(
       (c7i?.entries ?? []).slice(1).map((e) => {
         const shift = e.comparison?.shifts.total;
@@ -410,8 +412,7 @@ describe("the report's content", () => {
       /^slower by 1\.\d\d s, 95 % CI 1\.\d\d to 1\.\d\d s, p < 0\.001$/,
     );
     expect(m7iShifts?.points).toHaveLength(1);
-    // The control: one line for its image and instance type, each point just right of its series point.
-    expect(control?.label).toBe(`control ${CONTROL_IMAGE} on c7i.large`);
+    // The control: each point just right of the series point it ran beside.
     expect(control?.control).toBe(true);
     const span = Date.parse("2025-05-22T06:00:00Z") - Date.parse("2025-05-01T06:00:00Z");
     expect(control?.points.map((p) => [p.x, p.y, p.verdict])).toEqual(
@@ -604,7 +605,13 @@ describe.skipIf(!existsSync(CHROMIUM))("the report in headless Chromium", () => 
           return { id: canvas.id, width, height, painted };
         }),
       );
-      expect(canvases.map((c) => c.id)).toEqual(["chart-boxes", "chart-trend", "chart-shifts", "chart-runs"]);
+      expect(canvases.map((c) => c.id)).toEqual([
+        "chart-boxes",
+        "chart-trend",
+        "chart-shifts-0",
+        "chart-shifts-1",
+        "chart-runs",
+      ]);
       for (const canvas of canvases) {
         expect(canvas.width).toBeGreaterThan(100);
         expect(canvas.height).toBeGreaterThan(100);
@@ -646,17 +653,17 @@ describe.skipIf(!existsSync(CHROMIUM))("the report in headless Chromium", () => 
       expect(await colourIn(boxes, "#f0a800"), "no marked run has a valid total").toBeLessThan(5);
       expect(await colourIn((await amazonRow).label, "#d62728"), "unfinished, in red").toBeGreaterThan(20);
       expect(await colourIn((await debianRow).label, "#d62728"), "finished, not red").toBeLessThan(5);
-      // Per series: the drift and the regression flagged in both charts, and the control beside them.
-      for (const chart of ["chart-trend", "chart-shifts"]) {
-        expect(
-          await colourIn(plotArea(page, chart), "#6a3d9a"),
-          `platform drift in ${chart}`,
-        ).toBeGreaterThan(40);
-        expect(await colourIn(plotArea(page, chart), "#d62728"), `regression in ${chart}`).toBeGreaterThan(
-          40,
-        );
-      }
-      expect(await colourIn(plotArea(page, "chart-shifts"), "#525252"), "the control").toBeGreaterThan(20);
+      // Per series: the drift and the regression flagged, and the control beside the series it ran with.
+      const [drift, regression, control] = ["#6a3d9a", "#d62728", "#525252"];
+      const plotted = async (chart: string, colour: string) => colourIn(plotArea(page, chart), colour);
+      expect(await plotted("chart-trend", drift), "platform drift").toBeGreaterThan(40);
+      expect(await plotted("chart-trend", regression), "regression").toBeGreaterThan(40);
+      // c7i.large drifted beside its control; m7i.large regressed, with no control.
+      expect(await plotted("chart-shifts-0", drift), "c7i drift").toBeGreaterThan(40);
+      expect(await plotted("chart-shifts-0", control), "c7i control").toBeGreaterThan(20);
+      expect(await plotted("chart-shifts-0", regression), "c7i regression").toBeLessThan(5);
+      expect(await plotted("chart-shifts-1", regression), "m7i regression").toBeGreaterThan(40);
+      expect(await plotted("chart-shifts-1", control), "m7i control").toBeLessThan(5);
       // A stray antialiased pixel may come near a colour; a drawn mark is many.
       const flagged = await page.locator("tr.regression").first().boundingBox();
       expect(flagged && countColour(png, flagged, "#fde8e8"), "flagged rows").toBeGreaterThan(2000);
@@ -701,6 +708,34 @@ describe.skipIf(!existsSync(CHROMIUM))("the report in headless Chromium", () => 
       // The page still does not scroll sideways; the table does, if it must.
       expect(widths[0]).toBe(1280);
       expect(widths[1]).toBeGreaterThan(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("ticks the time axes at the benchmarks' own times, in UTC, with the time of day where a day has several", async () => {
+    const report = structuredClone(await model());
+    const m7i = report.series[0]?.histories[1];
+    const second = m7i?.entries[1];
+    if (!second) throw new Error("the m7i.large history has two entries");
+    // The m7i.large snapshot of 8 May benchmarked twelve hours after the c7i.large one.
+    second.firstBenchmarkedAt = "2025-05-08T18:00:00.000Z";
+    const { page } = await render(report);
+    try {
+      const ticks = await page.evaluate(() =>
+        (
+          globalThis as unknown as {
+            Chart: { getChart(id: string): { scales: { x: { ticks: { label: string }[] } } } };
+          }
+        ).Chart.getChart("chart-trend").scales.x.ticks.map((tick) => tick.label),
+      );
+      expect(ticks).toEqual([
+        "2025-05-01",
+        "2025-05-08 06:00",
+        "2025-05-08 18:00",
+        "2025-05-15",
+        "2025-05-22",
+      ]);
     } finally {
       await page.close();
     }
