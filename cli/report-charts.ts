@@ -11,7 +11,7 @@ import {
 } from "../functions/domain/integrity.js";
 import { describeShift, type SeriesComparison, verdictWords } from "../functions/domain/regression.js";
 import type { RunRecord } from "../functions/domain/run-record.js";
-import { type BoxSummary, boxSummary } from "../functions/domain/statistics.js";
+import { type BoxSummary, boxSummary, isCountedSuccess } from "../functions/domain/statistics.js";
 import { historySubject, PLATFORM_DRIFT_FLAG, REGRESSION_FLAG, regressionFlag } from "./results-view.js";
 
 export interface SeriesReport {
@@ -100,14 +100,10 @@ export function benchmarkLabeller(summaries: readonly SummaryDigest[]): (s: Summ
       .join(" · ");
 }
 
-/** Counted runs that succeeded with intervals: the runs whose values the statistics may use. */
-const countedSucceededRuns = (runs: readonly RunRecord[]): RunRecord[] =>
-  runs.filter((run) => run.counted && run.status === "succeeded" && run.intervals !== undefined);
-
 function imageBox(
   summary: SummaryDigest,
   interval: IntervalName,
-  row: string,
+  rowLabel: string,
   runs: readonly RunRecord[] | undefined,
 ): ImageBox | null {
   const values = summary.countedValues?.[interval] ?? [];
@@ -115,10 +111,10 @@ function imageBox(
   if (box === undefined) return null;
   if (runs === undefined) return { ...box, items: values, marked: [], excluded: [] };
   const result: ImageBox = { ...box, items: [], marked: [], excluded: [] };
-  for (const run of countedSucceededRuns(runs)) {
-    const value = run.intervals?.[interval] as number;
+  for (const run of runs.filter(isCountedSuccess)) {
+    const value = run.intervals[interval];
     const marks = invalidatingMarks(run.integrity).map((mark) => mark.name);
-    const point = { x: value, y: row, runIndex: run.runIndex, marks };
+    const point = { x: value, y: rowLabel, runIndex: run.runIndex, marks };
     if (!isValidInterval(run.integrity, interval)) result.excluded.push(point);
     else if (marks.length > 0) result.marked.push(point);
     else result.items.push(value);
@@ -136,6 +132,7 @@ function boxChartData(sources: ChartSources): BoxChartData {
       s.timedOutRuns > 0 ? `${s.timedOutRuns} timed out` : "",
       s.failedRuns > 0 ? `${s.failedRuns} failed` : "",
       hasMarkedRuns(s) && !runsOf.has(s.benchmarkId) ? "marked runs not told apart" : "",
+      s.countedValues === undefined ? "no per-run values stored" : "",
     ].filter((note) => note !== "");
     return notes.length > 0 ? `${label(s)} (${notes.join(", ")})` : label(s);
   };
@@ -181,7 +178,7 @@ export interface RunBarData {
 function runBarData(marked: readonly MarkedBenchmark[]): RunBarData {
   const label = benchmarkLabeller(marked.map((benchmark) => benchmark.summary));
   const bars = marked
-    .flatMap(({ summary, runs }) => countedSucceededRuns(runs).map((run) => ({ summary, run })))
+    .flatMap(({ summary, runs }) => runs.filter(isCountedSuccess).map((run) => ({ summary, run })))
     .slice(0, MAX_CHART_ROWS);
   const column = (pick: (run: RunRecord, interval: RunBarInterval) => number | null) =>
     Object.fromEntries(

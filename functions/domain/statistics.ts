@@ -117,11 +117,15 @@ export interface RunSample {
   integrity?: Pick<RunIntegrity, "verdicts">;
 }
 
+/** A counted run that succeeded with its intervals: the only runs whose values the statistics may use. */
+export const isCountedSuccess = <Run extends RunSample>(
+  run: Run,
+): run is Run & { intervals: IntervalSeconds } =>
+  run.counted && run.status === "succeeded" && run.intervals !== undefined;
+
 /** A counted successful run's interval, when its integrity verdict lets it count. */
 const countableValue = (run: RunSample, name: keyof IntervalSeconds): number[] =>
-  run.counted && run.status === "succeeded" && run.intervals && isValidInterval(run.integrity, name)
-    ? [run.intervals[name]]
-    : [];
+  isCountedSuccess(run) && isValidInterval(run.integrity, name) ? [run.intervals[name]] : [];
 
 /**
  * Statistics per interval over the counted successful runs whose interval is valid (the discarded first

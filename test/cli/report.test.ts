@@ -371,6 +371,21 @@ describe("the report's content", () => {
     expect(runBoxes.boxes.total[debian]?.excluded).toEqual([]);
   });
 
+  it("says when a summary stored no per-run values (written before they were), and draws no box for it", async () => {
+    const report = await model();
+    const comparison = report.comparison.map((summary) => {
+      if (summary.benchmarkId !== "weekly-1") return summary;
+      const { countedValues: _, ...older } = summary;
+      return older;
+    });
+    const { runBoxes } = chartData({ ...report, comparison });
+    const row = runBoxes.labels.indexOf(
+      "FreeBSD 15.0-CURRENT-amd64-20250501 UFS · c7i.large (no per-run values stored)",
+    );
+    expect(row).toBeGreaterThan(-1);
+    expect(Object.values(runBoxes.boxes).map((boxes) => boxes[row])).toEqual([null, null, null, null, null]);
+  });
+
   it("draws each series on a time axis: totals, and each shift with its confidence interval as whiskers", async () => {
     const report = await model();
     const data = chartData(report);
