@@ -16,10 +16,12 @@ import { InvalidInputError } from "../functions/domain/errors.js";
 import { parseBenchmarkInput } from "../functions/domain/input-schema.js";
 import {
   checkTarget,
+  controlFlag,
   describeIssues,
   parseSuiteExecutionInput,
   SUITE_NAME,
   type SuiteExecutionInput,
+  sharedControlsSchema,
   suiteBenchmarkShape,
   targetBaseShape,
 } from "../functions/domain/suite-schema.js";
@@ -147,7 +149,11 @@ const scheduleSchema = z
 const userDataFile = z.string({ error: "must be a path relative to the repository root" });
 
 const configTargetSchema = z
-  .strictObject({ ...targetBaseShape, userDataFile: userDataFile.optional() })
+  .strictObject({
+    ...targetBaseShape,
+    userDataFile: userDataFile.optional(),
+    control: controlFlag,
+  })
   .superRefine(checkTarget);
 
 const suiteNameError =
@@ -161,6 +167,7 @@ export const suiteConfigSchema = z.strictObject({
   enabled: z.boolean().default(true),
   targets: z.array(configTargetSchema).min(1, { error: "must list at least one target" }),
   userDataFile: userDataFile.optional(),
+  sharedControls: sharedControlsSchema.optional(),
   ...suiteBenchmarkShape,
 });
 
@@ -251,7 +258,14 @@ export function loadSuites(raw: unknown, options: { baseDir?: string; source?: s
       input.suite.targets.forEach((target, t) => {
         const instanceType =
           target.instanceTypes.x86_64?.[0] ?? target.instanceTypes.arm64?.[0] ?? "c7i.large";
-        const { concurrency: _c, regression: _r, name: _n, targets: _t, ...benchmark } = input?.suite ?? {};
+        const {
+          concurrency: _c,
+          regression: _r,
+          name: _n,
+          targets: _t,
+          sharedControls: _s,
+          ...benchmark
+        } = input?.suite ?? {};
         try {
           parseBenchmarkInput({
             ...benchmark,

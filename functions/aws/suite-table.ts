@@ -16,9 +16,16 @@ import { getItem, type Item, marshallItem, unmarshallItem } from "./benchmark-ta
 const isSummary = (record: Record<string, unknown>): boolean =>
   record.itemType === "summary" && record.sk === SUMMARY_SK && typeof record.benchmarkId === "string";
 
+/** Which summaries a search reads: only those started at or after `startedSince` (ISO 8601), if given. */
+export interface SummarySearch {
+  accept: (summary: SummaryRecord) => boolean;
+  startedSince?: string;
+}
+
 /**
- * Summaries whose `partitionKey` attribute equals `value` in `indexName`, newest first, page by page
- * until `accept` takes one. Returns that one, or undefined when the index holds none.
+ * Summaries whose `partitionKey` attribute equals `value` in `indexName` (both indexes sort on
+ * `startedAt`), newest first, page by page until `accept` takes one. Returns that one, or undefined
+ * when the index holds none.
  */
 async function findNewest(
   client: DynamoDBClient,
@@ -26,7 +33,7 @@ async function findNewest(
   indexName: "ByAmi" | "BySource",
   partitionKey: "amiId" | "sourceParameter",
   value: string,
-  accept: (summary: SummaryRecord) => boolean,
+  { accept, startedSince }: SummarySearch,
 ): Promise<SummaryRecord | undefined> {
   let exclusiveStartKey: Item | undefined;
   do {
@@ -34,9 +41,12 @@ async function findNewest(
       new QueryCommand({
         TableName: tableName,
         IndexName: indexName,
-        KeyConditionExpression: "#key = :value",
+        KeyConditionExpression: `#key = :value${startedSince !== undefined ? " AND startedAt >= :since" : ""}`,
         ExpressionAttributeNames: { "#key": partitionKey },
-        ExpressionAttributeValues: { ":value": { S: value } },
+        ExpressionAttributeValues: {
+          ":value": { S: value },
+          ...(startedSince !== undefined && { ":since": { S: startedSince } }),
+        },
         ScanIndexForward: false,
         ExclusiveStartKey: exclusiveStartKey,
       }),
@@ -52,21 +62,21 @@ async function findNewest(
   return undefined;
 }
 
-/** The newest summary of an AMI (ByAmi) that `accept` takes. */
+/** The newest summary of an AMI (ByAmi) that the search takes. */
 export const newestBenchmarkOfAmi = (
   client: DynamoDBClient,
   tableName: string,
   amiId: string,
-  accept: (summary: SummaryRecord) => boolean,
-) => findNewest(client, tableName, "ByAmi", "amiId", amiId, accept);
+  search: SummarySearch,
+) => findNewest(client, tableName, "ByAmi", "amiId", amiId, search);
 
-/** The newest summary of an SSM parameter's history (BySource) that `accept` takes. */
+/** The newest summary of an SSM parameter's history (BySource) that the search takes. */
 export const newestBenchmarkOfSeries = (
   client: DynamoDBClient,
   tableName: string,
   sourceParameter: string,
-  accept: (summary: SummaryRecord) => boolean,
-) => findNewest(client, tableName, "BySource", "sourceParameter", sourceParameter, accept);
+  search: SummarySearch,
+) => findNewest(client, tableName, "BySource", "sourceParameter", sourceParameter, search);
 
 /**
  * Records the comparison on the benchmark's summary item (`regression` only when it is one), and the

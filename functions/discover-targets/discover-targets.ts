@@ -72,6 +72,7 @@ export async function discoverTargets(
     startedAt: isoTime(event.startTime),
     force,
     regression: suite.regression,
+    ...(suite.sharedControls !== undefined && { sharedControls: suite.sharedControls }),
     targets: suite.targets.length,
   };
 
@@ -115,12 +116,9 @@ export async function discoverTargets(
         continue;
       }
       if (!force && !target.control) {
-        const earlier = await newestBenchmarkOfAmi(
-          deps.dynamoDb,
-          deps.tableName,
-          r.amiId,
-          (summary) => summary.status === "succeeded" && sameMeasurement(summary.settings, settings),
-        );
+        const earlier = await newestBenchmarkOfAmi(deps.dynamoDb, deps.tableName, r.amiId, {
+          accept: (summary) => summary.status === "succeeded" && sameMeasurement(summary.settings, settings),
+        });
         if (earlier !== undefined) {
           skipped.push({
             ...common,

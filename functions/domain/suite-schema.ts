@@ -194,17 +194,15 @@ export function checkTarget(
 
 const userData = z.string({ error: "must be a string (plain text; it is base64-encoded for RunInstances)" });
 
+/**
+ * A target's `control`: benchmarked at every run (never skipped as already benchmarked) and compared
+ * with its own last benchmark, so that each other benchmark's change on the same instance type stands
+ * beside the platform's (regression.ts, platform drift). A pinned AMI makes the best control.
+ */
+export const controlFlag = z.boolean({ error: "must be true or false" }).optional();
+
 export const suiteTargetSchema = z
-  .strictObject({
-    ...targetBaseShape,
-    userData: userData.optional(),
-    /**
-     * A control: benchmarked at every run (never skipped as already benchmarked) and compared with its
-     * own last benchmark, so that each other benchmark's change on the same instance type stands beside
-     * the platform's (regression.ts, platform drift). A pinned AMI makes the best control.
-     */
-    control: z.boolean({ error: "must be true or false" }).optional(),
-  })
+  .strictObject({ ...targetBaseShape, userData: userData.optional(), control: controlFlag })
   .superRefine(checkTarget);
 export type SuiteTarget = z.output<typeof suiteTargetSchema>;
 
@@ -243,12 +241,30 @@ export const suiteBenchmarkShape = {
   regression: regressionThresholdsSchema.default({ ...DEFAULT_REGRESSION_THRESHOLDS }),
 };
 
+/**
+ * Controls another suite runs (the baseline suite's Amazon Linux, a target with `control: true` there):
+ * on an instance type where this suite ran no control of its own, the newest benchmark of one of these
+ * images on that type, started at most `withinDays` before this suite run (or during it), stands beside
+ * each compared benchmark as its control (summarise-suite.ts).
+ */
+export const sharedControlsSchema = z.strictObject({
+  images: z
+    .array(z.string({ error: imageError }).refine(isValidImageReference, { error: imageError }), {
+      error: "must be a list of AMI ids or SSM parameters",
+    })
+    .min(1, { error: "must name at least one image" })
+    .max(10, { error: "must name at most 10 images" }),
+  withinDays: integerIn(1, 31).default(7),
+});
+export type SharedControls = z.output<typeof sharedControlsSchema>;
+
 export const suiteSpecSchema = z.strictObject({
   name: z.string({ error: suiteNameError }).regex(SUITE_NAME, { error: suiteNameError }),
   targets: z
     .array(suiteTargetSchema, { error: "must be a list of targets" })
     .min(1, { error: "must list at least one target" }),
   userData: userData.optional(),
+  sharedControls: sharedControlsSchema.optional(),
   ...suiteBenchmarkShape,
 });
 export type SuiteSpec = z.output<typeof suiteSpecSchema>;

@@ -19,7 +19,7 @@ import {
   type SeriesComparison,
   verdictWords,
 } from "./regression.js";
-import type { RegressionThresholds } from "./suite-schema.js";
+import type { RegressionThresholds, SharedControls } from "./suite-schema.js";
 
 // ---- DiscoverTargets -----------------------------------------------------------------------------
 export interface DiscoverTargetsEvent {
@@ -36,6 +36,8 @@ export interface SuiteRef {
   startedAt: string;
   force: boolean;
   regression: RegressionThresholds;
+  /** Controls another suite runs, to stand beside benchmarks this run has no control for. */
+  sharedControls?: SharedControls;
   targets: number;
 }
 

@@ -8,14 +8,17 @@ import {
   newestBenchmarkOfSeries,
   putAlertSent,
   putSuiteRecord,
+  type SummarySearch,
 } from "../aws/suite-table.js";
 import { benchmarkEnd } from "../domain/contract.js";
+import { type ImageReference, imageReferenceOf } from "../domain/image-reference.js";
 import {
   compareWithPrevious,
   hasSample,
   isComparableBaseline,
   isControlBaseline,
   isPlatformDrift,
+  type SeriesComparison,
 } from "../domain/regression.js";
 import {
   benchmarkPk,
@@ -66,6 +69,7 @@ export async function summariseSuite(
     benchmarks.push(await outcomeOf(result, suite.regression, deps));
   }
   besideTheirControls(benchmarks);
+  await besideSharedControls(benchmarks, suite, deps);
   for (const outcome of benchmarks) {
     if (outcome.comparison === undefined) continue;
     await markComparison(
@@ -179,26 +183,56 @@ async function outcomeOf(
   if (summary?.medians?.total !== undefined) outcome.total = summary.medians.total;
   if (ended.status === "failed") outcome.error = ended.error;
   if (summary === undefined || !hasSample(summary) || summary.countedRuns === 0) return outcome;
-  const earlier = (candidate: SummaryRecord) => candidate.startedAt < summary.startedAt;
   let previous: SummaryRecord | undefined;
   if (result.control) {
-    // A control is compared with its own last benchmark, of the same AMI or the same series.
-    const accept = (candidate: SummaryRecord) => earlier(candidate) && isControlBaseline(summary, candidate);
-    previous =
-      summary.sourceParameter === undefined
-        ? await newestBenchmarkOfAmi(deps.dynamoDb, deps.tableName, summary.amiId, accept)
-        : await newestBenchmarkOfSeries(deps.dynamoDb, deps.tableName, summary.sourceParameter, accept);
+    previous = await controlBaseline(summary, deps);
   } else if (summary.sourceParameter !== undefined) {
-    previous = await newestBenchmarkOfSeries(
-      deps.dynamoDb,
-      deps.tableName,
-      summary.sourceParameter,
-      (candidate) => earlier(candidate) && isComparableBaseline(summary, candidate),
-    );
+    previous = await newestBenchmarkOfSeries(deps.dynamoDb, deps.tableName, summary.sourceParameter, {
+      accept: (candidate) => earlier(candidate, summary) && isComparableBaseline(summary, candidate),
+    });
   }
   if (previous === undefined || !hasSample(previous)) return outcome;
   outcome.comparison = compareWithPrevious(summary, previous, thresholds);
   return outcome;
+}
+
+const earlier = (candidate: SummaryRecord, summary: SummaryRecord): boolean =>
+  candidate.startedAt < summary.startedAt;
+
+/** The newest summary of an image as a suite names it: an AMI's, or an SSM parameter's history. */
+const newestBenchmarkOfImage = (image: ImageReference, search: SummarySearch, deps: SummariseSuiteDeps) =>
+  "amiId" in image
+    ? newestBenchmarkOfAmi(deps.dynamoDb, deps.tableName, image.amiId, search)
+    : newestBenchmarkOfSeries(deps.dynamoDb, deps.tableName, image.parameter, search);
+
+/** A control is compared with its own last benchmark, of the same series or (named by id) the same AMI. */
+const controlBaseline = (summary: SummaryRecord, deps: SummariseSuiteDeps) =>
+  newestBenchmarkOfImage(
+    summary.sourceParameter === undefined ? { amiId: summary.amiId } : { parameter: summary.sourceParameter },
+    { accept: (candidate) => earlier(candidate, summary) && isControlBaseline(summary, candidate) },
+    deps,
+  );
+
+/** A control's benchmark and its change against its own last benchmark. */
+interface ControlChange {
+  benchmarkId: string;
+  /** As the suite names it: an AMI id or an SSM parameter. */
+  image: string;
+  amiId: string;
+  imageName: string;
+  comparison: SeriesComparison;
+}
+
+function besideControl(outcome: SuiteBenchmarkOutcome, control: ControlChange): void {
+  if (outcome.comparison === undefined) return;
+  outcome.platform = {
+    controlBenchmarkId: control.benchmarkId,
+    controlImage: control.image,
+    controlAmiId: control.amiId,
+    controlImageName: control.imageName,
+    control: control.comparison,
+    drift: isPlatformDrift(outcome.comparison, control.comparison),
+  };
 }
 
 /**
@@ -214,15 +248,73 @@ function besideTheirControls(outcomes: SuiteBenchmarkOutcome[]): void {
         candidate.control && candidate.instanceType === outcome.instanceType && candidate.comparison,
     );
     if (control?.comparison === undefined) continue;
-    outcome.platform = {
-      controlBenchmarkId: control.benchmarkId,
-      controlImage: control.image,
-      controlAmiId: control.amiId,
-      controlImageName: control.imageName,
-      control: control.comparison,
-      drift: isPlatformDrift(outcome.comparison, control.comparison),
+    besideControl(outcome, { ...control, comparison: control.comparison });
+  }
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Puts each compared benchmark that has no control of this suite run beside a control another suite
+ * ran (suite.sharedControls): on its instance type, the newest benchmark of the first listed image
+ * that has one started within the window (withinDays before this suite run, up to now) with a sample
+ * and a baseline of its own, compared with that baseline by this suite's thresholds.
+ */
+async function besideSharedControls(
+  outcomes: SuiteBenchmarkOutcome[],
+  suite: SummariseSuiteEvent["suite"],
+  deps: SummariseSuiteDeps,
+): Promise<void> {
+  const shared = suite.sharedControls;
+  if (shared === undefined) return;
+  const startedSince = new Date(Date.parse(suite.startedAt) - shared.withinDays * DAY_MS).toISOString();
+  const controls = new Map<string, ControlChange | undefined>();
+  for (const outcome of outcomes) {
+    // A control of this suite run ran beside it, nearer in time than any other suite's: it stays.
+    if (outcome.control || outcome.comparison === undefined || outcome.platform !== undefined) continue;
+    if (!controls.has(outcome.instanceType)) {
+      controls.set(
+        outcome.instanceType,
+        await sharedControlOn(outcome.instanceType, shared.images, startedSince, suite, deps),
+      );
+    }
+    const control = controls.get(outcome.instanceType);
+    if (control !== undefined) besideControl(outcome, control);
+  }
+}
+
+async function sharedControlOn(
+  instanceType: string,
+  images: readonly string[],
+  startedSince: string,
+  suite: SummariseSuiteEvent["suite"],
+  deps: SummariseSuiteDeps,
+): Promise<ControlChange | undefined> {
+  for (const image of images) {
+    // The suite schema accepts only valid references.
+    const reference = imageReferenceOf(image);
+    if (reference === undefined) continue;
+    const benchmark = await newestBenchmarkOfImage(
+      reference,
+      {
+        startedSince,
+        accept: (summary) =>
+          summary.instanceType === instanceType && hasSample(summary) && summary.countedRuns > 0,
+      },
+      deps,
+    );
+    if (benchmark === undefined) continue;
+    const baseline = await controlBaseline(benchmark, deps);
+    if (baseline === undefined || !hasSample(baseline)) continue;
+    return {
+      benchmarkId: benchmark.benchmarkId,
+      image,
+      amiId: benchmark.amiId,
+      imageName: benchmark.image.name,
+      comparison: compareWithPrevious(benchmark, baseline, suite.regression),
     };
   }
+  return undefined;
 }
 
 /**

@@ -355,3 +355,62 @@ describe("a suite with a control on the local cloud", () => {
     }
   }, 90_000);
 });
+
+describe("a control another suite ran, on the local cloud", () => {
+  // The baseline suite's role: a pinned control, run every time.
+  const controls = () =>
+    suiteInput({
+      name: "controls",
+      targets: [
+        { image: BUILT_IN_AMI_IDS.debian12Amd64, instanceTypes: { x86_64: ["c7i.large"] }, control: true },
+      ],
+    });
+  // The weekly series, with no control of its own: the other suite's stands beside it.
+  const series = () =>
+    suiteInput({
+      name: "with-shared-control",
+      targets: [{ image: STABLE, instanceTypes: { x86_64: ["c7i.large"] } }],
+      sharedControls: { images: [BUILT_IN_AMI_IDS.debian12Amd64], withinDays: 7 },
+    });
+
+  it("flags the series' slowdown as platform drift when the other suite's control slowed as much", async () => {
+    pipeline.localAws?.cloud.publishImage(weeklySnapshot("14.3-STABLE", "2025-10-02", STABLE_BOOT));
+    for (const input of [controls(), series()]) {
+      const { execution, summary } = await runSuite(input);
+      expect(execution.status).toBe("SUCCEEDED");
+      expect(summary.benchmarks.map((b) => b.platform)).toEqual([undefined]);
+    }
+    const alertsBefore = pipeline.localSns?.messages.length ?? 0;
+
+    // The next week: a snapshot that boots as the last one did, on a platform 5 s slower.
+    const nextWeek = weeklySnapshot("14.3-STABLE", "2025-10-09", STABLE_BOOT);
+    pipeline.localAws?.cloud.publishImage(nextWeek);
+    pipeline.localAws?.cloud.faults.set({ platformSlowdownSeconds: 5 });
+    try {
+      const control = (await runSuite(controls())).summary.benchmarks[0];
+      expect(control?.comparison).toMatchObject({ timing: "slower" });
+      const { execution, summary } = await runSuite(series());
+      expect(execution.status).toBe("SUCCEEDED");
+      expect(summary.benchmarks[0]).toMatchObject({
+        amiId: nextWeek.imageId,
+        comparison: { timing: "slower", regressions: ["boot-time"] },
+        platform: {
+          controlBenchmarkId: control?.benchmarkId,
+          controlImage: BUILT_IN_AMI_IDS.debian12Amd64,
+          control: { timing: "slower", previousAmiId: BUILT_IN_AMI_IDS.debian12Amd64 },
+          drift: true,
+        },
+      });
+      // On the summary too, for history and the report.
+      expect((await summaryOf(summary.benchmarks[0]?.benchmarkId ?? ""))?.platform).toMatchObject({
+        drift: true,
+      });
+      const alerts = (pipeline.localSns?.messages ?? []).slice(alertsBefore);
+      expect(alerts.map((a) => a.subject)).toContain(
+        `boot-bench platform drift: ${nextWeek.name} on c7i.large: slower`,
+      );
+    } finally {
+      pipeline.localAws?.cloud.faults.set({ platformSlowdownSeconds: undefined });
+    }
+  }, 120_000);
+});

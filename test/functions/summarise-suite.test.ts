@@ -386,6 +386,113 @@ describe("a control target", () => {
   });
 });
 
+describe("a control another suite ran (sharedControls)", () => {
+  const CONTROL_AMI = "ami-0000000000000000c";
+  const withShared = { ...suite, sharedControls: { images: [CONTROL_AMI], withinDays: 7 } };
+  /** The control as the baseline suite benchmarked it: by AMI id, with that suite's label. */
+  const control = (benchmarkId: string, total: number, startedAt: string) =>
+    summary(benchmarkId, CONTROL_AMI, total, {
+      sourceParameter: undefined,
+      startedAt,
+      settings: settings({ image: CONTROL_AMI, label: "baseline" }),
+    });
+  const current = summary("new", "ami-0000000000000000b", 12.0);
+  const previous = summary("old", "ami-0000000000000000a", 8.0, { startedAt: "2025-08-29T10:01:00.000Z" });
+
+  /** BySource answers with the series, ByAmi with the control's history, each honouring `startedAt >=`. */
+  function tableHoldsControls(controls: SummaryRecord[]) {
+    dynamoDbMock.on(GetItemCommand).callsFake((input: { Key: { pk: { S: string } } }) => {
+      const found = [current].find((s) => s.pk === input.Key.pk.S);
+      return found ? { Item: marshallItem(found) } : {};
+    });
+    dynamoDbMock
+      .on(QueryCommand)
+      .callsFake((input: { IndexName: string; ExpressionAttributeValues: Record<string, { S: string }> }) => {
+        const since = input.ExpressionAttributeValues[":since"]?.S ?? "";
+        const items = input.IndexName === "ByAmi" ? controls : [current, previous];
+        return { Items: items.filter((s) => s.startedAt >= since).map((s) => marshallItem(s)) };
+      });
+  }
+
+  it("stands beside each series on its instance type: its newest benchmark within the window, against its own last", async () => {
+    tableHoldsControls([
+      control("control-sunday", 14.0, "2025-08-31T04:00:00.000Z"),
+      control("control-week-before", 10.0, "2025-08-24T04:00:00.000Z"),
+    ]);
+    const out = await run(event([result("new", current.amiId)], { suite: withShared }));
+    expect(out.benchmarks[0]?.platform).toMatchObject({
+      controlBenchmarkId: "control-sunday",
+      controlImage: CONTROL_AMI,
+      control: {
+        previousBenchmarkId: "control-week-before",
+        timing: "slower",
+        shifts: { total: { shift: 4 } },
+      },
+      drift: true,
+    });
+    // The control is looked up from 7 days before this suite run started; its baseline at any age.
+    const byAmi = dynamoDbMock
+      .commandCalls(QueryCommand)
+      .map((call) => call.args[0].input)
+      .filter((input) => input.IndexName === "ByAmi");
+    expect(byAmi.map((q) => [q.KeyConditionExpression, q.ExpressionAttributeValues?.[":since"]?.S])).toEqual([
+      ["#key = :value AND startedAt >= :since", "2025-08-29T10:00:00.000Z"],
+      ["#key = :value", undefined],
+    ]);
+    expect(snsMock.commandCalls(PublishCommand)[0]?.args[0].input.Subject).toBe(
+      "boot-bench platform drift: FreeBSD ami-0000000000000000b on c7i.large: slower",
+    );
+  });
+
+  it("is not used when its newest benchmark is older than the window, or has no baseline of its own", async () => {
+    tableHoldsControls([
+      control("control-stale", 14.0, "2025-08-24T04:00:00.000Z"),
+      control("control-older", 10.0, "2025-08-17T04:00:00.000Z"),
+    ]);
+    const stale = await run(event([result("new", current.amiId)], { suite: withShared }));
+    expect(stale.benchmarks[0]?.comparison?.regression).toBe(true);
+    expect(stale.benchmarks[0]?.platform).toBeUndefined();
+
+    tableHoldsControls([control("control-first", 14.0, "2025-08-31T04:00:00.000Z")]);
+    const first = await run(event([result("new", current.amiId)], { suite: withShared }));
+    expect(first.benchmarks[0]?.platform).toBeUndefined();
+  });
+
+  it("gives way to a control of the suite's own run", async () => {
+    const own = summary("own-control", "ami-0000000000000000d", 10.0, { sourceParameter: undefined });
+    const ownBefore = summary("own-control-before", "ami-0000000000000000d", 10.0, {
+      sourceParameter: undefined,
+      startedAt: "2025-08-29T10:01:00.000Z",
+    });
+    dynamoDbMock.on(GetItemCommand).callsFake((input: { Key: { pk: { S: string } } }) => {
+      const found = [current, own].find((s) => s.pk === input.Key.pk.S);
+      return found ? { Item: marshallItem(found) } : {};
+    });
+    // ByAmi holds both controls' histories; the shared one slowed, the suite's own did not.
+    const byAmi = [
+      own,
+      ownBefore,
+      control("control-sunday", 14.0, "2025-08-31T04:00:00.000Z"),
+      control("control-week-before", 10.0, "2025-08-24T04:00:00.000Z"),
+    ];
+    dynamoDbMock
+      .on(QueryCommand)
+      .callsFake((input: { IndexName: string; ExpressionAttributeValues: Record<string, { S: string }> }) => {
+        const ami = input.ExpressionAttributeValues[":value"]?.S;
+        const items =
+          input.IndexName === "ByAmi" ? byAmi.filter((s) => s.amiId === ami) : [current, previous];
+        return { Items: items.map((s) => marshallItem(s)) };
+      });
+    const ownResult = result("own-control", own.amiId, {
+      image: own.amiId,
+      sourceParameter: undefined,
+      control: true,
+    });
+    const out = await run(event([result("new", current.amiId), ownResult], { suite: withShared }));
+    expect(out.benchmarks[0]?.platform).toMatchObject({ controlBenchmarkId: "own-control", drift: false });
+  });
+});
+
 describe("a child that failed", () => {
   it("is compared when its summary holds its runs: every run timing out is a regression of its own", async () => {
     const allTimedOut = summary("new", "ami-0000000000000000b", undefined, {

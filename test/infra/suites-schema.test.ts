@@ -63,6 +63,22 @@ describe("the default configuration (config/suites.ts)", () => {
     expect(patterns.join("\n")).toMatch(/debian/);
   });
 
+  it("runs the baseline's Amazon Linux as a control every week, and puts it beside the FreeBSD snapshots", () => {
+    const al2023 = suiteInput(suites, "baseline").suite.targets.find((t) => t.pattern?.includes("al2023"));
+    expect(al2023?.control).toBe(true);
+    const { sharedControls } = suiteInput(suites, "freebsd-weekly").suite;
+    expect(sharedControls).toEqual({
+      images: [
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+      ],
+      withinDays: 7,
+    });
+    // Each shared control is a parameter the baseline's control pattern resolves to.
+    const pattern = al2023?.pattern?.replace("{x86_64,arm64}", "(x86_64|arm64)") ?? "";
+    for (const image of sharedControls?.images ?? []) expect(image).toMatch(new RegExp(`^${pattern}$`));
+  });
+
   it("builds execution inputs the state machine accepts, with force when asked", () => {
     for (const suite of suites) expect(() => parseSuiteExecutionInput(suite.input)).not.toThrow();
     expect(suiteInput(suites, "baseline", true).force).toBe(true);
@@ -135,6 +151,17 @@ describe("configuration errors name the suite and the field", () => {
       'suite "weekly": targets[0]: runs: must be at least 2 when discardFirst is true (the first run is discarded, ' +
         "so nothing would be counted); set discardFirst to false to count a single run",
     ]);
+  });
+
+  it("shared controls that name no image, a bad one, or a window out of range", () => {
+    expect(problemsOf((s) => (s.sharedControls = { images: [] }))).toEqual([
+      'suite "weekly": sharedControls.images: must name at least one image',
+    ]);
+    expect(problemsOf((s) => (s.sharedControls = { images: ["al2023"], withinDays: 0 }))).toEqual([
+      'suite "weekly": sharedControls.images[0]: must be an AMI id, an SSM parameter path (/…) or resolve:ssm:/…, with only letters, digits, _ . - and /',
+      'suite "weekly": sharedControls.withinDays: must be an integer from 1 to 31',
+    ]);
+    expect(problemsOf((s) => (s.sharedControls = { images: ["ami-0123456789abcdef0"] }))).toEqual([]);
   });
 
   it("names a suite by what it is called, or by its position, and reports every suite at once", () => {
