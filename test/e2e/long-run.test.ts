@@ -32,8 +32,13 @@ describe("a benchmark whose run outlasts a minute on the local cloud", () => {
 
     // The run's error and the execution's, if any, are part of what is compared: a failure says why.
     expect(
-      result.runs.map((run) => ({ status: run.status, counted: run.counted, error: run.error })),
-    ).toEqual([{ status: "succeeded", counted: true, error: undefined }]);
+      result.runs.map((run) => ({
+        status: run.status,
+        counted: run.counted,
+        error: run.error,
+        terminationError: run.terminationError,
+      })),
+    ).toEqual([{ status: "succeeded", counted: true, error: undefined, terminationError: undefined }]);
     const { status, error } = result.execution;
     expect({ status, error }).toEqual({ status: "SUCCEEDED", error: undefined });
     const [run] = result.runs;
