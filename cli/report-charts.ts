@@ -9,10 +9,16 @@ import {
   invalidatingMarks,
   isValidInterval,
 } from "../functions/domain/integrity.js";
-import { describeShift, type SeriesComparison, verdictWords } from "../functions/domain/regression.js";
+import {
+  describeShift,
+  type RegressionFlag,
+  regressionFlagOf,
+  type SeriesComparison,
+  verdictWords,
+} from "../functions/domain/regression.js";
 import type { RunRecord } from "../functions/domain/run-record.js";
 import { type BoxSummary, boxSummary, isCountedSuccess } from "../functions/domain/statistics.js";
-import { historySubject, PLATFORM_DRIFT_FLAG, REGRESSION_FLAG, regressionFlag } from "./results-view.js";
+import { historySubject } from "./results-view.js";
 
 export interface SeriesReport {
   sourceParameter: string;
@@ -198,15 +204,6 @@ function runBarData(marked: readonly MarkedBenchmark[]): RunBarData {
 }
 
 // ---- series over time ---------------------------------------------------------------------------
-export type PointFlag = "regression" | "drift";
-
-const POINT_FLAGS: Record<string, PointFlag> = {
-  [REGRESSION_FLAG]: "regression",
-  [PLATFORM_DRIFT_FLAG]: "drift",
-};
-const flagOf = (regression: boolean, platform: SummaryDigest["platform"]): PointFlag | undefined =>
-  POINT_FLAGS[regressionFlag(regression, platform)];
-
 export interface TrendPoint {
   /** Epoch ms the series first pointed at the AMI. */
   x: number;
@@ -214,7 +211,7 @@ export interface TrendPoint {
   y: number;
   amiId: string;
   name: string;
-  flag?: PointFlag;
+  flag?: RegressionFlag;
 }
 
 export interface TrendLine {
@@ -237,7 +234,7 @@ export interface ShiftPoint {
   /** "slower by 1.80 s, 95 % CI 1.20 to 2.40 s, p = 0.003". */
   words: string;
   verdict: string;
-  flag?: PointFlag;
+  flag?: RegressionFlag;
 }
 
 export interface ShiftLine {
@@ -267,7 +264,7 @@ function shiftPoint(
   x: number,
   name: string,
   comparison: SeriesComparison,
-  flag: PointFlag | undefined,
+  flag: RegressionFlag | undefined,
 ): ShiftPoint[] {
   const shift = comparison.shifts.total;
   if (shift === undefined) return [];
@@ -308,7 +305,7 @@ function shiftChart(history: SeriesHistory<SummaryDigest>, label: string, colour
           time(entry),
           entry.summary.image.name,
           entry.comparison,
-          flagOf(entry.regression, entry.summary.platform),
+          regressionFlagOf(entry.regression, entry.summary.platform),
         )
       : [],
   );
@@ -342,7 +339,7 @@ function seriesCharts(series: readonly SeriesReport[]): Pick<ChartData, "trends"
       const points = history.entries.flatMap((entry): TrendPoint[] => {
         const total = entry.summary.medians?.total;
         if (total === undefined) return [];
-        const flag = flagOf(entry.regression, entry.summary.platform);
+        const flag = regressionFlagOf(entry.regression, entry.summary.platform);
         const { amiId, image } = entry.summary;
         return [{ x: time(entry), y: total, amiId, name: image.name, ...(flag !== undefined && { flag }) }];
       });

@@ -16,6 +16,8 @@ import type { IntegritySummary } from "../functions/domain/integrity-summary.js"
 import {
   describeComparison,
   type PlatformComparison,
+  type RegressionFlag,
+  regressionFlagOf,
   thresholdRule,
   verdictWords,
 } from "../functions/domain/regression.js";
@@ -288,9 +290,16 @@ export const REGRESSION_FLAG = "REGRESSION";
 /** A regression the suite's control shared: more likely the platform's than the image's. */
 export const PLATFORM_DRIFT_FLAG = "PLATFORM DRIFT";
 
-/** The flag of a compared benchmark: none, a regression, or a regression its control shared. */
-export const regressionFlag = (regression: boolean, platform: PlatformComparison | undefined): string =>
-  regression ? (platform?.drift ? PLATFORM_DRIFT_FLAG : REGRESSION_FLAG) : "";
+const FLAG_WORDS: Record<RegressionFlag, string> = {
+  regression: REGRESSION_FLAG,
+  drift: PLATFORM_DRIFT_FLAG,
+};
+
+/** The flag of a compared benchmark in words: none, a regression, or a regression its control shared. */
+export const regressionFlag = (regression: boolean, platform: PlatformComparison | undefined): string => {
+  const flag = regressionFlagOf(regression, platform);
+  return flag === undefined ? "" : FLAG_WORDS[flag];
+};
 
 /** What the comparison column says when there is no comparison, and why. */
 function notCompared(entry: HistoryEntry): string {

@@ -6,8 +6,7 @@
  * c7g, a UEFI label against a BIOS one), so a difference in what was measured is listed, not refused.
  */
 import type { Command } from "commander";
-import { querySummariesByAmi } from "../../functions/aws/benchmark-queries.js";
-import { getItem } from "../../functions/aws/benchmark-table.js";
+import { getSummary, querySummariesByAmi } from "../../functions/aws/benchmark-queries.js";
 import { comparabilityDifferences } from "../../functions/domain/comparability.js";
 import { representativeBenchmark } from "../../functions/domain/comparison.js";
 import { INTERVAL_LABELS, RUN_TOTAL_MEDIAN_MEANING } from "../../functions/domain/figures.js";
@@ -24,7 +23,7 @@ import {
   thresholdRule,
   verdictWords,
 } from "../../functions/domain/regression.js";
-import { benchmarkPk, SUMMARY_SK, type SummaryRecord } from "../../functions/domain/run-record.js";
+import type { SummaryRecord } from "../../functions/domain/run-record.js";
 import { jsonDocument, type OutputFormat, renderTable, type TabularFormat } from "../output-format.js";
 import { flushed, processIo, type QueryDeps, writeNotes } from "../query-command.js";
 import {
@@ -63,34 +62,20 @@ export interface CompareOutcome {
 
 const AMI_ID = /^ami-[0-9a-f]+$/;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 /**
  * A summary that carries what a comparison is computed from. Summaries written before the counted
  * runs' values and the comparability were stored have medians only, and medians alone cannot say
  * whether a difference is more than noise.
  */
-function comparableSummary(record: Record<string, unknown>, what: string): SummaryRecord {
-  const { benchmarkId, amiId, startedAt, image, instanceType, countedRuns } = record;
-  const summary =
-    typeof benchmarkId === "string" &&
-    typeof amiId === "string" &&
-    typeof startedAt === "string" &&
-    isRecord(image) &&
-    typeof instanceType === "string" &&
-    typeof countedRuns === "number";
-  if (!summary) throw new Error(`${what} is not a benchmark summary item`);
-  const samples =
-    hasSample(record) && isRecord(record.comparability) && typeof record.comparabilityKey === "string";
-  if (!samples) {
+function comparableSummary(summary: SummaryRecord): SummaryRecord {
+  if (!hasSample(summary) || summary.comparability === undefined || summary.comparabilityKey === undefined) {
     throw new Error(
-      `benchmark ${benchmarkId} (${amiId}) cannot be compared: it was summarised before summaries stored ` +
+      `benchmark ${summary.benchmarkId} (${summary.amiId}) cannot be compared: it was summarised before summaries stored ` +
         "per-run samples (the counted runs' values and what makes benchmarks comparable), and medians " +
         "alone cannot tell a shift from noise; benchmark the image again to compare it",
     );
   }
-  return record as unknown as SummaryRecord;
+  return summary;
 }
 
 interface Narrowing {
@@ -118,23 +103,20 @@ async function resolveBenchmark(deps: QueryDeps, argument: string, narrowing: Na
     if (!newest) {
       throw new Error(`${argument}${narrowingWords(narrowing)}: no benchmark in table ${deps.tableName}`);
     }
-    return comparableSummary(
-      newest as unknown as Record<string, unknown>,
-      `the newest summary of ${argument}`,
-    );
+    return comparableSummary(newest);
   }
   if (argument.startsWith("ami-")) {
     throw new Error(`${JSON.stringify(argument)} is not an AMI id (ami- followed by hex digits)`);
   }
-  const item = await getItem(deps.client, deps.tableName, { pk: benchmarkPk(argument), sk: SUMMARY_SK });
-  if (!item) {
+  const summary = await getSummary(deps.client, deps.tableName, argument);
+  if (!summary) {
     throw new Error(
       `no summary of benchmark ${argument} in table ${deps.tableName}: not a benchmark id there, or the ` +
         "benchmark is still running (its summary is written last); `boot-bench results` lists benchmark ids, " +
         "or give an AMI id (ami-…) for its newest benchmark",
     );
   }
-  return comparableSummary(item, `item ${benchmarkPk(argument)} / ${SUMMARY_SK}`);
+  return comparableSummary(summary);
 }
 
 // ---- output --------------------------------------------------------------------------------------

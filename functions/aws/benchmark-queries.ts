@@ -16,7 +16,7 @@ import {
   type UnrecordedRunRecord,
   unrecordedSk,
 } from "../domain/run-record.js";
-import { type Item, unmarshallItem } from "./benchmark-table.js";
+import { getItem, type Item, unmarshallItem } from "./benchmark-table.js";
 
 export const INDEX_BY_AMI = "ByAmi";
 export const INDEX_BY_SOURCE = "BySource";
@@ -286,6 +286,16 @@ export interface BenchmarkItems {
   runs: RunRecord[];
   /** Runs that could not be recorded and are kept whole instead (none has a run item). */
   unrecorded: UnrecordedRunRecord[];
+}
+
+/** One benchmark's summary item (GetItem), or undefined while it has none. */
+export async function getSummary(
+  client: DynamoDBClient,
+  tableName: string,
+  benchmarkId: string,
+): Promise<SummaryRecord | undefined> {
+  const item = await getItem(client, tableName, { pk: benchmarkPk(benchmarkId), sk: SUMMARY_SK });
+  return item === undefined ? undefined : asSummaryRecord(item);
 }
 
 /** The summary and every run of one benchmark: one Query on the base table's partition. */

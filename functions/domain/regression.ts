@@ -230,6 +230,15 @@ export interface PlatformComparison {
 export const isPlatformDrift = (series: BenchmarkComparison, control: BenchmarkComparison): boolean =>
   series.regressions.length > 0 && series.regressions.every((kind) => control.regressions.includes(kind));
 
+/** How a compared benchmark is flagged: a regression, or platform drift (one its control showed too). */
+export type RegressionFlag = "regression" | "drift";
+
+/** The flag of a benchmark judged a regression (or not) beside its control's change, if one ran. */
+export const regressionFlagOf = (
+  regression: boolean,
+  platform: PlatformComparison | undefined,
+): RegressionFlag | undefined => (regression ? (platform?.drift ? "drift" : "regression") : undefined);
+
 // ---- words ---------------------------------------------------------------------------------------
 const percent = (fraction: number): string => `${Math.round(fraction * 1000) / 10} %`;
 const magnitude = (value: number): string => Math.abs(value).toFixed(2);

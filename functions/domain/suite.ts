@@ -16,6 +16,7 @@ import {
   describeComparison,
   describePlatform,
   type PlatformComparison,
+  regressionFlagOf,
   type SeriesComparison,
   verdictWords,
 } from "./regression.js";
@@ -282,7 +283,8 @@ export function regressionAlert(
 ): { subject: string; message: string } {
   const series = outcome.sourceParameter ?? outcome.image;
   // A regression its control shares is more likely the platform's: the subject says so first.
-  const kind = outcome.platform?.drift === true ? "platform drift" : "regression";
+  const kind =
+    regressionFlagOf(comparison.regression, outcome.platform) === "drift" ? "platform drift" : "regression";
   const subject = `boot-bench ${kind}: ${outcome.imageName} on ${outcome.instanceType}: ${verdictWords(comparison)}`;
   const message = [
     `${outcome.imageName} (${outcome.amiId}) regressed against the previous image of its series: ` +
