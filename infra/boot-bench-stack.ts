@@ -3,6 +3,7 @@ import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3 from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
 import { suites as configuredSuites } from "../config/suites.js";
 import {
@@ -18,6 +19,7 @@ import {
 import { TAG_STACK } from "../functions/domain/instance-tags.js";
 import {
   benchmarkPk,
+  CONSOLE_KEY_PREFIX,
   LAUNCH_LEDGER_ATTRIBUTES,
   RUN_ENDED_ATTRIBUTES,
 } from "../functions/domain/run-record.js";
@@ -32,12 +34,15 @@ import { BenchmarkFunction, type BenchmarkFunctionProps } from "./constructs/ben
 import { RegressionAlerts } from "./constructs/regression-alerts.js";
 import { SuiteSchedules } from "./constructs/suite-schedules.js";
 import { Sweeper } from "./constructs/sweeper.js";
-import { listFromContext } from "./context.js";
+import { integerFromContext, listFromContext } from "./context.js";
 import { acknowledgeFindings } from "./nag-suppressions.js";
 import { runLifeOf } from "./run-lifetime.js";
 import { runSlotsFromContext } from "./run-slots.js";
 import { BenchmarkStateMachine } from "./state-machine.js";
 import { type LoadedSuite, loadSuites } from "./suites-schema.js";
+
+/** Days a run's console output is kept (context `consoleRetentionDays`). */
+export const DEFAULT_CONSOLE_RETENTION_DAYS = 90;
 
 /** The tag every benchmark instance carries; IAM conditions and the sweeper key on it. */
 export const STACK_TAG_KEY = TAG_STACK;
@@ -141,6 +146,8 @@ export function suiteSettingsFromContext(scope: Construct): {
 
 export class BootBenchStack extends Stack {
   readonly table: dynamodb.TableV2;
+  /** Every run's console output, gzip-compressed, under console/ (functions/capture-console). */
+  readonly consoleBucket: s3.Bucket;
   readonly stateMachine: BenchmarkStateMachine;
   readonly suites: LoadedSuite[];
   /** What benchmarks may use (infra/allow-lists.ts): ValidateInput checks it, IAM enforces it. */
@@ -156,6 +163,7 @@ export class BootBenchStack extends Stack {
     | "launchInstance"
     | "pollState"
     | "probePort"
+    | "captureConsole"
     | "terminateInstance"
     | "releaseRunSlot"
     | "recordRun"
@@ -215,6 +223,7 @@ export class BootBenchStack extends Stack {
     });
 
     this.dynamoDbEndpoint(network, vpc, subnets);
+    this.consoleBucket = this.consoleOutputBucket();
 
     this.alerts = new RegressionAlerts(this, "RegressionAlerts", {
       ...(suiteSettings.alertEmail !== undefined && { email: suiteSettings.alertEmail }),
@@ -278,6 +287,14 @@ export class BootBenchStack extends Stack {
         // The run-ended mark, read through the VPC's DynamoDB gateway endpoint.
         environment: { TABLE_NAME: this.table.tableName },
       }),
+      // One GetConsoleOutput (two when Latest is refused) and one PutObject of at most 64 KB: short,
+      // since every attempt counts in the sweeper's age bound.
+      captureConsole: fn("CaptureConsoleFunction", {
+        ...common,
+        step: "capture-console",
+        timeout: Duration.seconds(15),
+        environment: { CONSOLE_BUCKET: this.consoleBucket.bucketName },
+      }),
       terminateInstance: fn("TerminateInstanceFunction", {
         ...common,
         step: "terminate-instance",
@@ -316,6 +333,7 @@ export class BootBenchStack extends Stack {
         launchInstance: this.functions.launchInstance.function,
         pollState: this.functions.pollState.function,
         probePort: this.functions.probePort.function,
+        captureConsole: this.functions.captureConsole.function,
         terminateInstance: this.functions.terminateInstance.function,
         releaseRunSlot: this.functions.releaseRunSlot.function,
         recordRun: this.functions.recordRun.function,
@@ -340,6 +358,7 @@ export class BootBenchStack extends Stack {
     new CfnOutput(this, "StateMachineArn", { value: this.stateMachine.stateMachine.stateMachineArn });
     new CfnOutput(this, "StateMachineName", { value: this.stateMachine.stateMachine.stateMachineName });
     new CfnOutput(this, "TableName", { value: this.table.tableName });
+    new CfnOutput(this, "ConsoleBucketName", { value: this.consoleBucket.bucketName });
     new CfnOutput(this, "AlertTopicArn", { value: this.alerts.topic.topicArn });
     new CfnOutput(this, "ScheduleDeadLetterQueueUrl", { value: this.schedules.deadLetterQueue.queueUrl });
 
@@ -353,6 +372,34 @@ export class BootBenchStack extends Stack {
     });
 
     acknowledgeFindings(this);
+  }
+
+  /**
+   * The console output of every run: private, SSE-S3, TLS only, and gone after `consoleRetentionDays`
+   * (context, default 90). Retained with the stack like the table, whose run items name its keys.
+   */
+  private consoleOutputBucket(): s3.Bucket {
+    const retentionDays = integerFromContext(this, "consoleRetentionDays", DEFAULT_CONSOLE_RETENTION_DAYS, {
+      min: 1,
+      max: 3650,
+      what: "days",
+    });
+    return new s3.Bucket(this, "ConsoleOutput", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      lifecycleRules: [
+        {
+          id: "ExpireConsoleOutput",
+          prefix: CONSOLE_KEY_PREFIX,
+          expiration: Duration.days(retentionDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
   }
 
   /** The suite steps (infra/suite-flow.ts): both read the table; SummariseSuite publishes alerts. */
@@ -673,6 +720,22 @@ export class BootBenchStack extends Stack {
           "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${benchmarkPk("*")}`] },
           "ForAllValues:StringEquals": { "dynamodb:Attributes": [...RUN_ENDED_ATTRIBUTES] },
         },
+      }),
+    );
+
+    f.captureConsole.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ReadStackInstanceConsoles",
+        actions: ["ec2:GetConsoleOutput"],
+        resources: [instanceArn],
+        conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG_KEY}`]: stackTag } },
+      }),
+    );
+    f.captureConsole.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "StoreConsoleOutput",
+        actions: ["s3:PutObject"],
+        resources: [this.consoleBucket.arnForObjects(`${CONSOLE_KEY_PREFIX}*`)],
       }),
     );
 

@@ -2,7 +2,7 @@
  * Every cdk-nag finding this stack accepts, each acknowledged on the construct it concerns, by its
  * exact finding id, with the reason it is acceptable here. A new finding fails `cdk synth`.
  */
-import { ArnFormat, Stack, Validations } from "aws-cdk-lib";
+import { ArnFormat, type CfnElement, Stack, Validations } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
 import type { BootBenchStack } from "./boot-bench-stack.js";
 import type { StepName } from "./constructs/benchmark-function.js";
@@ -19,6 +19,7 @@ const WILDCARD_RESOURCE_REASONS: Record<StepName, string> = {
   "launch-instance": `Only X-Ray: ${XRAY}; RunInstances and CreateTags name their resources and carry conditions.`,
   "poll-state": `ec2:DescribeInstances supports no resource-level permissions; ${XRAY}.`,
   "probe-port": `ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets (Lambda managing the probe's VPC interfaces) support no resource-level permissions; ${XRAY}.`,
+  "capture-console": `Only X-Ray: ${XRAY}; GetConsoleOutput names instances with the stack tag, PutObject the console bucket's console/ prefix.`,
   "terminate-instance": `ec2:DescribeInstances (finding a run's instance by client token) supports no resource-level permissions; ${XRAY}.`,
   "release-run-slot": `Only X-Ray: ${XRAY}; DynamoDB access names the table, its run-slot partition and attributes.`,
   "record-run": `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
@@ -42,7 +43,8 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
     ack(fn.role, iam5("*"), WILDCARD_RESOURCE_REASONS[fn.step]);
   }
 
-  const { resolveImage, launchInstance, terminateInstance, discoverTargets, probePort } = stack.functions;
+  const { resolveImage, launchInstance, terminateInstance, discoverTargets, probePort, captureConsole } =
+    stack.functions;
   // ResolveImage reads one parameter, DiscoverTargets whole trees of them (GetParametersByPath).
   for (const arn of stack.imageParameterArns().filter((candidate) => candidate.endsWith("*"))) {
     for (const role of [resolveImage.role, discoverTargets.role]) {
@@ -101,6 +103,25 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
     terminateInstance.role,
     ec2Wildcard("instance"),
     "Instance ids differ per run; TerminateInstances requires aws:ResourceTag/boot-bench:stack = the stack name.",
+  );
+
+  ack(
+    captureConsole.role,
+    ec2Wildcard("instance"),
+    "Instance ids differ per run; GetConsoleOutput requires aws:ResourceTag/boot-bench:stack = the stack name.",
+  );
+  ack(
+    captureConsole.role,
+    iam5(`<${stack.getLogicalId(stack.consoleBucket.node.defaultChild as CfnElement)}.Arn>/console/*`),
+    "One object per run, keyed by benchmark and run (console/<benchmark>/run-NNNN.txt.gz), not known in " +
+      "advance; PutObject only, under the console/ prefix of the stack's own bucket.",
+  );
+  ack(
+    stack.consoleBucket,
+    "AwsSolutions-S1",
+    "The bucket holds copies of EC2 console output, written only by the stack's CaptureConsole role (PutObject " +
+      "under console/) and expiring by lifecycle; an access-log bucket would hold more than the data it audits. " +
+      "CloudTrail data events are the way to audit its reads where an account needs that.",
   );
 
   const stateMachineRole = stack.stateMachine.stateMachine.role;

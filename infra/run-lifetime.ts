@@ -7,10 +7,12 @@
  *
  * The run's path, as infra/state-machine.ts builds it:
  *
- *   LaunchInstance ─→ Observe (Parallel: PollState | ProbePort) ─→ TerminateInstance ─→ …
- *        └──────── Catch ──────────┴──────── Catch ──────────────────↗
+ *   LaunchInstance ─→ Observe (Parallel: PollState | ProbePort) ─→ CaptureConsole ─→ TerminateInstance ─→ …
+ *        │                          └──────── Catch ─────────────↗      └── Catch ──↗
+ *        └──────── Catch ──────────────────────────────────────────────────────────↗
  *
- * The longest life takes every state of that path (a launch that fails skips Observe: shorter), and
+ * The longest life takes every state of that path (a launch that fails skips Observe and
+ * CaptureConsole: shorter), and
  * assumes the worst of every retrier: each retries up to its MaxAttempts (Step Functions keeps one count
  * per retrier and never resets it within a state, so a Task makes at most 1 + ΣMaxAttempts attempts),
  * and each wait is as long as full jitter allows, min(IntervalSeconds × BackoffRate^k, MaxDelaySeconds)
@@ -34,7 +36,7 @@ export interface RunLifeTerm {
 export interface RunLifetime {
   totalSeconds: number;
   terms: RunLifeTerm[];
-  /** `1350 + 306 + … = 4729 s`. */
+  /** `1350 + 306 + … = 4919 s`. */
   arithmetic: string;
 }
 
@@ -72,6 +74,7 @@ const RUNS_MAP = "Runs";
 const ACQUIRE_SLOT = "AcquireRunSlot";
 const LAUNCH = "LaunchInstance";
 const OBSERVE = "Observe";
+const CAPTURE_CONSOLE = "CaptureConsole";
 const TERMINATE = "TerminateInstance";
 const RELEASE_SLOT = "ReleaseRunSlot";
 
@@ -109,8 +112,9 @@ export function longestRunLife(definition: AslDefinition, limits: RunLifeLimits)
   const state = processorState(definition);
   const launch = state(LAUNCH);
   const observe = state(OBSERVE);
+  const capture = state(CAPTURE_CONSOLE);
   const terminate = state(TERMINATE);
-  checkPath(launch, observe);
+  checkPath(launch, observe, capture);
 
   const terms: RunLifeTerm[] = [
     // The first attempt may send RunInstances as soon as it starts, and every later attempt replays the
@@ -119,6 +123,8 @@ export function longestRunLife(definition: AslDefinition, limits: RunLifeLimits)
     // late), and through every wait between them.
     ...attemptTerms("launch", LAUNCH, launch),
     ...observeTerms(observe, limits),
+    // Between the observation and terminate on every path that had an instance id: all its attempts.
+    ...attemptTerms("console", CAPTURE_CONSOLE, capture),
     // The call goes out somewhere inside the last attempt; every attempt before it may have failed
     // at its very end (a NotFound hunt, throttling), so all of them count in full.
     ...attemptTerms("terminate", TERMINATE, terminate),
@@ -321,15 +327,24 @@ function findState(definition: AslDefinition, name: string): AslState | undefine
   return undefined;
 }
 
-/** Nothing but Observe between launch and terminate, on the success path and on every Catch. */
-function checkPath(launch: AslState, observe: AslState): void {
+/**
+ * Nothing but Observe and CaptureConsole between launch and terminate, on the success path and on
+ * every Catch (a launch's Catch may skip both, an observation's only Observe).
+ */
+function checkPath(launch: AslState, observe: AslState, capture: AslState): void {
   const catchTargets = (state: AslState) => (state.Catch ?? []).map((c) => c.Next);
+  const catchesGoTo = (name: string, state: AslState, allowed: string[]) =>
+    catchTargets(state)
+      .filter((next) => !allowed.includes(next))
+      .map((next) => `a Catch of ${name} goes to ${next}, not ${allowed.join(" or ")}`);
   const problems = [
     launch.Next !== OBSERVE && `${LAUNCH} goes on to ${String(launch.Next)}, not ${OBSERVE}`,
-    observe.Next !== TERMINATE && `${OBSERVE} goes on to ${String(observe.Next)}, not ${TERMINATE}`,
-    ...[...catchTargets(launch), ...catchTargets(observe)]
-      .filter((next) => next !== TERMINATE)
-      .map((next) => `a Catch goes to ${next}, not ${TERMINATE}`),
+    observe.Next !== CAPTURE_CONSOLE &&
+      `${OBSERVE} goes on to ${String(observe.Next)}, not ${CAPTURE_CONSOLE}`,
+    capture.Next !== TERMINATE && `${CAPTURE_CONSOLE} goes on to ${String(capture.Next)}, not ${TERMINATE}`,
+    ...catchesGoTo(LAUNCH, launch, [CAPTURE_CONSOLE, TERMINATE]),
+    ...catchesGoTo(OBSERVE, observe, [CAPTURE_CONSOLE, TERMINATE]),
+    ...catchesGoTo(CAPTURE_CONSOLE, capture, [TERMINATE]),
   ].filter((problem): problem is string => typeof problem === "string");
   if (problems.length > 0) throw unknownShape(problems.join("; "));
 }

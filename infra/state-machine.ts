@@ -26,6 +26,8 @@ export interface StepFunctions {
   launchInstance: lambda.Function;
   pollState: lambda.Function;
   probePort: lambda.Function;
+  /** Keeps the instance's console output after the observation, before terminate. */
+  captureConsole: lambda.Function;
   terminateInstance: lambda.Function;
   releaseRunSlot: lambda.Function;
   recordRun: lambda.Function;
@@ -110,12 +112,37 @@ function addRetries(task: tasks.LambdaInvoke, kind: StepKind, extraErrors: strin
   }
 }
 
+/**
+ * The retries of a step whose failure is recorded and changes nothing else (CaptureConsole): every
+ * attempt holds the instance and its run slot, and each one is in the sweeper's age bound
+ * (infra/run-lifetime.ts), so a few quick ones, and the failure is kept with the run.
+ */
+function addBestEffortRetries(task: tasks.LambdaInvoke, kind: StepKind, extraErrors: string[]): void {
+  const brief = { interval: Duration.seconds(1), backoffRate: 2, maxDelay: Duration.seconds(5) };
+  task.addRetry({
+    errors: LAMBDA_TRANSIENT_ERRORS,
+    ...brief,
+    maxAttempts: 2,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  const errors = [...(kind === "ec2" ? EC2_THROTTLING_ERRORS : []), ...extraErrors];
+  if (errors.length > 0) {
+    task.addRetry({ errors, ...brief, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
+  }
+}
+
 export function invoke(
   scope: Construct,
   stateName: string,
   fn: lambda.Function,
   kind: StepKind,
-  props: { payload?: sfn.TaskInput; resultPath?: string; extraRetryErrors?: string[] } = {},
+  props: {
+    payload?: sfn.TaskInput;
+    resultPath?: string;
+    extraRetryErrors?: string[];
+    /** A step that may fail without harm: a few brief retries (addBestEffortRetries). */
+    bestEffort?: boolean;
+  } = {},
 ): tasks.LambdaInvoke {
   const task = new tasks.LambdaInvoke(scope, stateName, {
     lambdaFunction: fn,
@@ -128,7 +155,8 @@ export function invoke(
     payload: props.payload,
     resultPath: props.resultPath,
   });
-  addRetries(task, kind, props.extraRetryErrors);
+  if (props.bestEffort) addBestEffortRetries(task, kind, props.extraRetryErrors ?? []);
+  else addRetries(task, kind, props.extraRetryErrors);
   return task;
 }
 
@@ -218,6 +246,15 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
     .branch(pollState)
     .branch(probePort);
 
+  // Once the run is over, on the open, timeout and failure paths alike, and before terminate: the
+  // console of a run whose sshd never started is the one most worth reading. Its failure is recorded
+  // with the run and never fails it; acquire and launch failures have no instance id to ask about.
+  const captureConsole = invoke(scope, "CaptureConsole", fns.captureConsole, "ec2", {
+    resultPath: "$.console",
+    extraRetryErrors: ["InvalidInstanceID.NotFound"],
+    bestEffort: true,
+  });
+
   const terminateInstance = invoke(scope, "TerminateInstance", fns.terminateInstance, "ec2", {
     resultPath: "$.termination",
     // Right after RunInstances the instance may not be visible to TerminateInstances yet.
@@ -237,7 +274,8 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
   // launch ledger that nothing was sent, and release, which gives back a slot whose answer was lost.
   acquireRunSlot.addCatch(terminateInstance, catchAll("$.failure"));
   launchInstance.addCatch(terminateInstance, catchAll("$.failure"));
-  observe.addCatch(terminateInstance, catchAll("$.failure"));
+  observe.addCatch(captureConsole, catchAll("$.failure"));
+  captureConsole.addCatch(terminateInstance, catchAll("$.consoleFailure"));
   terminateInstance.addCatch(releaseRunSlot, catchAll("$.terminationFailure"));
   // A slot that could not be given back expires with its lease; the run is recorded all the same.
   releaseRunSlot.addCatch(recordRun, catchAll("$.slotReleaseFailure"));
@@ -255,6 +293,7 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
   const run = acquireRunSlot
     .next(launchInstance)
     .next(observe)
+    .next(captureConsole)
     .next(terminateInstance)
     .next(releaseRunSlot)
     .next(recordRun)

@@ -105,6 +105,10 @@ export interface RunState extends RunContext {
   observation?: ObservationResult;
   /** Set when launch or observation failed for this run. */
   failure?: CaughtError;
+  /** The instance's console output, kept after the run and before terminate (CaptureConsole). */
+  console?: CaptureConsoleResult;
+  /** Set when CaptureConsole failed after its retries: the run goes on, and its record says why. */
+  consoleFailure?: CaughtError;
   termination?: TerminateInstanceResult;
   /** Set when terminating failed after all retries (the sweeper is then the last line of defence). */
   terminationFailure?: CaughtError;
@@ -233,6 +237,39 @@ export interface CaughtError {
   Error: string;
   Cause?: string;
 }
+
+/**
+ * CaptureConsole takes the whole RunState after the observation (or its failure), before terminate.
+ * Its one input is `launch.instanceId`.
+ */
+export type CaptureConsoleEvent = RunState;
+/** What EC2 said about the output, whether it was stored or not. */
+interface ConsoleFetch {
+  /** True when EC2 gave the latest serial output (`Latest`), false for its buffered output. */
+  latest: boolean;
+  /** Why EC2 refused `Latest` (an instance type without Nitro), so that the buffered output was taken. */
+  latestRefused?: string;
+  /** EC2's `Timestamp`: when the output was last updated (ISO 8601). */
+  outputUpdatedAt?: string;
+  /** Just before GetConsoleOutput was sent (the step's clock). */
+  capturedAt: number;
+}
+export type CaptureConsoleResult =
+  | (ConsoleFetch & {
+      status: "stored";
+      /** The stack's console bucket: with `key`, all a reader needs (`aws s3 cp s3://bucket/key -`). */
+      bucket: string;
+      /** The S3 object (gzip; functions/domain/run-record.ts, consoleOutputKey). */
+      key: string;
+      /** The output's own size, decoded, before compression. */
+      bytes: number;
+      /** The stored object's size. */
+      storedBytes: number;
+    })
+  /** EC2 answered with no output yet (buffered output is posted only at state transitions): nothing stored. */
+  | (ConsoleFetch & { status: "empty" })
+  /** The run had no instance id (its launch failed): there is no console to ask for. */
+  | { status: "no-instance" };
 
 /** TerminateInstance takes the whole RunState: `launch.instanceId` when the launch returned, else
  * instances are found by `run.clientToken`. */

@@ -4,6 +4,7 @@ import {
   type BenchmarkRef,
   type BenchmarkSettings,
   type BenchmarkStatus,
+  type CaptureConsoleResult,
   type CaughtError,
   ErrorNames,
   type IntervalSeconds,
@@ -52,6 +53,13 @@ export const LAUNCH_LEDGER_ATTRIBUTES: readonly string[] = [
   "lastSendAt",
   "endedAt",
 ];
+/**
+ * The S3 key of a run's console output (gzip), in the stack's console bucket. Under `console/`, the
+ * only prefix the capture step may write.
+ */
+export const CONSOLE_KEY_PREFIX = "console/";
+export const consoleOutputKey = (benchmarkId: string, runIndex: number): string =>
+  `${CONSOLE_KEY_PREFIX}${benchmarkId}/run-${paddedIndex(runIndex)}.txt.gz`;
 /** What the probe may read of a launch ledger: its keys and the run-ended mark. */
 export const RUN_ENDED_ATTRIBUTES: readonly string[] = ["pk", "sk", "endedAt"];
 
@@ -108,6 +116,14 @@ export interface ClampingFlags {
   openRaisedToClosed: boolean;
 }
 
+/**
+ * A run's console output as its record keeps it: where it is stored and how big, or why there is none.
+ * Absent when the run never had an instance id.
+ */
+export type RunConsole =
+  | Exclude<CaptureConsoleResult, { status: "no-instance" }>
+  | { status: "failed"; error: ErrorInfo };
+
 export interface RunRecord {
   pk: string;
   sk: string;
@@ -146,6 +162,8 @@ export interface RunRecord {
   clocks?: StepClocks;
   /** Brackets, integrity marks and per-interval verdicts (functions/domain/integrity.ts). */
   integrity: RunIntegrity;
+  /** The instance's console output after the run (never a reason to fail it). */
+  console?: RunConsole;
   terminated: boolean;
   terminatedInstanceIds?: string[];
   terminationError?: ErrorInfo;
@@ -434,11 +452,19 @@ export function buildRunRecord(state: RunState): RunRecord {
     const { status, attempts, unanswered, refused, connected, otherErrors } = probe;
     record.probe = { status, attempts, unanswered, refused, connected, otherErrors };
   }
+  const console = consoleOf(state);
+  if (console) record.console = console;
   if (termination) record.terminatedInstanceIds = termination.terminatedInstanceIds;
   if (terminationFailure) record.terminationError = errorInfoFrom(terminationFailure);
   if (state.recordFailure) record.recordError = errorInfoFrom(state.recordFailure);
   record.timestamps = withoutUndefined(record.timestamps);
   return record;
+}
+
+function consoleOf(state: RunState): RunConsole | undefined {
+  if (state.consoleFailure) return { status: "failed", error: errorInfoFrom(state.consoleFailure) };
+  if (state.console === undefined || state.console.status === "no-instance") return undefined;
+  return state.console;
 }
 
 /** The unrecorded-run item of a run that could not be recorded; builds from any state, never throws. */

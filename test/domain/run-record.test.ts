@@ -320,6 +320,43 @@ describe("buildRunRecord", () => {
     expect(buildRunRecord(state)).not.toHaveProperty("label");
   });
 
+  it("keeps where the console output is and how big, and never fails a run for it", () => {
+    const stored = {
+      status: "stored" as const,
+      bucket: "bootbench-consoleoutput-1a2b3c",
+      key: "console/bench-1/run-0002.txt.gz",
+      bytes: 20_480,
+      storedBytes: 4_096,
+      latest: true,
+      outputUpdatedAt: "2025-06-15T12:00:09.000Z",
+      capturedAt: T0 + 9_000,
+    };
+    const withConsole = buildRunRecord({ ...succeededRunState(2), console: stored });
+    expect(withConsole.console).toEqual(stored);
+    expect(withConsole.status).toBe("succeeded");
+
+    const unfetchable = buildRunRecord({
+      ...succeededRunState(2),
+      consoleFailure: {
+        Error: "InternalError",
+        Cause: lambdaCause("InternalError", "An internal error has occurred"),
+      },
+    });
+    expect(unfetchable.console).toEqual({
+      status: "failed",
+      error: { name: "InternalError", message: "An internal error has occurred" },
+    });
+    expect(unfetchable.status).toBe("succeeded");
+    expect(unfetchable.failedPk).toBeUndefined();
+    // A run without an instance id has no console, and says nothing about one.
+    expect(
+      buildRunRecord({
+        ...failedRunState(3, "InsufficientInstanceCapacity"),
+        console: { status: "no-instance" },
+      }),
+    ).not.toHaveProperty("console");
+  });
+
   it("pads run sort keys to four digits", () => {
     expect(runSk(0)).toBe("RUN#0000");
     expect(runSk(99)).toBe("RUN#0099");

@@ -80,9 +80,9 @@ describe("the default cap", () => {
 
 describe("the slot steps' configuration", () => {
   it("round-trips through the environment", () => {
-    const settings = { slots: 4, leaseSeconds: 5890, startSpacingMs: RUN_START_SPACING_MS };
+    const settings = { slots: 4, leaseSeconds: 6080, startSpacingMs: RUN_START_SPACING_MS };
     const env = runSlotSettingsToEnvironment(settings);
-    expect(env).toEqual({ RUN_SLOTS: "4", RUN_SLOT_LEASE_SECONDS: "5890", RUN_START_SPACING_MS: "1000" });
+    expect(env).toEqual({ RUN_SLOTS: "4", RUN_SLOT_LEASE_SECONDS: "6080", RUN_START_SPACING_MS: "1000" });
     expect(
       runSlotSettingsFromEnvironment(
         env.RUN_SLOTS ?? "",

@@ -41,7 +41,7 @@ const statementsWithAction = (statements: PolicyStatement[], action: string) =>
 const allFunctionStatements = () => STEPS.flatMap((step) => statementsOfFunctionRole(template, step));
 
 describe("step functions", () => {
-  it("deploys exactly the ten steps, each tagged with BootBench:Step metadata", () => {
+  it("deploys exactly the eleven steps, each tagged with BootBench:Step metadata", () => {
     // Plus the two suite steps (test/infra/suite-stack.test.ts) and the sweeper (test/infra/iam.test.ts),
     // which is no step of the state machine.
     const functions = Object.values(resourcesOfType(template, "AWS::Lambda::Function"));
@@ -99,7 +99,9 @@ describe("step functions", () => {
     expect(props("probe-port").Timeout).toBeGreaterThanOrEqual(MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS + 30);
     expect(props("poll-state").MemorySize).toBe(256);
     expect(props("poll-state").Timeout).toBeGreaterThanOrEqual(MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS + 30);
-    for (const step of STEPS.filter((s) => s !== "probe-port" && s !== "poll-state")) {
+    // Each of its attempts holds the instance and counts in the sweeper's age bound: brief.
+    expect(props("capture-console")).toMatchObject({ Timeout: 15, MemorySize: 256 });
+    for (const step of STEPS.filter((s) => !["probe-port", "poll-state", "capture-console"].includes(s))) {
       expect(props(step).Timeout, step).toBeGreaterThanOrEqual(30);
       expect(props(step).Timeout, step).toBeLessThanOrEqual(60);
       expect(props(step).MemorySize, step).toBe(256);
@@ -127,11 +129,14 @@ describe("step functions", () => {
     expect(flatten(variables("launch-instance").SUBNET_IDS)).toBe(subnets.map((id) => `<${id}>`).join(","));
     expect(variables("terminate-instance")).toEqual({ STACK_TAG: STACK_NAME, TABLE_NAME: { Ref: table } });
     expect(variables("record-run")).toEqual({ TABLE_NAME: { Ref: table } });
+    expect(variables("capture-console")).toEqual({
+      CONSOLE_BUCKET: { Ref: logicalIdOfType("AWS::S3::Bucket") },
+    });
     // The cap and the lease, which the run's longest hold of a slot bounds (infra/run-lifetime.ts).
     const slotSteps = {
       TABLE_NAME: { Ref: table },
       RUN_SLOTS: "4",
-      RUN_SLOT_LEASE_SECONDS: "5890",
+      RUN_SLOT_LEASE_SECONDS: "6080",
       RUN_START_SPACING_MS: "1000",
     };
     expect(variables("acquire-run-slot")).toEqual(slotSteps);
@@ -538,7 +543,7 @@ describe("IAM", () => {
     }
   });
 
-  it("lets the state machine invoke exactly the ten step functions", () => {
+  it("lets the state machine invoke exactly the eleven step functions and the two suite steps", () => {
     const machine = Object.values(
       resourcesOfType(template, "AWS::StepFunctions::StateMachine"),
     )[0] as CfnResource;
@@ -578,5 +583,73 @@ describe("state machine resource", () => {
     template.hasOutput("StateMachineArn", { Value: { Ref: machine } });
     template.hasOutput("StateMachineName", { Value: getAtt(machine, "Name") });
     template.hasOutput("TableName", { Value: { Ref: logicalIdOfType("AWS::DynamoDB::GlobalTable") } });
+  });
+});
+
+describe("console bucket", () => {
+  const bucket = logicalIdOfType("AWS::S3::Bucket");
+
+  it("is encrypted, private, owner-enforced, retained, and expires console output after 90 days", () => {
+    expect(template.toJSON().Resources[bucket]).toMatchObject({
+      DeletionPolicy: "Retain",
+      UpdateReplacePolicy: "Retain",
+    });
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      OwnershipControls: { Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] },
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            Id: "ExpireConsoleOutput",
+            Prefix: "console/",
+            ExpirationInDays: 90,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            Status: "Enabled",
+          },
+        ],
+      },
+    });
+  });
+
+  it("refuses requests without TLS 1.2, for everyone", () => {
+    const policy = Object.values(resourcesOfType(template, "AWS::S3::BucketPolicy"))[0] as CfnResource;
+    expect(policy.Properties.Bucket).toEqual({ Ref: bucket });
+    const statements = (policy.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement;
+    const deny = (condition: Record<string, unknown>) =>
+      statements.find((statement) => JSON.stringify(statement.Condition) === JSON.stringify(condition));
+    for (const condition of [
+      { Bool: { "aws:SecureTransport": "false" } },
+      { NumericLessThan: { "s3:TlsVersion": 1.2 } },
+    ]) {
+      expect(deny(condition), JSON.stringify(condition)).toMatchObject({
+        Effect: "Deny",
+        Action: "s3:*",
+        Principal: { AWS: "*" },
+      });
+    }
+  });
+
+  it("takes the expiry from context consoleRetentionDays, and refuses a value out of range by name", () => {
+    const { template: kept } = synthesize({ consoleRetentionDays: "400" });
+    kept.hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 400 })] },
+    });
+    for (const bad of ["0", "7.5", "forever", "3651"]) {
+      expect(() => synthesize({ consoleRetentionDays: bad }), bad).toThrow(
+        `Context consoleRetentionDays must be a whole number of days from 1 to 3650, got ${JSON.stringify(bad)}`,
+      );
+    }
+  });
+
+  it("is a stack output, for the CLI's console command", () => {
+    template.hasOutput("ConsoleBucketName", { Value: { Ref: bucket } });
   });
 });

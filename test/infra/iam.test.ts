@@ -209,10 +209,34 @@ describe("least privilege, across every role in the stack", () => {
     }
   });
 
+  it("allows GetConsoleOutput only on instances tagged with the stack, to capture-console alone", () => {
+    const read = withAction("ec2:GetConsoleOutput");
+    expect(read.map(({ roles }) => roles)).toEqual([[functionRole("capture-console")]]);
+    const statement = read[0]?.statement as PolicyStatement;
+    expect(actionsOf(statement)).toEqual(["ec2:GetConsoleOutput"]);
+    expect(statement.Condition).toEqual(STACK_TAG_CONDITION("ResourceTag"));
+    expect(resourcesOf(statement)).toEqual([INSTANCES]);
+  });
+
+  it("lets only capture-console write to the console bucket, and only PutObject under console/", () => {
+    const bucket = onlyLogicalId("AWS::S3::Bucket", "ConsoleOutput");
+    const s3 = everyStatement().filter(({ statement }) =>
+      actionsOf(statement).some((a) => a.startsWith("s3:")),
+    );
+    expect(s3.map(({ roles }) => roles)).toEqual([[functionRole("capture-console")]]);
+    const statement = s3[0]?.statement as PolicyStatement;
+    expect(actionsOf(statement)).toEqual(["s3:PutObject"]);
+    expect(resourcesOf(statement)).toEqual([`<${bucket}.Arn>/console/*`]);
+    expect(statement.Condition).toBeUndefined();
+  });
+
   it("grants no other mutating EC2 action than Lambda's own network interfaces for the probe", () => {
     const mutating = everyStatement()
       .flatMap(({ roles, statement }) => actionsOf(statement).map((action) => ({ roles, action })))
-      .filter(({ action }) => action.startsWith("ec2:") && !/^ec2:Describe/.test(action))
+      .filter(
+        ({ action }) =>
+          action.startsWith("ec2:") && !/^ec2:Describe/.test(action) && action !== "ec2:GetConsoleOutput",
+      )
       .map(({ action }) => action);
     expect([...new Set(mutating)].sort()).toEqual([
       "ec2:AssignPrivateIpAddresses",

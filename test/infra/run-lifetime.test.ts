@@ -29,6 +29,20 @@ const life = longestRunLife(definition, RUN_LIFE_LIMITS);
 const LAMBDA_WAITS =
   "(2 + 4 + 8 + 16 + 30) + (5 + 10 + 20 + 40 + 60 + 60) + (1 + 2 + 4 + 8 + 16 + 20) s retry waits";
 
+/** CaptureConsole's brief retries: Lambda's transient errors twice, throttling and NotFound three times. */
+const CONSOLE_TERMS = [
+  {
+    name: "consoleAttempts",
+    seconds: 180,
+    arithmetic: "CaptureConsole: (1 + 2 + 3) attempts × 30 s TimeoutSeconds",
+  },
+  {
+    name: "consoleRetryWaits",
+    seconds: 10,
+    arithmetic: "CaptureConsole: (1 + 2) + (1 + 2 + 4) s retry waits",
+  },
+];
+
 /** A copy of the definition with one state of the run changed. */
 function withRunState(name: string, change: (state: AslState, run: Record<string, AslState>) => void) {
   const copy = structuredClone(definition);
@@ -56,9 +70,9 @@ const stackWith = (context: Record<string, unknown>) =>
   new BootBenchStack(new App({ outdir, context: { "aws:cdk:bundling-stacks": [], ...context } }), "Bound");
 
 describe("the longest legitimate life of a run's instance", () => {
-  it("adds up launch, observe and terminate at their worst, from the synthesised definition", () => {
+  it("adds up launch, observe, console capture and terminate at their worst, from the synthesised definition", () => {
     expect(life).toEqual({
-      totalSeconds: 4729,
+      totalSeconds: 4919,
       terms: [
         {
           name: "launchAttempts",
@@ -78,6 +92,16 @@ describe("the longest legitimate life of a run's instance", () => {
         },
         { name: "observeRetryWaits", seconds: 306, arithmetic: `PollState: ${LAMBDA_WAITS}` },
         {
+          name: "consoleAttempts",
+          seconds: 180,
+          arithmetic: "CaptureConsole: (1 + 2 + 3) attempts × 30 s TimeoutSeconds",
+        },
+        {
+          name: "consoleRetryWaits",
+          seconds: 10,
+          arithmetic: "CaptureConsole: (1 + 2) + (1 + 2 + 4) s retry waits",
+        },
+        {
           name: "terminateAttempts",
           seconds: 1350,
           arithmetic: "TerminateInstance: (1 + 5 + 6 + 6) attempts × 75 s TimeoutSeconds",
@@ -85,8 +109,19 @@ describe("the longest legitimate life of a run's instance", () => {
         { name: "terminateRetryWaits", seconds: 306, arithmetic: `TerminateInstance: ${LAMBDA_WAITS}` },
         { name: "launchTimeWholeSeconds", seconds: 1, arithmetic: "LaunchTime truncated to whole seconds" },
       ],
-      arithmetic: "1350 + 306 + 840 + 270 + 306 + 1350 + 306 + 1 = 4729 s",
+      arithmetic: "1350 + 306 + 840 + 270 + 306 + 180 + 10 + 1350 + 306 + 1 = 4919 s",
     });
+  });
+
+  it("counts CaptureConsole's attempts and waits between the observation and terminate", () => {
+    const names = life.terms.map((t) => t.name);
+    expect(life.terms.filter((t) => t.name.startsWith("console"))).toEqual(CONSOLE_TERMS);
+    expect(names.slice(names.indexOf("observeRetryWaits"), names.indexOf("terminateAttempts") + 1)).toEqual([
+      "observeRetryWaits",
+      "consoleAttempts",
+      "consoleRetryWaits",
+      "terminateAttempts",
+    ]);
   });
 
   it("moves with every Task timeout and every retrier", () => {
@@ -94,21 +129,27 @@ describe("the longest legitimate life of a run's instance", () => {
     const slowerLaunch = withRunState("LaunchInstance", (launch) => {
       launch.TimeoutSeconds = 85;
     });
-    expect(lifeOf(slowerLaunch).totalSeconds).toBe(4729 + 18 * 10);
+    expect(lifeOf(slowerLaunch).totalSeconds).toBe(4919 + 18 * 10);
 
     // One more attempt of 75 s, after a wait of min(2 × 2^5, 30) s.
     const moreRetries = withRunState("TerminateInstance", (terminate) => {
       const [lambdaTransient] = terminate.Retry ?? [];
       if (lambdaTransient) lambdaTransient.MaxAttempts = 6;
     });
-    expect(lifeOf(moreRetries).totalSeconds).toBe(4729 + 75 + 30);
+    expect(lifeOf(moreRetries).totalSeconds).toBe(4919 + 75 + 30);
+
+    // CaptureConsole: 6 attempts, each 10 s longer.
+    const slowerConsole = withRunState("CaptureConsole", (capture) => {
+      capture.TimeoutSeconds = 40;
+    });
+    expect(lifeOf(slowerConsole).totalSeconds).toBe(4919 + 6 * 10);
 
     // ResourceNotReady's waits uncapped: 5 + 10 + 20 + 40 + 80 + 160 = 315 s instead of 195 s.
     const uncapped = withRunState("LaunchInstance", (launch) => {
       const notReady = launch.Retry?.find((r) => r.ErrorEquals.includes("Lambda.ResourceNotReadyException"));
       if (notReady) delete notReady.MaxDelaySeconds;
     });
-    expect(lifeOf(uncapped).totalSeconds).toBe(4729 + 120);
+    expect(lifeOf(uncapped).totalSeconds).toBe(4919 + 120);
 
     // A retrier defaults to 3 attempts, 1 s, rate 2: with PollState held to 600 s (1176 s in all),
     // ProbePort's 840 + 15 × 15 + 255 + (1 + 2 + 4) = 1327 s is Observe's longer branch.
@@ -124,7 +165,7 @@ describe("the longest legitimate life of a run's instance", () => {
       "ProbePort: (1 + 5 + 6 + 3) attempts × 15 s Task margin",
       "ProbePort: (2 + 4 + 8 + 16 + 30) + (5 + 10 + 20 + 40 + 60 + 60) + (1 + 2 + 4) s retry waits",
     ]);
-    expect(probeLonger.totalSeconds).toBe(4729 - 1416 + 1327);
+    expect(probeLonger.totalSeconds).toBe(4919 - 1416 + 1327);
   });
 
   it("takes Observe's longer branch, each bounded by its deadline or else by its attempts", () => {
@@ -147,7 +188,7 @@ describe("the longest legitimate life of a run's instance", () => {
         arithmetic: "ProbePort: (2 + 4 + 8 + 16 + 30) + (5 + 10 + 20 + 40 + 60 + 60) s retry waits",
       },
     ]);
-    expect(shorterPoll.totalSeconds).toBe(4729 - 1416 + 1275);
+    expect(shorterPoll.totalSeconds).toBe(4919 - 1416 + 1275);
 
     // Without deadlines every attempt may take its whole TimeoutSeconds: 18 × 915 + 306 s.
     const noDeadlines = lifeOf(definition, { ...RUN_LIFE_LIMITS, deadlinesAfterLaunch: {} });
@@ -168,6 +209,10 @@ describe("the longest legitimate life of a run's instance", () => {
       launch.Next = "WaitAfterLaunch";
     });
     expect(() => lifeOf(inserted)).toThrow(/LaunchInstance goes on to WaitAfterLaunch, not Observe/);
+    const skipsConsole = withRunState("Observe", (observe) => {
+      observe.Next = "TerminateInstance";
+    });
+    expect(() => lifeOf(skipsConsole)).toThrow(/Observe goes on to TerminateInstance, not CaptureConsole/);
     const retriedObserve = withRunState("Observe", (observe) => {
       observe.Retry = [{ ErrorEquals: ["States.ALL"] }];
     });
@@ -180,7 +225,7 @@ describe("the longest legitimate life of a run's instance", () => {
       delete probe.Parameters?.["launchRespondedAt.$"];
     });
     expect(() => lifeOf(noDeadline)).toThrow(/ProbePort is said to stop at a deadline/);
-    for (const changed of [inserted, retriedObserve, untimed, noDeadline]) {
+    for (const changed of [inserted, skipsConsole, retriedObserve, untimed, noDeadline]) {
       expect(() => lifeOf(changed)).toThrow(refused);
     }
   });
@@ -206,7 +251,7 @@ describe("the longest hold of a run slot, which its lease must outlast", () => {
     ]);
     expect(hold.totalSeconds).toBe(45 + life.totalSeconds + 810 + 306);
     // What the stack deploys as the lease (test/infra/boot-bench-stack.test.ts checks the environment).
-    expect(hold.totalSeconds).toBe(5890);
+    expect(hold.totalSeconds).toBe(6080);
   });
 
   it("is the lease and the default cap the README states, with the arithmetic", () => {
@@ -252,7 +297,7 @@ describe("the run-slot context", () => {
   it("takes a cap and a spacing from context, and refuses values out of range by name", () => {
     expect(stackWith({ runSlots: "8", runStartSpacingMs: 0 }).runSlots).toEqual({
       slots: 8,
-      leaseSeconds: 5890,
+      leaseSeconds: 6080,
       startSpacingMs: 0,
     });
     expect(() => stackWith({ runSlots: 0 })).toThrow(
@@ -267,42 +312,46 @@ describe("the run-slot context", () => {
 
 describe("the sweeper's age bound", () => {
   it("is at least the life in whole minutes, strictly above it; the default adds 10 minutes", () => {
-    expect(sweepAgeBounds(life)).toEqual({ minimumMinutes: 79, defaultMinutes: 89 });
+    expect(sweepAgeBounds(life)).toEqual({ minimumMinutes: 82, defaultMinutes: 92 });
     expect(SWEEP_MAX_AGE_MARGIN_MINUTES).toBe(10);
-    // The sweeper ends instances at least the bound old: a life of exactly 79 minutes needs 80.
-    expect(sweepAgeBounds({ ...life, totalSeconds: 79 * 60 }).minimumMinutes).toBe(80);
+    // The sweeper ends instances at least the bound old: a life of exactly 82 minutes needs 83.
+    expect(sweepAgeBounds({ ...life, totalSeconds: 82 * 60 }).minimumMinutes).toBe(83);
   });
 
-  it("is deployed by default at 89 minutes, and the local sweeper uses the same", () => {
+  it("is deployed by default at 92 minutes, and the local sweeper uses the same", () => {
     const sweepers = Object.values(resourcesOfType(template, "AWS::Lambda::Function")).filter(
       (fn: CfnResource) =>
         (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables
           ?.MAX_AGE_MINUTES !== undefined,
     );
     expect(sweepers.map((fn) => fn.Properties.Environment)).toEqual([
-      { Variables: expect.objectContaining({ MAX_AGE_MINUTES: "89" }) },
+      { Variables: expect.objectContaining({ MAX_AGE_MINUTES: "92" }) },
     ]);
-    expect(deployedMaxAgeMinutes()).toBe("89");
+    expect(deployedMaxAgeMinutes()).toBe("92");
   });
 
   it("refuses at synth a bound below the life, naming the context key, the value and the arithmetic", () => {
     const refusal = (() => {
       try {
-        stackWith({ sweeperMaxAgeMinutes: 78 });
+        stackWith({ sweeperMaxAgeMinutes: 81 });
       } catch (error) {
         return (error as Error).message;
       }
-      throw new Error("a bound of 78 minutes was accepted");
+      throw new Error("a bound of 81 minutes was accepted");
     })();
-    expect(refusal).toContain("Context sweeperMaxAgeMinutes=78 could end runs in progress");
+    expect(refusal).toContain("Context sweeperMaxAgeMinutes=81 could end runs in progress");
     expect(refusal).toContain(
       "(launchAttempts 1350 s (LaunchInstance: (1 + 5 + 6 + 6) attempts × 75 s TimeoutSeconds) + " +
         `launchRetryWaits 306 s (LaunchInstance: ${LAMBDA_WAITS}) + observeDeadline 840 s`,
     );
-    expect(refusal).toContain("launchTimeWholeSeconds 1 s (LaunchTime truncated to whole seconds) = 4729 s)");
-    expect(refusal).toContain("78 minutes (4680 s) old; it must be at least 79 minutes (default 89)");
+    expect(refusal).toContain(
+      "consoleAttempts 180 s (CaptureConsole: (1 + 2 + 3) attempts × 30 s TimeoutSeconds) + " +
+        "consoleRetryWaits 10 s (CaptureConsole: (1 + 2) + (1 + 2 + 4) s retry waits) + terminateAttempts 1350 s",
+    );
+    expect(refusal).toContain("launchTimeWholeSeconds 1 s (LaunchTime truncated to whole seconds) = 4919 s)");
+    expect(refusal).toContain("81 minutes (4860 s) old; it must be at least 82 minutes (default 92)");
     expect(() => stackWith({ sweeperMaxAgeMinutes: "0" })).toThrow(/sweeperMaxAgeMinutes=0 could end runs/);
-    expect(() => stackWith({ sweeperMaxAgeMinutes: 79 })).not.toThrow();
+    expect(() => stackWith({ sweeperMaxAgeMinutes: 82 })).not.toThrow();
   });
 });
 

@@ -30,6 +30,7 @@ const TASK_STEPS: Record<string, (typeof STEPS)[number] | (typeof SUITE_STEPS)[n
   LaunchInstance: "launch-instance",
   PollState: "poll-state",
   ProbePort: "probe-port",
+  CaptureConsole: "capture-console",
   TerminateInstance: "terminate-instance",
   ReleaseRunSlot: "release-run-slot",
   RecordRun: "record-run",
@@ -63,6 +64,7 @@ describe("state machine definition", () => {
         "Observe",
         "PollState",
         "ProbePort",
+        "CaptureConsole",
         "TerminateInstance",
         "ReleaseRunSlot",
         "RecordRun",
@@ -187,7 +189,7 @@ describe("state machine definition", () => {
     expect(observe).toMatchObject({
       Type: "Parallel",
       ResultPath: "$.observation",
-      Next: "TerminateInstance",
+      Next: "CaptureConsole",
     });
     expect(observe.Branches?.map((branch) => branch.StartAt)).toEqual(["PollState", "ProbePort"]);
     expect(observe.Branches?.map((branch) => Object.keys(branch.States))).toEqual([
@@ -215,12 +217,42 @@ describe("state machine definition", () => {
     });
   });
 
-  it("sends any failure of LaunchInstance or Observe to TerminateInstance, under $.failure", () => {
-    for (const name of ["LaunchInstance", "Observe"]) {
-      expect(state(name).Catch, name).toEqual([
-        { ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: "TerminateInstance" },
-      ]);
-    }
+  it("sends a failed observation to CaptureConsole and a failed launch to TerminateInstance, under $.failure", () => {
+    // A failed launch has no instance id to ask for a console; a failed observation is the run whose
+    // console matters most.
+    expect(state("LaunchInstance").Catch).toEqual([
+      { ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: "TerminateInstance" },
+    ]);
+    expect(state("Observe").Catch).toEqual([
+      { ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: "CaptureConsole" },
+    ]);
+  });
+
+  it("keeps the console with the whole run state before terminate, and terminates even when that failed", () => {
+    expect(state("CaptureConsole")).toMatchObject({ ResultPath: "$.console", Next: "TerminateInstance" });
+    expect(state("CaptureConsole").Parameters).toBeUndefined();
+    expect(state("CaptureConsole").Catch).toEqual([
+      { ErrorEquals: ["States.ALL"], ResultPath: "$.consoleFailure", Next: "TerminateInstance" },
+    ]);
+    // Brief retries: each attempt holds the instance, and counts in the sweeper's age bound.
+    expect(state("CaptureConsole").Retry).toEqual([
+      {
+        ErrorEquals: LAMBDA_TRANSIENT,
+        IntervalSeconds: 1,
+        MaxAttempts: 2,
+        BackoffRate: 2,
+        MaxDelaySeconds: 5,
+        JitterStrategy: "FULL",
+      },
+      {
+        ErrorEquals: ["RequestLimitExceeded", "InvalidInstanceID.NotFound"],
+        IntervalSeconds: 1,
+        MaxAttempts: 3,
+        BackoffRate: 2,
+        MaxDelaySeconds: 5,
+        JitterStrategy: "FULL",
+      },
+    ]);
   });
 
   it("terminates before recording, and records even when terminating failed", () => {
@@ -275,6 +307,7 @@ describe("state machine definition", () => {
         "Observe",
         "PollState",
         "ProbePort",
+        "CaptureConsole",
         "TerminateInstance",
         "ReleaseRunSlot",
         "RecordRun",
@@ -321,7 +354,8 @@ describe("state machine definition", () => {
   });
 
   it("retries Lambda's transient errors on every Task with backoff and full jitter", () => {
-    for (const name of Object.keys(TASK_STEPS)) {
+    // CaptureConsole's brief retries are tested with its path above.
+    for (const name of Object.keys(TASK_STEPS).filter((task) => task !== "CaptureConsole")) {
       const retries = state(name).Retry ?? [];
       expect(retries[0], name).toMatchObject({
         ErrorEquals: LAMBDA_TRANSIENT,

@@ -1,0 +1,29 @@
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+
+/**
+ * S3 clients. Endpoint and region come from the standard configuration (AWS_REGION,
+ * AWS_ENDPOINT_URL_S3), which is how the local cloud's S3 is reached. The SDK's own retries stay on:
+ * an object put is idempotent, and nothing here is timed.
+ */
+export const createS3Client = (): S3Client => new S3Client({});
+
+/** The shared client of a Lambda, created at module scope so that connections are reused. */
+export const s3Client = createS3Client();
+
+/** Stores a gzip-compressed text object: a browser or `curl --compressed` shows it as text. */
+export async function putGzippedText(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  gzipped: Uint8Array,
+): Promise<void> {
+  await client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: gzipped,
+      ContentType: "text/plain; charset=utf-8",
+      ContentEncoding: "gzip",
+    }),
+  );
+}
