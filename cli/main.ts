@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerCompareCommand } from "./commands/compare.js";
+import { registerConsoleCommand } from "./commands/console.js";
 import { registerHistoryCommand } from "./commands/history.js";
 import { registerImagesCommand } from "./commands/images.js";
 import { registerReportCommand } from "./commands/report.js";
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerHistoryCommand(program);
   registerCompareCommand(program);
   registerReportCommand(program);
+  registerConsoleCommand(program);
   registerServeDynamoDbCommand(program);
   return program;
 }

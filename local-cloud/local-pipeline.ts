@@ -25,14 +25,21 @@ import {
 import { LocalStateMachine, type LocalStateMachineOptions } from "./runner/local-state-machine.js";
 import { assertLoopbackEndpoint } from "./runner/loopback.js";
 import { LOCAL_STACK_NAME, synthesizeTemplate } from "./runner/synth.js";
+import { type LocalS3, startLocalS3 } from "./s3/s3-server.js";
 import { type LocalSns, startLocalSns } from "./sns/sns-server.js";
 
 export { LOCAL_TABLE_NAME };
 
 const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
+/** Where the local S3 keeps its objects (console output) beside a DynamoDB data folder. */
+export const s3DataDirFor = (dataDir: string): string => `${dataDir.replace(/[/\\]+$/, "")}-s3`;
+
 export interface LocalPipelineOptions {
-  /** Keep DynamoDB data in this folder; in memory when absent. */
+  /**
+   * Keep DynamoDB data in this folder, and S3 objects in the folder beside it (s3DataDirFor); in memory
+   * and a temporary folder when absent.
+   */
   dataDir?: string;
   /** Options of our local EC2 + SSM endpoint (time scale, faults, ssh port), when we start it. */
   cloud?: LocalAwsOptions;
@@ -56,7 +63,7 @@ export interface LocalPipeline {
   stateMachine: LocalStateMachine;
   tableName: string;
   dynamoDb: DynamoDBClient;
-  endpoints: { ec2: string; ssm: string; dynamodb: string };
+  endpoints: { ec2: string; ssm: string; dynamodb: string; s3: string };
   /** The account-wide cap on runs in flight the stack was synthesised with (context `runSlots`). */
   runSlots: RunSlotSettings;
   /** Where the handlers publish regression alerts (AWS_ENDPOINT_URL_SNS). */
@@ -65,7 +72,17 @@ export interface LocalPipeline {
   localAws?: Awaited<ReturnType<typeof startLocalAws>>;
   /** Our own SNS stub, which keeps what the alerts would have said (absent when the environment named one). */
   localSns?: LocalSns;
+  /** Our own S3 (absent when the environment named one). */
+  localS3?: LocalS3;
+  /** The stack's console bucket, by its local name (what the run items' console keys are in). */
+  consoleBucket: string;
   close(): Promise<void>;
+}
+
+function consoleBucketOf(environment: Record<string, string>): string {
+  const bucket = environment.CONSOLE_BUCKET;
+  if (bucket === undefined) throw new Error("No step function of the synthesised stack names CONSOLE_BUCKET");
+  return bucket;
 }
 
 export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
@@ -108,7 +125,23 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       closers.push(() => started.close());
       sns = started.endpoint;
     }
-    const endpoints = { ec2, ssm, dynamodb };
+    const local = localDefinitionFrom(synthesizeTemplate(options.context ?? LOCAL_CLOUD_CONTEXT), {
+      region,
+      tableName: LOCAL_TABLE_NAME,
+    });
+    let s3 = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+    let localS3: LocalS3 | undefined;
+    if (s3 === undefined) {
+      const started = await startLocalS3({
+        ...(options.dataDir !== undefined && { directory: s3DataDirFor(options.dataDir) }),
+        buckets: local.buckets,
+        credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+      });
+      localS3 = started;
+      closers.push(() => started.close());
+      s3 = started.endpoint;
+    }
+    const endpoints = { ec2, ssm, dynamodb, s3 };
     for (const [service, url] of Object.entries({ ...endpoints, sns })) {
       assertLoopbackEndpoint(`AWS_ENDPOINT_URL_${service.toUpperCase()}`, url);
     }
@@ -116,11 +149,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     env.AWS_ENDPOINT_URL_SSM = ssm;
     env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb;
     env.AWS_ENDPOINT_URL_SNS = sns;
-
-    const local = localDefinitionFrom(synthesizeTemplate(options.context ?? LOCAL_CLOUD_CONTEXT), {
-      region,
-      tableName: LOCAL_TABLE_NAME,
-    });
+    env.AWS_ENDPOINT_URL_S3 = s3;
     Object.assign(env, local.environment);
     const dynamoDb = new DynamoDBClient({ endpoint: dynamodb, region });
     closers.push(async () => dynamoDb.destroy());
@@ -147,6 +176,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       snsEndpoint: sns,
       ...(localAws && { localAws }),
       ...(localSns && { localSns }),
+      ...(localS3 && { localS3 }),
+      consoleBucket: consoleBucketOf(local.environment),
       close,
     };
   } catch (error) {

@@ -48,6 +48,8 @@ export interface LocalDefinition {
   /** Union of the step functions' environment variables, resolved to local values. */
   environment: Record<string, string>;
   table: CreateTableCommandInput;
+  /** The local names of the template's S3 buckets, to create in the local S3. */
+  buckets: string[];
 }
 
 export interface LocalNames {
@@ -135,6 +137,9 @@ export function localDefinitionFrom(template: CfnTemplate, names: LocalNames): L
     nestedExecutionTasks,
     environment,
     table: createTableInput(table, names.tableName),
+    buckets: Object.entries(resources)
+      .filter(([, resource]) => resource.Type === "AWS::S3::Bucket")
+      .map(([logicalId]) => localBucketName(logicalId)),
   };
 }
 
@@ -197,6 +202,7 @@ function resolveToString(
       if (ref === tableLogicalId) return names.tableName;
       // A topic's Ref is its ARN; the local SNS stub accepts any topic of the local account.
       if (resources[ref]?.Type === "AWS::SNS::Topic") return topicArn(names.region, ref);
+      if (resources[ref]?.Type === "AWS::S3::Bucket") return localBucketName(ref);
       if (resources[ref]) return `local-${ref}`;
     }
     const getAtt = value["Fn::GetAtt"];
@@ -215,6 +221,10 @@ function resolveToString(
   }
   throw new Error(`Cannot resolve ${JSON.stringify(value)} in ${where} for the local runner`);
 }
+
+/** A valid bucket name (lower case, at most 63 characters) that stays the same between runs. */
+export const localBucketName = (logicalId: string): string =>
+  `boot-bench-${logicalId.toLowerCase()}`.slice(0, 63);
 
 const topicArn = (region: string, logicalId: string): string =>
   `arn:aws:sns:${region}:${LOCAL_ACCOUNT}:${logicalId}`;
