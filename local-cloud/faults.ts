@@ -49,6 +49,11 @@ export interface FaultSettings {
   /** sshd never starts: the port answers RST forever. */
   portNeverOpens?: LaunchSelector;
   /**
+   * A console that cannot be fetched: GetConsoleOutput naming a hit instance answers HTTP 500
+   * `InternalError`, every time, with or without `Latest`. The instance boots as usual.
+   */
+  consoleOutputUnavailable?: LaunchSelector;
+  /**
    * EC2 itself slower this week (another host generation, a slower volume path): every boot's running
    * to network takes this many seconds longer, before time scaling, whatever the image. A suite's
    * control target exists to tell this from an image's own regression.
@@ -85,6 +90,7 @@ export type LaunchFault =
   | "internalErrorOnLaunch"
   | "networkNeverUp"
   | "portNeverOpens"
+  | "consoleOutputUnavailable"
   | "launchWithoutPrivateIp";
 
 class TokenBucket {

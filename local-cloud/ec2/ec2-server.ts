@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import type { CatalogueImage } from "../catalogue.js";
 import type { LocalCloud } from "../cloud.js";
+import { bufferedPostAt, consoleOutputAt } from "./console-output.js";
 import { INSTANCE_TYPES, type InstanceTypeInfo } from "./instance-types.js";
 import {
   type Instance,
@@ -71,6 +72,7 @@ const ACTIONS: Readonly<Record<string, Action>> = {
   TerminateInstances: terminateInstances,
   DescribeImages: describeImages,
   DescribeInstanceTypes: describeInstanceTypes,
+  GetConsoleOutput: getConsoleOutput,
 };
 
 /** Handles one EC2 request (the form already parsed); never throws. */
@@ -715,6 +717,53 @@ function terminateInstances({ cloud, q, requestId }: ActionContext): ActionResul
     );
   });
   return { body: responseXml("TerminateInstances", requestId, node("instancesSet", ...changes)) };
+}
+
+// ---- GetConsoleOutput --------------------------------------------------------------------------
+
+/**
+ * With `Latest`, the serial output as of now (Nitro instance types only); without, what EC2 posted at
+ * the most recent state transition. A terminated instance still answers, with its final output.
+ */
+function getConsoleOutput({ cloud, q, requestId }: ActionContext): ActionResult {
+  const id = q.string("InstanceId");
+  if (id === undefined || id === "")
+    throw new Ec2Error("MissingParameter", "The request must contain the parameter InstanceId");
+  const [instance] = lookUpInstances(cloud, [id]);
+  if (!instance) throw new Ec2Error("InvalidInstanceID.NotFound", `The instance ID '${id}' does not exist`);
+  if (instance.truth.faults.includes("consoleOutputUnavailable")) {
+    throw new Ec2Error("InternalError", "An internal error has occurred", 500);
+  }
+  const latest = q.string("Latest") === "true";
+  const { instanceType } = instance.spec;
+  if (latest && instanceType.hypervisor !== "nitro") {
+    // EC2 documents Latest as Nitro-only; the error code it answers otherwise is not confirmed.
+    throw new Ec2Error(
+      "UnsupportedOperation",
+      `The instance type ${instanceType.instanceType} does not support retrieving the latest console output.`,
+    );
+  }
+  const now = cloud.fleet.now();
+  const source = {
+    image: instance.spec.image,
+    instanceType,
+    bootMode: instance.bootMode,
+    truth: instance.truth,
+  };
+  const postedAt = latest ? now : bufferedPostAt(instance.truth, now);
+  const snapshot = postedAt === undefined ? undefined : consoleOutputAt(source, postedAt);
+  const updatedAt = (latest ? snapshot?.updatedAt : postedAt) ?? now;
+  const text = snapshot?.text ?? "";
+  return {
+    body: responseXml(
+      "GetConsoleOutput",
+      requestId,
+      leaf("instanceId", instance.id),
+      leaf("timestamp", new Date(updatedAt)),
+      // No output element at all while there is nothing to show, as EC2 does.
+      leaf("output", text === "" ? undefined : Buffer.from(text, "utf8").toString("base64")),
+    ),
+  };
 }
 
 // ---- DescribeImages ----------------------------------------------------------------------------

@@ -495,9 +495,9 @@ export class Fleet {
   async create(spec: LaunchSpec): Promise<Instance> {
     const { image, instanceType } = spec;
     const launch = { instanceType: instanceType.instanceType, imageId: image.imageId };
-    const faults = (["internalErrorOnLaunch", "networkNeverUp", "portNeverOpens"] as const).filter((f) =>
-      this.#options.faults.hits(f, launch),
-    );
+    const faults = (
+      ["internalErrorOnLaunch", "networkNeverUp", "portNeverOpens", "consoleOutputUnavailable"] as const
+    ).filter((f) => this.#options.faults.hits(f, launch));
     const uefi =
       instanceType.supportedBootModes.includes("uefi") &&
       (image.bootMode === "uefi" || image.bootMode === "uefi-preferred");
