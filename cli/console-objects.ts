@@ -16,10 +16,14 @@ export interface ConsoleObjects {
   close(): Promise<void>;
 }
 
-const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
-
 export async function openConsoleObjects(options: TableTargetOptions): Promise<ConsoleObjects> {
   if (!options.local) return objectsThrough(new S3Client({}));
+  // The key pair `run --local` signs with (the environment's, else its own), which a local S3 that
+  // another process started knows; one started here is told it.
+  const credentials = {
+    accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? "local",
+    secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
+  };
   const preset = process.env.AWS_ENDPOINT_URL_S3;
   if (preset !== undefined) assertLoopbackEndpoint("AWS_ENDPOINT_URL_S3", preset);
   const local =
@@ -27,13 +31,13 @@ export async function openConsoleObjects(options: TableTargetOptions): Promise<C
       ? await startLocalS3({
           directory: s3DataDirFor(options.dataDir ?? DEFAULT_DATA_DIR),
           buckets: [],
-          credentials: LOCAL_CREDENTIALS,
+          credentials,
         })
       : undefined;
   const client = new S3Client({
     endpoint: preset ?? local?.endpoint,
     region: process.env.AWS_REGION ?? "us-east-1",
-    credentials: LOCAL_CREDENTIALS,
+    credentials,
   });
   return objectsThrough(client, () => local?.close() ?? Promise.resolve());
 }

@@ -251,7 +251,8 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
   // with the run and never fails it; acquire and launch failures have no instance id to ask about.
   const captureConsole = invoke(scope, "CaptureConsole", fns.captureConsole, "ec2", {
     resultPath: "$.console",
-    extraRetryErrors: ["InvalidInstanceID.NotFound"],
+    // EC2's own 5xx codes too: the SDK client makes one attempt, and a console is worth a second.
+    extraRetryErrors: ["InvalidInstanceID.NotFound", "InternalError", "Unavailable"],
     bestEffort: true,
   });
 

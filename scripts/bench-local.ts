@@ -3,7 +3,9 @@
  * stack's state machine on the local cloud and compares every observed boundary with the true
  * transition times the local cloud recorded. Prints, per boundary, the median and p99 absolute error,
  * DescribeInstances calls per run and per second of polling, state transitions per run, and the local
- * pipeline's overhead per run. Figures, not assertions: machines are shared and noisy.
+ * pipeline's overhead per run, and what keeping each run's console output costs (the CaptureConsole
+ * state's time, the output's size and its stored gzip size). Figures, not assertions: machines are
+ * shared and noisy.
  *
  * With `--hostile`, the local cloud is as unkind as AWS: the poll's process clock is 300 ms off and
  * drifting, every third probe starts 3 s late, every fourth launch loses its response and is replayed.
@@ -54,7 +56,22 @@ const DEFAULT_IMAGES = [
   "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
 ];
 
-const pipeline = await startLocalPipeline({ cloud: { timeScale } });
+/** CaptureConsole's time in each run: from entering the state to leaving it, retries included. */
+const captureMs: number[] = [];
+const captureEntered = new Map<string, number>();
+const pipeline = await startLocalPipeline({
+  cloud: { timeScale },
+  onEvent: (executionName, event) => {
+    if (!("state" in event) || event.state.name !== "CaptureConsole") return;
+    const key = `${executionName}/${event.index ?? 0}`;
+    if (event.type === "StateEntered") captureEntered.set(key, event.timestamp);
+    if (event.type === "StateExited" || event.type === "StateCaught") {
+      const entered = captureEntered.get(key);
+      if (entered !== undefined) captureMs.push(event.timestamp - entered);
+      captureEntered.delete(key);
+    }
+  },
+});
 const cloud = pipeline.localAws?.cloud;
 if (!cloud) throw new Error("the benchmark needs its own local cloud (unset AWS_ENDPOINT_URL_EC2)");
 try {
@@ -64,6 +81,8 @@ try {
   const describeRatePerRun: number[] = [];
   const transitionsPerRun: number[] = [];
   const overheadPerRunMs: number[] = [];
+  const consoleBytes: number[] = [];
+  const consoleStoredBytes: number[] = [];
   let runsMeasured = 0;
   let markedRuns = 0;
   let wrongUnmarked = 0;
@@ -85,6 +104,10 @@ try {
     }
     let bootMs = 0;
     for (const run of outcome.runs) {
+      if (run.console?.status === "stored") {
+        consoleBytes.push(run.console.bytes);
+        consoleStoredBytes.push(run.console.storedBytes);
+      }
       if (run.status !== "succeeded" || !run.instanceId) continue;
       const truth = cloud.truth(run.instanceId);
       if (!truth) continue;
@@ -142,6 +165,12 @@ try {
   console.log(
     `local pipeline overhead per run (execution time minus true boot time): median ${median(overheadPerRunMs).toFixed(0)} ms, ` +
       `p99 ${percentile(overheadPerRunMs, 99).toFixed(0)} ms`,
+  );
+  const runs = transitionsPerRun.length * runsPerImage;
+  console.log(
+    `console output: ${consoleBytes.length} of ${runs} runs stored; per run median ${(median(consoleBytes) / 1024).toFixed(1)} KiB ` +
+      `of text, ${(median(consoleStoredBytes) / 1024).toFixed(1)} KiB stored (gzip), max ${(Math.max(...consoleStoredBytes) / 1024).toFixed(1)} KiB; ` +
+      `CaptureConsole median ${median(captureMs).toFixed(0)} ms, p99 ${percentile(captureMs, 99).toFixed(0)} ms per run`,
   );
 } finally {
   await pipeline.close();

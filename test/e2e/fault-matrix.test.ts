@@ -314,6 +314,48 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
     expectNothingLeakedOrLost(audit);
   });
 
+  it("a console that cannot be fetched (InternalError every time): runs kept, each saying why", async () => {
+    cloud.resetStats();
+    const { execution, audit } = await run("console cannot be fetched", input(), {
+      faults: { consoleOutputUnavailable: true },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    for (const runItem of audit.runItems) {
+      expect(runItem.console, `run ${runItem.runIndex}`).toEqual({
+        status: "failed",
+        error: { name: "InternalError", message: expect.any(String) },
+      });
+      expect(runItem.terminated).toBe(true);
+    }
+    // Each run tried its brief retries (1 + 3 attempts), and no more.
+    expect(cloud.stats().errors.GetConsoleOutput).toEqual({ InternalError: 8 });
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("GetConsoleOutput throttled past its retries, then within them", async () => {
+    cloud.resetStats();
+    const { execution, audit } = await run("console throttled", input(), {
+      // Run 0's four attempts are all throttled; run 1's first two, then its third gets through.
+      faults: { throttleBursts: { GetConsoleOutput: 6 } },
+    });
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    expect(audit.runItems.map((runItem) => [runItem.runIndex, runItem.console?.status])).toEqual([
+      [0, "failed"],
+      [1, "stored"],
+    ]);
+    expect(audit.runItems[0]?.console).toMatchObject({ error: { name: "RequestLimitExceeded" } });
+    expect(cloud.stats().errors.GetConsoleOutput).toEqual({ RequestLimitExceeded: 6 });
+    expectNothingLeakedOrLost(audit);
+  });
+
   it("a probe Lambda that crashes", async () => {
     const { execution, audit } = await run("probe Lambda crashes", input(), {
       taskFaults: {

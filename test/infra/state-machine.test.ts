@@ -245,7 +245,7 @@ describe("state machine definition", () => {
         JitterStrategy: "FULL",
       },
       {
-        ErrorEquals: ["RequestLimitExceeded", "InvalidInstanceID.NotFound"],
+        ErrorEquals: ["RequestLimitExceeded", "InvalidInstanceID.NotFound", "InternalError", "Unavailable"],
         IntervalSeconds: 1,
         MaxAttempts: 3,
         BackoffRate: 2,
