@@ -30,7 +30,6 @@ export async function openConsoleObjects(options: TableTargetOptions): Promise<C
     preset === undefined
       ? await startLocalS3({
           directory: s3DataDirFor(options.dataDir ?? DEFAULT_DATA_DIR),
-          buckets: [],
           credentials,
         })
       : undefined;

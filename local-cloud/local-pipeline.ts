@@ -7,6 +7,7 @@
 
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
 import {
   RUN_SLOT_LEASE_SECONDS_ENV,
   RUN_SLOTS_ENV,
@@ -25,7 +26,7 @@ import {
 import { LocalStateMachine, type LocalStateMachineOptions } from "./runner/local-state-machine.js";
 import { assertLoopbackEndpoint } from "./runner/loopback.js";
 import { LOCAL_STACK_NAME, synthesizeTemplate } from "./runner/synth.js";
-import { type LocalS3, startLocalS3 } from "./s3/s3-server.js";
+import { ensureBuckets, type LocalS3, startLocalS3 } from "./s3/s3-server.js";
 import { type LocalSns, startLocalSns } from "./sns/sns-server.js";
 
 export { LOCAL_TABLE_NAME };
@@ -134,7 +135,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     if (s3 === undefined) {
       const started = await startLocalS3({
         ...(options.dataDir !== undefined && { directory: s3DataDirFor(options.dataDir) }),
-        buckets: local.buckets,
         credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
       });
       localS3 = started;
@@ -154,6 +154,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const dynamoDb = new DynamoDBClient({ endpoint: dynamodb, region });
     closers.push(async () => dynamoDb.destroy());
     await ensureTable(dynamoDb, local.table);
+    const s3Client = new S3Client({ endpoint: s3, region });
+    try {
+      await ensureBuckets(s3Client, local.buckets);
+    } finally {
+      s3Client.destroy();
+    }
 
     const stateMachine = await LocalStateMachine.load(local, {
       region,

@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import s3rverAccount from "s3rver/lib/models/account.js";
 import { assertLoopbackEndpoint } from "../runner/loopback.js";
@@ -13,8 +14,6 @@ import { assertLoopbackEndpoint } from "../runner/loopback.js";
 export interface LocalS3Options {
   /** Keep the objects in this folder (kept after close); a temporary folder removed on close when absent. */
   directory?: string;
-  /** Buckets to create (an existing one is kept as it is). */
-  buckets: readonly string[];
   /**
    * The key pair requests will be signed with: s3rver checks signatures against the keys it knows, and
    * knows only its own until told. The local pipeline's handlers sign with the process's credentials.
@@ -48,7 +47,6 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     directory,
     // Buckets by path only: a virtual-host request would need DNS names outside loopback.
     vhostBuckets: false,
-    configureBuckets: options.buckets.map((name) => ({ name })),
   });
   let started: { port: number };
   try {
@@ -69,4 +67,19 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       return closing;
     },
   };
+}
+
+/**
+ * Creates the buckets a local run writes to, on whichever local S3 it uses (its own, or one named by
+ * AWS_ENDPOINT_URL_S3), as the table is created on any local DynamoDB; one that exists is kept.
+ */
+export async function ensureBuckets(client: S3Client, buckets: readonly string[]): Promise<void> {
+  for (const bucket of buckets) {
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    } catch (error) {
+      const name = error instanceof Error ? error.name : "";
+      if (name !== "BucketAlreadyOwnedByYou" && name !== "BucketAlreadyExists") throw error;
+    }
+  }
 }

@@ -3,9 +3,8 @@ import { EC2Client, GetConsoleOutputCommand } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type CaptureConsoleDeps, captureConsole } from "../../functions/capture-console/capture-console.js";
-import type { RunState } from "../../functions/domain/contract.js";
 import { consoleOutputKey } from "../../functions/domain/run-record.js";
-import { ec2Error, runState } from "./ec2-test-helpers.js";
+import { ec2Error, launchedRunState, runState } from "./ec2-test-helpers.js";
 
 const ec2Mock = mockClient(EC2Client);
 let stored: Map<string, Uint8Array>;
@@ -15,21 +14,6 @@ const CONSOLE_TEXT =
   "[    0.000000] Linux version 6.1.0\n[    4.210000] sshd[612]: Server listening on :: port 22.\n";
 const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 const UPDATED = new Date("2025-01-06T06:01:02.000Z");
-
-const launched = (overrides: Partial<RunState> = {}): RunState =>
-  runState(2, {
-    launch: {
-      instanceId: "i-0aaa",
-      privateIp: "10.0.1.23",
-      privateIpSource: "runInstances",
-      privateIpAt: 2,
-      clientToken: "weekly-2025-01-run0002",
-      launchRequestedAt: 1,
-      launchRespondedAt: 2,
-      earlierLaunchSends: 0,
-    },
-    ...overrides,
-  });
 
 beforeEach(() => {
   ec2Mock.reset();
@@ -51,7 +35,7 @@ describe("captureConsole", () => {
     ec2Mock
       .on(GetConsoleOutputCommand)
       .resolves({ InstanceId: "i-0aaa", Output: base64(CONSOLE_TEXT), Timestamp: UPDATED });
-    const result = await captureConsole(launched(), deps);
+    const result = await captureConsole(launchedRunState(), deps);
     const key = consoleOutputKey("weekly-2025-01", 2);
     expect(key).toBe("console/weekly-2025-01/run-0002.txt.gz");
     const object = stored.get(key);
@@ -79,7 +63,7 @@ describe("captureConsole", () => {
       .resolves({ InstanceId: "i-0aaa", Output: base64(CONSOLE_TEXT), Timestamp: UPDATED })
       .on(GetConsoleOutputCommand, { InstanceId: "i-0aaa", Latest: true })
       .rejects(ec2Error("UnsupportedOperation", "The instance type does not support the latest output"));
-    const result = await captureConsole(launched(), deps);
+    const result = await captureConsole(launchedRunState(), deps);
     expect(result).toMatchObject({
       status: "stored",
       latest: false,
@@ -93,7 +77,7 @@ describe("captureConsole", () => {
 
   it("stores nothing when EC2 has no output yet", async () => {
     ec2Mock.on(GetConsoleOutputCommand).resolves({ InstanceId: "i-0aaa", Timestamp: UPDATED });
-    await expect(captureConsole(launched(), deps)).resolves.toEqual({
+    await expect(captureConsole(launchedRunState(), deps)).resolves.toEqual({
       status: "empty",
       latest: true,
       outputUpdatedAt: "2025-01-06T06:01:02.000Z",
@@ -117,7 +101,7 @@ describe("captureConsole", () => {
     "lets %s propagate by its AWS name, for the state machine to retry, without a fallback",
     async (_, error) => {
       ec2Mock.on(GetConsoleOutputCommand).rejects(error);
-      await expect(captureConsole(launched(), deps)).rejects.toMatchObject({ name: error.name });
+      await expect(captureConsole(launchedRunState(), deps)).rejects.toMatchObject({ name: error.name });
       expect(ec2Mock.commandCalls(GetConsoleOutputCommand)).toHaveLength(1);
       expect(stored.size).toBe(0);
     },
@@ -128,6 +112,6 @@ describe("captureConsole", () => {
     deps.store.put = async () => {
       throw Object.assign(new Error("Access Denied"), { name: "AccessDenied" });
     };
-    await expect(captureConsole(launched(), deps)).rejects.toMatchObject({ name: "AccessDenied" });
+    await expect(captureConsole(launchedRunState(), deps)).rejects.toMatchObject({ name: "AccessDenied" });
   });
 });

@@ -37,3 +37,20 @@ export function runState(runIndex = 3, overrides: Partial<RunState> = {}): RunSt
     ...overrides,
   };
 }
+
+/** A run whose launch returned instance i-0aaa (run 2), before anything after the launch ran. */
+export function launchedRunState(overrides: Partial<RunState> = {}): RunState {
+  return runState(2, {
+    launch: {
+      instanceId: "i-0aaa",
+      privateIp: "10.0.1.23",
+      privateIpSource: "runInstances",
+      privateIpAt: 2,
+      clientToken: "weekly-2025-01-run0002",
+      launchRequestedAt: 1,
+      launchRespondedAt: 2,
+      earlierLaunchSends: 0,
+    },
+    ...overrides,
+  });
+}

@@ -12,7 +12,7 @@ import {
   type TerminateInstanceDeps,
   terminateInstance,
 } from "../../functions/terminate-instance/terminate-instance.js";
-import { ec2Error, runState } from "./ec2-test-helpers.js";
+import { ec2Error, launchedRunState, runState } from "./ec2-test-helpers.js";
 
 const ec2Mock = mockClient(EC2Client);
 /** The order in which the ledger was closed and EC2 was called. */
@@ -27,20 +27,7 @@ const ledger = (unsettledSends = 1) =>
   }) satisfies RunLedger;
 let deps: TerminateInstanceDeps;
 
-const launched = () =>
-  runState(2, {
-    launch: {
-      instanceId: "i-0aaa",
-      privateIp: "10.0.1.23",
-      privateIpSource: "runInstances",
-      privateIpAt: 2,
-      clientToken: "weekly-2025-01-run0002",
-      launchRequestedAt: 1,
-      launchRespondedAt: 2,
-      earlierLaunchSends: 0,
-    },
-    failure: { Error: "BootBench.RunningTimeout" },
-  });
+const launched = () => launchedRunState({ failure: { Error: "BootBench.RunningTimeout" } });
 
 const instance = (InstanceId: string, Name: InstanceStateName): Instance => ({ InstanceId, State: { Name } });
 

@@ -29,7 +29,7 @@ const life = longestRunLife(definition, RUN_LIFE_LIMITS);
 const LAMBDA_WAITS =
   "(2 + 4 + 8 + 16 + 30) + (5 + 10 + 20 + 40 + 60 + 60) + (1 + 2 + 4 + 8 + 16 + 20) s retry waits";
 
-/** CaptureConsole's brief retries: Lambda's transient errors twice, throttling and NotFound three times. */
+/** CaptureConsole's brief retries: Lambda's transient errors twice, throttling, NotFound and EC2's 5xx three times. */
 const CONSOLE_TERMS = [
   {
     name: "consoleAttempts",
@@ -91,16 +91,7 @@ describe("the longest legitimate life of a run's instance", () => {
           arithmetic: "PollState: (1 + 5 + 6 + 6) attempts × 15 s Task margin",
         },
         { name: "observeRetryWaits", seconds: 306, arithmetic: `PollState: ${LAMBDA_WAITS}` },
-        {
-          name: "consoleAttempts",
-          seconds: 180,
-          arithmetic: "CaptureConsole: (1 + 2 + 3) attempts × 30 s TimeoutSeconds",
-        },
-        {
-          name: "consoleRetryWaits",
-          seconds: 10,
-          arithmetic: "CaptureConsole: (1 + 2) + (1 + 2 + 4) s retry waits",
-        },
+        ...CONSOLE_TERMS,
         {
           name: "terminateAttempts",
           seconds: 1350,
