@@ -169,7 +169,7 @@ try {
   const runs = transitionsPerRun.length * runsPerImage;
   console.log(
     `console output: ${consoleBytes.length} of ${runs} runs stored; per run median ${(median(consoleBytes) / 1024).toFixed(1)} KiB ` +
-      `of text, ${(median(consoleStoredBytes) / 1024).toFixed(1)} KiB stored (gzip), max ${(Math.max(...consoleStoredBytes) / 1024).toFixed(1)} KiB; ` +
+      `of text, ${(median(consoleStoredBytes) / 1024).toFixed(1)} KiB stored (gzip), from ${(Math.min(...consoleStoredBytes) / 1024).toFixed(1)} to ${(Math.max(...consoleStoredBytes) / 1024).toFixed(1)} KiB; ` +
       `CaptureConsole median ${median(captureMs).toFixed(0)} ms, p99 ${percentile(captureMs, 99).toFixed(0)} ms per run`,
   );
 } finally {
