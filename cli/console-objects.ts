@@ -5,9 +5,8 @@
  */
 import { gunzipSync } from "node:zlib";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { s3DataDirFor } from "../local-cloud/local-pipeline.js";
 import { assertLoopbackEndpoint } from "../local-cloud/runner/loopback.js";
-import { startLocalS3 } from "../local-cloud/s3/s3-server.js";
+import { s3DataDirFor, startLocalS3 } from "../local-cloud/s3/s3-server.js";
 import { DEFAULT_DATA_DIR, type TableTargetOptions } from "./results-table.js";
 
 export interface ConsoleObjects {

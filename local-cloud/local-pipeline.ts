@@ -26,15 +26,12 @@ import {
 import { LocalStateMachine, type LocalStateMachineOptions } from "./runner/local-state-machine.js";
 import { assertLoopbackEndpoint } from "./runner/loopback.js";
 import { LOCAL_STACK_NAME, synthesizeTemplate } from "./runner/synth.js";
-import { ensureBuckets, type LocalS3, startLocalS3 } from "./s3/s3-server.js";
+import { ensureBuckets, type LocalS3, s3DataDirFor, startLocalS3 } from "./s3/s3-server.js";
 import { type LocalSns, startLocalSns } from "./sns/sns-server.js";
 
 export { LOCAL_TABLE_NAME };
 
 const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
-
-/** Where the local S3 keeps its objects (console output) beside a DynamoDB data folder. */
-export const s3DataDirFor = (dataDir: string): string => `${dataDir.replace(/[/\\]+$/, "")}-s3`;
 
 export interface LocalPipelineOptions {
   /**

@@ -11,6 +11,9 @@ import S3rver from "s3rver";
 import s3rverAccount from "s3rver/lib/models/account.js";
 import { assertLoopbackEndpoint } from "../runner/loopback.js";
 
+/** Where the local S3 keeps its objects (console output) beside a DynamoDB data folder. */
+export const s3DataDirFor = (dataDir: string): string => `${dataDir.replace(/[/\\]+$/, "")}-s3`;
+
 export interface LocalS3Options {
   /** Keep the objects in this folder (kept after close); a temporary folder removed on close when absent. */
   directory?: string;
