@@ -4,6 +4,7 @@ import {
   type Instance,
   RunInstancesCommand,
   type RunInstancesCommandInput,
+  TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { BUILT_IN_AMI_IDS } from "../../local-cloud/catalogue.js";
@@ -42,6 +43,19 @@ export async function startTestCloud(options: LocalAwsOptions = {}): Promise<Tes
       await aws.close();
     },
   };
+}
+
+/**
+ * Leaves no instance running between tests (a fresh cloud per test is not needed), and waits until
+ * each is terminated, so that its address is back in the pool and address reuse is predictable.
+ */
+export async function terminateEveryInstance(t: TestCloud): Promise<void> {
+  const running = t.aws.cloud.instances().filter((i) => i.state === "pending" || i.state === "running");
+  if (running.length > 0) {
+    await t.ec2.send(new TerminateInstancesCommand({ InstanceIds: running.map((i) => i.instanceId) }));
+  }
+  const live = t.aws.cloud.instances().filter((i) => i.state !== "terminated");
+  await Promise.all(live.map((i) => t.aws.cloud.waitFor(i.instanceId, "terminated")));
 }
 
 export async function runOne(

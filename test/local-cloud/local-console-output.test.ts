@@ -16,7 +16,14 @@ import {
 } from "../../local-cloud/ec2/console-output.js";
 import { INSTANCE_TYPES } from "../../local-cloud/ec2/instance-types.js";
 import { trueTime } from "../../local-cloud/true-time.js";
-import { rejection, runOne, sleep, startTestCloud, type TestCloud } from "./local-aws-support.js";
+import {
+  rejection,
+  runOne,
+  sleep,
+  startTestCloud,
+  type TestCloud,
+  terminateEveryInstance,
+} from "./local-aws-support.js";
 
 const catalogue = new Catalogue();
 
@@ -264,16 +271,7 @@ describe("GetConsoleOutput on the local EC2 endpoint", () => {
   });
   afterEach(async () => {
     t.aws.cloud.faults.clear();
-    const live = t.aws.cloud.instances().filter((i) => i.state === "pending" || i.state === "running");
-    if (live.length > 0) {
-      await t.ec2.send(new TerminateInstancesCommand({ InstanceIds: live.map((i) => i.instanceId) }));
-    }
-    await Promise.all(
-      t.aws.cloud
-        .instances()
-        .filter((i) => i.state !== "terminated")
-        .map((i) => t.aws.cloud.waitFor(i.instanceId, "terminated")),
-    );
+    await terminateEveryInstance(t);
   });
 
   /** The console source of a cloud instance, from the cloud's public views only. */

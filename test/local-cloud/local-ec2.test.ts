@@ -16,6 +16,7 @@ import {
   sleep,
   startTestCloud,
   type TestCloud,
+  terminateEveryInstance,
 } from "./local-aws-support.js";
 
 const REFUSED = { kind: "error", code: "ECONNREFUSED" };
@@ -29,16 +30,7 @@ describe("local EC2 endpoint", () => {
   afterAll(async () => {
     await t.close();
   });
-  afterEach(async () => {
-    // Leave no instance running between tests (a fresh cloud per test is not needed for these).
-    const running = t.aws.cloud.instances().filter((i) => i.state === "pending" || i.state === "running");
-    if (running.length > 0) {
-      await t.ec2.send(new TerminateInstancesCommand({ InstanceIds: running.map((i) => i.instanceId) }));
-    }
-    // …and wait until their addresses are back in the pool, so address reuse is predictable.
-    const live = t.aws.cloud.instances().filter((i) => i.state !== "terminated");
-    await Promise.all(live.map((i) => t.aws.cloud.waitFor(i.instanceId, "terminated")));
-  });
+  afterEach(() => terminateEveryInstance(t));
 
   it("launches a pending instance with a loopback private IP, and answers with it at once", async () => {
     const instance = await runOne(t.ec2);
