@@ -20,7 +20,10 @@ import { TAG_STACK } from "../functions/domain/instance-tags.js";
 import {
   benchmarkPk,
   CONSOLE_KEY_PREFIX,
+  FILMSTRIP_KEY_PREFIX,
   LAUNCH_LEDGER_ATTRIBUTES,
+  OBSERVATION_MARK_ATTRIBUTES,
+  PROBE_ENDED_ATTRIBUTES,
   RUN_ENDED_ATTRIBUTES,
 } from "../functions/domain/run-record.js";
 import {
@@ -163,6 +166,7 @@ export class BootBenchStack extends Stack {
     | "launchInstance"
     | "pollState"
     | "probePort"
+    | "captureScreenshots"
     | "captureConsole"
     | "terminateInstance"
     | "releaseRunSlot"
@@ -287,6 +291,14 @@ export class BootBenchStack extends Stack {
         // The run-ended mark, read through the VPC's DynamoDB gateway endpoint.
         environment: { TABLE_NAME: this.table.tableName },
       }),
+      // At most a screenshot a second until a few seconds after the probe: it ends by the probe's
+      // deadline plus its tail and finish (functions/domain/filmstrip.ts), well inside this timeout.
+      captureScreenshots: fn("CaptureScreenshotsFunction", {
+        ...common,
+        step: "capture-screenshots",
+        timeout: Duration.seconds(PROBE_LAMBDA_TIMEOUT_SECONDS),
+        environment: { CONSOLE_BUCKET: this.consoleBucket.bucketName, TABLE_NAME: this.table.tableName },
+      }),
       // One GetConsoleOutput (two when Latest is refused) and one PutObject of at most 64 KB: short,
       // since every attempt counts in the sweeper's age bound.
       captureConsole: fn("CaptureConsoleFunction", {
@@ -333,6 +345,7 @@ export class BootBenchStack extends Stack {
         launchInstance: this.functions.launchInstance.function,
         pollState: this.functions.pollState.function,
         probePort: this.functions.probePort.function,
+        captureScreenshots: this.functions.captureScreenshots.function,
         captureConsole: this.functions.captureConsole.function,
         terminateInstance: this.functions.terminateInstance.function,
         releaseRunSlot: this.functions.releaseRunSlot.function,
@@ -375,8 +388,9 @@ export class BootBenchStack extends Stack {
   }
 
   /**
-   * The console output of every run: private, SSE-S3, TLS only, and gone after `consoleRetentionDays`
-   * (context, default 90). Retained with the stack like the table, whose run items name its keys.
+   * The console output of every run, and the filmstrips of those that asked for one: private, SSE-S3,
+   * TLS only, and gone after `consoleRetentionDays` (context, default 90). Retained with the stack like
+   * the table, whose run items name its keys.
    */
   private consoleOutputBucket(): s3.Bucket {
     const retentionDays = integerFromContext(this, "consoleRetentionDays", DEFAULT_CONSOLE_RETENTION_DAYS, {
@@ -396,6 +410,11 @@ export class BootBenchStack extends Stack {
           prefix: CONSOLE_KEY_PREFIX,
           expiration: Duration.days(retentionDays),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+        {
+          id: "ExpireFilmstrips",
+          prefix: FILMSTRIP_KEY_PREFIX,
+          expiration: Duration.days(retentionDays),
         },
       ],
       removalPolicy: RemovalPolicy.RETAIN,
@@ -719,6 +738,47 @@ export class BootBenchStack extends Stack {
         conditions: {
           "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${benchmarkPk("*")}`] },
           "ForAllValues:StringEquals": { "dynamodb:Attributes": [...RUN_ENDED_ATTRIBUTES] },
+        },
+      }),
+    );
+
+    // The probe's end mark, which ends the run's filmstrip.
+    f.probePort.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "MarkProbeEnded",
+        actions: ["dynamodb:UpdateItem"],
+        resources: [this.table.tableArn],
+        conditions: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${benchmarkPk("*")}`] },
+          "ForAllValues:StringEquals": { "dynamodb:Attributes": [...PROBE_ENDED_ATTRIBUTES] },
+          StringEqualsIfExists: { "dynamodb:ReturnValues": ["NONE"] },
+        },
+      }),
+    );
+
+    f.captureScreenshots.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ScreenshotStackInstances",
+        actions: ["ec2:GetConsoleScreenshot"],
+        resources: [instanceArn],
+        conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG_KEY}`]: stackTag } },
+      }),
+    );
+    f.captureScreenshots.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "StoreFilmstrips",
+        actions: ["s3:PutObject"],
+        resources: [this.consoleBucket.arnForObjects(`${FILMSTRIP_KEY_PREFIX}*`)],
+      }),
+    );
+    f.captureScreenshots.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ReadObservationMarks",
+        actions: ["dynamodb:GetItem"],
+        resources: [this.table.tableArn],
+        conditions: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${benchmarkPk("*")}`] },
+          "ForAllValues:StringEquals": { "dynamodb:Attributes": [...OBSERVATION_MARK_ATTRIBUTES] },
         },
       }),
     );

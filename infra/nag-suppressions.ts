@@ -19,6 +19,7 @@ const WILDCARD_RESOURCE_REASONS: Record<StepName, string> = {
   "launch-instance": `Only X-Ray: ${XRAY}; RunInstances and CreateTags name their resources and carry conditions.`,
   "poll-state": `ec2:DescribeInstances supports no resource-level permissions; ${XRAY}.`,
   "probe-port": `ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets (Lambda managing the probe's VPC interfaces) support no resource-level permissions; ${XRAY}.`,
+  "capture-screenshots": `Only X-Ray: ${XRAY}; GetConsoleScreenshot names instances with the stack tag, PutObject the console bucket's filmstrip/ prefix, GetItem the table's benchmark partitions and two ledger marks.`,
   "capture-console": `Only X-Ray: ${XRAY}; GetConsoleOutput names instances with the stack tag, PutObject the console bucket's console/ prefix.`,
   "terminate-instance": `ec2:DescribeInstances (finding a run's instance by client token) supports no resource-level permissions; ${XRAY}.`,
   "release-run-slot": `Only X-Ray: ${XRAY}; DynamoDB access names the table, its run-slot partition and attributes.`,
@@ -43,8 +44,15 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
     ack(fn.role, iam5("*"), WILDCARD_RESOURCE_REASONS[fn.step]);
   }
 
-  const { resolveImage, launchInstance, terminateInstance, discoverTargets, probePort, captureConsole } =
-    stack.functions;
+  const {
+    resolveImage,
+    launchInstance,
+    terminateInstance,
+    discoverTargets,
+    probePort,
+    captureScreenshots,
+    captureConsole,
+  } = stack.functions;
   // ResolveImage reads one parameter, DiscoverTargets whole trees of them (GetParametersByPath).
   for (const arn of stack.imageParameterArns().filter((candidate) => candidate.endsWith("*"))) {
     for (const role of [resolveImage.role, discoverTargets.role]) {
@@ -117,10 +125,21 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
       "advance; PutObject only, under the console/ prefix of the stack's own bucket.",
   );
   ack(
+    captureScreenshots.role,
+    ec2Wildcard("instance"),
+    "Instance ids differ per run; GetConsoleScreenshot requires aws:ResourceTag/boot-bench:stack = the stack name.",
+  );
+  ack(
+    captureScreenshots.role,
+    iam5(`<${stack.getLogicalId(stack.consoleBucket.node.defaultChild as CfnElement)}.Arn>/filmstrip/*`),
+    "Frames keyed by benchmark, run and frame (filmstrip/<benchmark>/run-NNNN/frame-NNNN.jpg) and a manifest " +
+      "per run, not known in advance; PutObject only, under the filmstrip/ prefix of the stack's own bucket.",
+  );
+  ack(
     stack.consoleBucket,
     "AwsSolutions-S1",
-    "The bucket holds copies of EC2 console output, written only by the stack's CaptureConsole role (PutObject " +
-      "under console/) and expiring by lifecycle; an access-log bucket would hold more than the data it audits. " +
+    "The bucket holds copies of EC2 console output and screenshots, written only by the stack's CaptureConsole " +
+      "and CaptureScreenshots roles (PutObject under console/ and filmstrip/) and expiring by lifecycle; an access-log bucket would hold more than the data it audits. " +
       "CloudTrail data events are the way to audit its reads where an account needs that.",
   );
 

@@ -7,7 +7,7 @@
  *
  * The run's path, as infra/state-machine.ts builds it:
  *
- *   LaunchInstance ─→ Observe (Parallel: PollState | ProbePort) ─→ CaptureConsole ─→ TerminateInstance ─→ …
+ *   LaunchInstance ─→ Observe (Parallel: PollState | ProbePort | CaptureScreenshots) ─→ CaptureConsole ─→ TerminateInstance ─→ …
  *        │                          └──────── Catch ─────────────↗      └── Catch ──↗
  *        └──────── Catch ──────────────────────────────────────────────────────────↗
  *
@@ -20,6 +20,7 @@
  */
 import { Stack } from "aws-cdk-lib";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import { FILMSTRIP_SECONDS_AFTER_LAUNCH } from "../functions/domain/filmstrip.js";
 import { MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS } from "../functions/domain/input-schema.js";
 import type { AslDefinition, AslState } from "./asl.js";
 import { flattenIntrinsic } from "./intrinsics.js";
@@ -55,11 +56,13 @@ export interface RunLifeLimits {
  * launchRespondedAt + runningTimeoutSeconds + openTimeoutSeconds; validation bounds the sum (and so
  * both) by MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS (runningTimeoutSeconds alone is also at most 600 today,
  * a figure the schema does not export: the poll's bound is the looser one, never too short).
+ * CaptureScreenshots returns by the probe's deadline plus its tail and finish (functions/domain/filmstrip.ts).
  */
 export const RUN_LIFE_LIMITS: RunLifeLimits = {
   deadlinesAfterLaunch: {
     PollState: MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS,
     ProbePort: MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS,
+    CaptureScreenshots: FILMSTRIP_SECONDS_AFTER_LAUNCH,
   },
   taskMarginSeconds: TASK_TIMEOUT_MARGIN.toSeconds(),
 };
@@ -194,7 +197,7 @@ function processorState(definition: AslDefinition): (name: string) => AslState {
 }
 
 /**
- * Observe ends when both branches have (or as soon as one fails, which only shortens it), so it lasts
+ * Observe ends when all its branches have (or as soon as one fails, which only shortens it), so it lasts
  * as long as its longest branch. A branch is one Task; for a Task with a deadline D after
  * launchRespondedAt (before Observe starts, so at most D after it), an attempt that starts at t ends by
  * max(t, D) + margin: the handler returns at its deadline (the poll waits at most 2 s more for requests
@@ -216,10 +219,19 @@ function observeTerms(observe: AslState, limits: RunLifeLimits): RunLifeTerm[] {
   }
   const bounds = branches.map((branch) => {
     const names = Object.keys(branch.States);
-    const [name] = names;
-    const task = name === undefined ? undefined : branch.States[name];
-    if (names.length !== 1 || name === undefined || task === undefined || task.End !== true) {
-      throw unknownShape(`a branch of ${OBSERVE} has the states ${names.join(", ")}, not one Task`);
+    const name = branch.StartAt;
+    const task = branch.States[name];
+    // One Task, and at most the Pass states its Catch goes to, which end the branch at once.
+    const catchTargets = new Set((task?.Catch ?? []).map((c) => c.Next));
+    const others = names.filter((other) => other !== name);
+    const passesOnly = others.every((other) => {
+      const pass = branch.States[other];
+      return catchTargets.has(other) && pass?.Type === "Pass" && pass.End === true;
+    });
+    if (task === undefined || task.Type !== "Task" || task.End !== true || !passesOnly) {
+      throw unknownShape(
+        `a branch of ${OBSERVE} has the states ${names.join(", ")}, not one Task (and the Pass states its Catch ends in)`,
+      );
     }
     return observedTaskTerms(name, task, limits);
   });

@@ -26,6 +26,8 @@ export interface StepFunctions {
   launchInstance: lambda.Function;
   pollState: lambda.Function;
   probePort: lambda.Function;
+  /** The boot filmstrip, beside the poll and the probe (on request; returns at once otherwise). */
+  captureScreenshots: lambda.Function;
   /** Keeps the instance's console output after the observation, before terminate. */
   captureConsole: lambda.Function;
   terminateInstance: lambda.Function;
@@ -142,6 +144,8 @@ export function invoke(
     extraRetryErrors?: string[];
     /** A step that may fail without harm: a few brief retries (addBestEffortRetries). */
     bestEffort?: boolean;
+    /** A step that must not run twice: no Retry at all, its Catch takes every failure. */
+    noRetry?: boolean;
   } = {},
 ): tasks.LambdaInvoke {
   const task = new tasks.LambdaInvoke(scope, stateName, {
@@ -155,6 +159,7 @@ export function invoke(
     payload: props.payload,
     resultPath: props.resultPath,
   });
+  if (props.noRetry) return task;
   if (props.bestEffort) addBestEffortRetries(task, kind, props.extraRetryErrors ?? []);
   else addRetries(task, kind, props.extraRetryErrors);
   return task;
@@ -241,10 +246,32 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
       openTimeoutSeconds: sfn.JsonPath.numberAt("$.settings.openTimeoutSeconds"),
     }),
   });
+  // Beside both, on every run: the handler reads settings.screenshots, which JSONPath cannot test
+  // without a Choice. It ends by itself (functions/domain/filmstrip.ts), and no retry: a second attempt
+  // would start a second stream over the first one's frames. Its failure is kept with the run, which it
+  // never fails.
+  const captureScreenshots = invoke(scope, "CaptureScreenshots", fns.captureScreenshots, "plain", {
+    payload: sfn.TaskInput.fromObject({
+      benchmarkId: sfn.JsonPath.stringAt("$.benchmark.benchmarkId"),
+      runIndex: sfn.JsonPath.numberAt("$.run.runIndex"),
+      instanceId: sfn.JsonPath.stringAt("$.launch.instanceId"),
+      launchRespondedAt: sfn.JsonPath.numberAt("$.launch.launchRespondedAt"),
+      settings: sfn.JsonPath.objectAt("$.settings"),
+    }),
+    noRetry: true,
+  });
+  captureScreenshots.addCatch(
+    new sfn.Pass(scope, "FilmstripFailed", {
+      parameters: { status: "failed", "error.$": "$.filmstripFailure" },
+    }),
+    catchAll("$.filmstripFailure"),
+  );
+
   // The probe starts together with the poll, so that a port that closes right after `running` is seen.
   const observe = new sfn.Parallel(scope, "Observe", { resultPath: "$.observation" })
     .branch(pollState)
-    .branch(probePort);
+    .branch(probePort)
+    .branch(captureScreenshots);
 
   // Once the run is over, on the open, timeout and failure paths alike, and before terminate: the
   // console of a run whose sshd never started is the one most worth reading. Its failure is recorded

@@ -28,6 +28,7 @@ interface RunOptions {
   openTimeout?: string;
   concurrency?: string;
   label?: string;
+  screenshots?: string;
   timeScale: string;
   parallel: string;
   dataDir: string;
@@ -63,6 +64,7 @@ export function registerRunCommand(program: Command): void {
     .option("--open-timeout <s>", "give up waiting for the port after this many seconds")
     .option("--concurrency <n>", "runs of one image at once (default 1: one after another)")
     .option("--label <label>", "a label stored with the benchmark")
+    .option("--screenshots <fps>", "a boot filmstrip: console screenshots at 0.2 to 1 frames a second")
     .option("--time-scale <factor>", "local cloud: boot durations are multiplied by this", "0.1")
     .option("--parallel <n>", "local cloud: images benchmarked at once", "4")
     .option(
@@ -147,6 +149,9 @@ function benchmarkInput(
     ...(options.openTimeout !== undefined && { openTimeoutSeconds: numeric(options.openTimeout) }),
     ...(options.concurrency !== undefined && { concurrency: numeric(options.concurrency) }),
     ...(options.label !== undefined && { label: options.label }),
+    ...(options.screenshots !== undefined && {
+      screenshots: { framesPerSecond: numeric(options.screenshots) },
+    }),
   };
 }
 

@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { RunEndedError } from "../domain/errors.js";
+import type { ObservationMarks } from "../domain/filmstrip.js";
 import {
   benchmarkPk,
   launchSk,
@@ -290,4 +291,51 @@ export async function readRunEnded(
     abortSignal === undefined ? {} : { abortSignal },
   );
   return output.Item?.endedAt !== undefined;
+}
+
+/**
+ * The probe's end mark (`probeEndedAt`, when it saw the port open or reached its deadline), which
+ * tells the filmstrip stream that the observation is over. The first mark stays; IAM lets the probe
+ * write this one attribute and nothing else.
+ */
+export async function markProbeEnded(
+  client: DynamoDBClient,
+  tableName: string,
+  key: Omit<LaunchLedgerKey, "clientToken">,
+  at: number,
+  abortSignal?: AbortSignal,
+): Promise<void> {
+  await client.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: launchLedgerKeyOf(key),
+      UpdateExpression: "SET probeEndedAt = if_not_exists(probeEndedAt, :at)",
+      ExpressionAttributeValues: { ":at": { N: String(at) } },
+    }),
+    abortSignal === undefined ? {} : { abortSignal },
+  );
+}
+
+/** A consistent read of the two marks alone (IAM lets the screenshot step read nothing else). */
+export async function readObservationMarks(
+  client: DynamoDBClient,
+  tableName: string,
+  key: Omit<LaunchLedgerKey, "clientToken">,
+  abortSignal?: AbortSignal,
+): Promise<ObservationMarks> {
+  const output = await client.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: launchLedgerKeyOf(key),
+      ConsistentRead: true,
+      ProjectionExpression: "probeEndedAt, endedAt",
+    }),
+    abortSignal === undefined ? {} : { abortSignal },
+  );
+  const probeEndedAt = output.Item?.probeEndedAt?.N;
+  const runEndedAt = output.Item?.endedAt?.N;
+  return {
+    ...(probeEndedAt !== undefined && { probeEndedAt: Number(probeEndedAt) }),
+    ...(runEndedAt !== undefined && { runEndedAt: Number(runEndedAt) }),
+  };
 }

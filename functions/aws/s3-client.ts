@@ -27,3 +27,18 @@ export async function putGzippedText(
     }),
   );
 }
+
+/** Stores an object of the given media type; `abortSignal` bounds the put, the SDK's retries included. */
+export async function putObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  body: Uint8Array | string,
+  contentType: string,
+  abortSignal?: AbortSignal,
+): Promise<void> {
+  await client.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+    abortSignal === undefined ? {} : { abortSignal },
+  );
+}

@@ -35,6 +35,13 @@ export interface BenchmarkSettings {
   runningBracketLimitMs?: number;
   /** Widest port closed and port open bracket that still counts; absent = the default there. */
   portBracketLimitMs?: number;
+  /** A boot filmstrip (CaptureScreenshots): absent = none, the default. */
+  screenshots?: ScreenshotSettings;
+}
+
+/** How often CaptureScreenshots asks EC2 for a console screenshot: 0.2 to 1 frames a second. */
+export interface ScreenshotSettings {
+  framesPerSecond: number;
 }
 
 /** Identity of one benchmark (one execution). */
@@ -226,11 +233,97 @@ export interface ProbePortResult {
   connected: number;
   /** Attempts that failed otherwise (EHOSTUNREACH, …): counted, never classified as closed/open. */
   otherErrors: number;
+  /** Why the probe's end mark could not be written: the run's filmstrip then ran to its deadline. */
+  endMarkError?: string;
   clock?: ClockReport;
 }
 
-/** Output of the Parallel state: [poll, probe] in branch order. */
-export type ObservationResult = [PollStateResult, ProbePortResult];
+/**
+ * Output of the Parallel state, in branch order: poll, probe, and the filmstrip (absent in states
+ * that were recorded before the filmstrip branch existed).
+ */
+export type ObservationResult = [PollStateResult, ProbePortResult, FilmstripBranchResult?];
+
+// ---- CaptureScreenshots (the boot filmstrip) ----------------------------------------------------
+/**
+ * Invoked on every run: `settings.screenshots` says whether there is anything to do, which the state
+ * machine's JSONPath cannot test without a Choice in the branch.
+ */
+export interface CaptureScreenshotsEvent {
+  /** With runIndex, names the run's launch ledger, whose marks stop the stream. */
+  benchmarkId: string;
+  runIndex: number;
+  instanceId: string;
+  /** The stream ends by the probe's deadline plus a tail (functions/domain/filmstrip.ts). */
+  launchRespondedAt: number;
+  settings: BenchmarkSettings;
+}
+
+/** One stored frame: a JPEG as EC2 gave it, and when it was asked for and answered. */
+export interface FilmstripFrame {
+  /** The frame's S3 key (functions/domain/run-record.ts, filmstripFrameKey). */
+  key: string;
+  /** Just before GetConsoleScreenshot was sent (the step's clock, epoch ms). */
+  requestedAt: number;
+  /** When its answer arrived: the picture shows the screen at some instant in between. */
+  respondedAt: number;
+  bytes: number;
+}
+
+/** Why the stream stopped. */
+export type FilmstripStop =
+  /** The probe marked its end (port open, or its deadline) and the tail after it has passed. */
+  | "probe-ended"
+  /** Terminate marked the run ended (the poll failed, or the probe's mark never came). */
+  | "run-ended"
+  /** The probe's own deadline plus the tail passed without either mark. */
+  | "deadline";
+
+/** What the stream saw besides its frames: every frame slot is in exactly one of these counts. */
+export interface FilmstripCounts {
+  /** Slots whose frame is stored. */
+  frames: number;
+  /** Slots answered with RequestLimitExceeded: skipped, never retried in a burst. */
+  throttled: number;
+  /** Slots answered with any other error (an instance not visible yet, a 5xx, a lost connection). */
+  failed: number;
+  /** Slots that came while the previous request was still unanswered: one request at a time. */
+  busy: number;
+}
+
+/** The manifest stored beside the frames (filmstripManifestKey): all that `filmstrip` needs. */
+export interface FilmstripManifest extends FilmstripCounts {
+  benchmarkId: string;
+  runIndex: number;
+  instanceId: string;
+  framesPerSecond: number;
+  startedAt: number;
+  endedAt: number;
+  stoppedBy: FilmstripStop;
+  /** In capture order. */
+  frameList: FilmstripFrame[];
+  /** The last error other than throttling, when there was one (`Name: message`). */
+  lastError?: string;
+}
+
+export type CaptureScreenshotsResult =
+  | (FilmstripCounts & {
+      status: "captured";
+      bucket: string;
+      manifestKey: string;
+      framesPerSecond: number;
+      storedBytes: number;
+      startedAt: number;
+      endedAt: number;
+      stoppedBy: FilmstripStop;
+      lastError?: string;
+      clock?: ClockReport;
+    })
+  /** The benchmark asked for no filmstrip. */
+  | { status: "off" };
+
+/** The filmstrip branch of Observe: the step's result, or its failure as the branch's Catch kept it. */
+export type FilmstripBranchResult = CaptureScreenshotsResult | { status: "failed"; error: CaughtError };
 
 /** A Step Functions Catch output (`Cause` is JSON from Lambda, plain text from the local runner). */
 export interface CaughtError {

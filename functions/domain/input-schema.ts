@@ -43,6 +43,9 @@ const imageError =
   "with only letters, digits, _ . - and / in the path";
 const instanceTypeError = "must be an EC2 instance type such as c7i.large or m7g.metal-48xl";
 const labelError = "must be 1 to 128 printable characters";
+export const MIN_FRAMES_PER_SECOND = 0.2;
+export const MAX_FRAMES_PER_SECOND = 1;
+const framesPerSecondError = `must be a number from ${MIN_FRAMES_PER_SECOND} to ${MAX_FRAMES_PER_SECOND}`;
 
 export const benchmarkInputSchema = z.strictObject({
   image: z.string({ error: imageError }).refine(isValidImageReference, { error: imageError }),
@@ -82,6 +85,19 @@ export const benchmarkInputSchema = z.strictObject({
   // defaults there, a few poll or probe intervals.
   runningBracketLimitMs: integerIn(10, 60_000).optional(),
   portBracketLimitMs: integerIn(1, 60_000).optional(),
+  // A boot filmstrip beside the poll and the probe (functions/capture-screenshots): EC2 answers about
+  // one GetConsoleScreenshot a second per instance, and fewer than one in five seconds shows little.
+  screenshots: z
+    .strictObject(
+      {
+        framesPerSecond: z
+          .number({ error: framesPerSecondError })
+          .min(MIN_FRAMES_PER_SECOND, { error: framesPerSecondError })
+          .max(MAX_FRAMES_PER_SECOND, { error: framesPerSecondError }),
+      },
+      { error: 'must be an object such as {"framesPerSecond": 0.5}' },
+    )
+    .optional(),
 });
 
 /** What a caller may pass (before defaults): for the CLI, schedules and sample events. */
@@ -105,11 +121,13 @@ const describeValue = (value: unknown): string => {
 };
 
 const problemFor = (issue: z.core.$ZodIssue, input: Record<string, unknown>): string[] => {
+  // A nested field (screenshots.framesPerSecond) is named by its whole path.
+  const parent = issue.path.map(String);
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => `${key}: is not a known field`);
+    return issue.keys.map((key) => `${[...parent, key].join(".")}: is not a known field`);
   }
-  const field = String(issue.path[0] ?? "input");
-  const value = input[field];
+  const field = parent.length > 0 ? parent.join(".") : "input";
+  const value = parent.reduce<unknown>((at, key) => (isPlainObject(at) ? at[key] : undefined), input);
   if (value === undefined && REQUIRED_FIELDS.has(field)) return [`${field}: is required`];
   // The size message already says how big it is; echoing the script would not help.
   if (field === "userData" && issue.code === "custom") return [`${field}: ${issue.message}`];

@@ -5,8 +5,10 @@ import {
   type BenchmarkSettings,
   type BenchmarkStatus,
   type CaptureConsoleResult,
+  type CaptureScreenshotsResult,
   type CaughtError,
   ErrorNames,
+  type FilmstripBranchResult,
   type IntervalSeconds,
   type ResolvedImage,
   type RunState,
@@ -40,8 +42,9 @@ export const unrecordedSk = (runIndex: number): string => `UNRECORDED#${paddedIn
 /** The launch ledger of a run (functions/aws/benchmark-table.ts, countLaunchSend): never a run item. */
 export const launchSk = (runIndex: number): string => `LAUNCH#${paddedIndex(runIndex)}`;
 /**
- * Every attribute a launch ledger item has: IAM lets the launch and terminate steps touch these and no
- * others. `endedAt` is terminate's run-ended mark, which the launch step's condition reads.
+ * Every attribute a launch ledger item has but the probe's end mark (`probeEndedAt`, the probe's own):
+ * IAM lets the launch and terminate steps touch these and no others. `endedAt` is terminate's run-ended
+ * mark, which the launch step's condition reads.
  */
 export const LAUNCH_LEDGER_ATTRIBUTES: readonly string[] = [
   "pk",
@@ -60,8 +63,23 @@ export const LAUNCH_LEDGER_ATTRIBUTES: readonly string[] = [
 export const CONSOLE_KEY_PREFIX = "console/";
 export const consoleOutputKey = (benchmarkId: string, runIndex: number): string =>
   `${CONSOLE_KEY_PREFIX}${benchmarkId}/run-${paddedIndex(runIndex)}.txt.gz`;
+/**
+ * A run's boot filmstrip (functions/capture-screenshots): its frames and their manifest, under
+ * `filmstrip/`, the only prefix the screenshot step may write.
+ */
+export const FILMSTRIP_KEY_PREFIX = "filmstrip/";
+const filmstripRunPrefix = (benchmarkId: string, runIndex: number): string =>
+  `${FILMSTRIP_KEY_PREFIX}${benchmarkId}/run-${paddedIndex(runIndex)}/`;
+export const filmstripFrameKey = (benchmarkId: string, runIndex: number, frameIndex: number): string =>
+  `${filmstripRunPrefix(benchmarkId, runIndex)}frame-${paddedIndex(frameIndex)}.jpg`;
+export const filmstripManifestKey = (benchmarkId: string, runIndex: number): string =>
+  `${filmstripRunPrefix(benchmarkId, runIndex)}frames.json`;
 /** What the probe may read of a launch ledger: its keys and the run-ended mark. */
 export const RUN_ENDED_ATTRIBUTES: readonly string[] = ["pk", "sk", "endedAt"];
+/** What the probe may write of a launch ledger: its keys and its own end mark. */
+export const PROBE_ENDED_ATTRIBUTES: readonly string[] = ["pk", "sk", "probeEndedAt"];
+/** What the screenshot step may read of a launch ledger: its keys and both marks. */
+export const OBSERVATION_MARK_ATTRIBUTES: readonly string[] = ["pk", "sk", "endedAt", "probeEndedAt"];
 
 // ---- records ---------------------------------------------------------------------------------
 export interface ErrorInfo {
@@ -99,7 +117,7 @@ export interface PollCounters {
 }
 
 /** How each step's clock behaved (functions/shared/clock.ts). */
-export type StepClocks = Partial<Record<"launch" | "poll" | "probe", ClockReport>>;
+export type StepClocks = Partial<Record<"launch" | "poll" | "probe" | "filmstrip", ClockReport>>;
 
 export interface ProbeCounters {
   status: "open" | "timeout";
@@ -123,6 +141,17 @@ export interface ClampingFlags {
 export type RunConsole =
   | Exclude<CaptureConsoleResult, { status: "no-instance" }>
   | { status: "failed"; error: ErrorInfo };
+
+/**
+ * A run's boot filmstrip as its record keeps it: the stream's counts and where its manifest is; its
+ * failure; or, when the observation failed and Step Functions abandoned the stream's branch, only the
+ * manifest key, which the stream still writes once terminate marks the run ended. Absent without a
+ * filmstrip (none asked for, or no instance).
+ */
+export type RunFilmstrip =
+  | Omit<Extract<CaptureScreenshotsResult, { status: "captured" }>, "clock">
+  | { status: "failed"; error: ErrorInfo }
+  | { status: "detached"; manifestKey: string };
 
 export interface RunRecord {
   pk: string;
@@ -164,6 +193,10 @@ export interface RunRecord {
   integrity: RunIntegrity;
   /** The instance's console output after the run (never a reason to fail it). */
   console?: RunConsole;
+  /** The boot filmstrip, when the benchmark asked for one (never a reason to fail the run). */
+  filmstrip?: RunFilmstrip;
+  /** Why the probe's end mark was not written: the filmstrip then ran on to its deadline. */
+  probeEndMarkError?: string;
   terminated: boolean;
   terminatedInstanceIds?: string[];
   terminationError?: ErrorInfo;
@@ -386,7 +419,7 @@ export const isCounted = (settings: BenchmarkSettings, runIndex: number): boolea
 export function buildRunRecord(state: RunState): RunRecord {
   const { benchmark, settings, image, run, launch, observation, termination, terminationFailure } = state;
   const outcome = classifyRun(state);
-  const [poll, probe] = observation ?? [];
+  const [poll, probe, filmstripResult] = observation ?? [];
   const record: RunRecord = {
     pk: benchmarkPk(benchmark.benchmarkId),
     sk: runSk(run.runIndex),
@@ -446,14 +479,18 @@ export function buildRunRecord(state: RunState): RunRecord {
     launch: launch?.clock,
     poll: poll?.clock,
     probe: probe?.clock,
+    filmstrip: filmstripResult?.status === "captured" ? filmstripResult.clock : undefined,
   });
   if (Object.keys(clocks).length > 0) record.clocks = clocks;
   if (probe) {
     const { status, attempts, unanswered, refused, connected, otherErrors } = probe;
     record.probe = { status, attempts, unanswered, refused, connected, otherErrors };
   }
+  if (probe?.endMarkError !== undefined) record.probeEndMarkError = probe.endMarkError;
   const console = consoleOf(state);
   if (console) record.console = console;
+  const filmstrip = filmstripOf(state, filmstripResult);
+  if (filmstrip) record.filmstrip = filmstrip;
   if (termination) record.terminatedInstanceIds = termination.terminatedInstanceIds;
   if (terminationFailure) record.terminationError = errorInfoFrom(terminationFailure);
   if (state.recordFailure) record.recordError = errorInfoFrom(state.recordFailure);
@@ -465,6 +502,21 @@ function consoleOf(state: RunState): RunConsole | undefined {
   if (state.consoleFailure) return { status: "failed", error: errorInfoFrom(state.consoleFailure) };
   if (state.console === undefined || state.console.status === "no-instance") return undefined;
   return state.console;
+}
+
+function filmstripOf(state: RunState, result: FilmstripBranchResult | undefined): RunFilmstrip | undefined {
+  if (result === undefined) {
+    // The observation failed: the stream's result never came back, its manifest is in the bucket.
+    if (state.settings.screenshots === undefined || state.launch === undefined) return undefined;
+    return {
+      status: "detached",
+      manifestKey: filmstripManifestKey(state.benchmark.benchmarkId, state.run.runIndex),
+    };
+  }
+  if (result.status === "off") return undefined;
+  if (result.status === "failed") return { status: "failed", error: errorInfoFrom(result.error) };
+  const { clock: _clock, ...captured } = result;
+  return captured;
 }
 
 /** The unrecorded-run item of a run that could not be recorded; builds from any state, never throws. */

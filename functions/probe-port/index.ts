@@ -1,5 +1,5 @@
 import middy from "@middy/core";
-import { readRunEnded } from "../aws/benchmark-table.js";
+import { markProbeEnded, readRunEnded } from "../aws/benchmark-table.js";
 import { dynamoDbClient } from "../aws/dynamodb-client.js";
 import type { ProbePortEvent, ProbePortResult } from "../domain/contract.js";
 import { withWallClock } from "../shared/clock.js";
@@ -9,24 +9,29 @@ import { probePort } from "./probe.js";
 const tableName = requireEnv("TABLE_NAME");
 
 /** A read that gets no answer (no route to DynamoDB) is abandoned and asked again, never waited on. */
-const RUN_ENDED_READ_TIMEOUT_MS = 2_000;
+const LEDGER_REQUEST_TIMEOUT_MS = 2_000;
 
 /**
- * VPC Lambda: probes the instance's port with TCP. Its one AWS call reads the run-ended mark that
- * terminate writes (through the VPC's DynamoDB gateway endpoint), so that a probe the state machine
- * could not stop ends within about a second of the run.
+ * VPC Lambda: probes the instance's port with TCP. Its AWS calls go to the run's launch ledger (through
+ * the VPC's DynamoDB gateway endpoint): it reads the run-ended mark that terminate writes, so that a
+ * probe the state machine could not stop ends within about a second of the run, and writes its own end
+ * mark, which ends the run's filmstrip.
  */
-export const handler = middy<ProbePortEvent, ProbePortResult>().handler((event) =>
-  withWallClock((clock) =>
+export const handler = middy<ProbePortEvent, ProbePortResult>().handler((event) => {
+  const ledger = { benchmarkId: event.benchmarkId, runIndex: event.runIndex };
+  return withWallClock((clock) =>
     probePort(event, {
       clock,
       runEnded: () =>
-        readRunEnded(
+        readRunEnded(dynamoDbClient, tableName, ledger, AbortSignal.timeout(LEDGER_REQUEST_TIMEOUT_MS)),
+      markProbeEnded: (probeEndedAt) =>
+        markProbeEnded(
           dynamoDbClient,
           tableName,
-          { benchmarkId: event.benchmarkId, runIndex: event.runIndex },
-          AbortSignal.timeout(RUN_ENDED_READ_TIMEOUT_MS),
+          ledger,
+          probeEndedAt,
+          AbortSignal.timeout(LEDGER_REQUEST_TIMEOUT_MS),
         ),
     }),
-  ),
-);
+  );
+});

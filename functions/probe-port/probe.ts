@@ -35,7 +35,15 @@ export interface ProbeDeps {
   runEnded?: () => Promise<boolean>;
   /** How often to ask runEnded, at most (default 1 s). */
   runEndedCheckIntervalMs?: number;
+  /**
+   * Writes the probe's end mark (its `probeEndedAt`) on the run's launch ledger once it has a result,
+   * which ends the run's filmstrip (functions/capture-screenshots). Asked twice at most; a mark that
+   * cannot be written is reported in the result and never fails the probe.
+   */
+  markProbeEnded?: (probeEndedAt: number) => Promise<void>;
 }
+
+const MARK_ATTEMPTS = 2;
 
 /** A plain TCP connect. The answer's time is read by the caller in these callbacks. */
 export const connectTcp: Connect = (host, port, handlers) => {
@@ -76,7 +84,26 @@ const DEFAULT_RUN_ENDED_CHECK_INTERVAL_MS = 1_000;
  * and terminate ran), the probe rejects with RunEndedError. The question goes out right after an
  * attempt, the furthest point from the next slot, and is never awaited, so it delays no attempt.
  */
-export function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<ProbePortResult> {
+export async function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<ProbePortResult> {
+  const result = await observePort(event, deps);
+  const mark = deps.markProbeEnded;
+  if (mark === undefined) return result;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mark(result.probeEndedAt);
+      return result;
+    } catch (error) {
+      if (attempt < MARK_ATTEMPTS) continue;
+      return {
+        ...result,
+        endMarkError: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      };
+    }
+  }
+}
+
+/** The probe itself: ends with the port's answer or the deadline, or rejects once the run has ended. */
+function observePort(event: ProbePortEvent, deps: ProbeDeps): Promise<ProbePortResult> {
   validate(event);
   const { clock } = deps;
   const connect = deps.connect ?? connectTcp;

@@ -21,6 +21,7 @@ export type StepName =
   | "launch-instance"
   | "poll-state"
   | "probe-port"
+  | "capture-screenshots"
   | "capture-console"
   | "terminate-instance"
   | "release-run-slot"

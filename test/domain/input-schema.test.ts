@@ -75,6 +75,34 @@ describe("parseBenchmarkInput instance hardening", () => {
     ]);
   });
 
+  it("takes a filmstrip of 0.2 to 1 frames a second, and names the nested field it refuses", () => {
+    expect(parseBenchmarkInput(minimal).screenshots).toBeUndefined();
+    for (const framesPerSecond of [0.2, 0.5, 1]) {
+      expect(parseBenchmarkInput({ ...minimal, screenshots: { framesPerSecond } }).screenshots).toEqual({
+        framesPerSecond,
+      });
+    }
+    const range = "must be a number from 0.2 to 1";
+    expect(problemsOf({ ...minimal, screenshots: { framesPerSecond: 2 } })).toEqual([
+      `screenshots.framesPerSecond: ${range} (got 2)`,
+    ]);
+    expect(problemsOf({ ...minimal, screenshots: { framesPerSecond: 0.1 } })).toEqual([
+      `screenshots.framesPerSecond: ${range} (got 0.1)`,
+    ]);
+    expect(problemsOf({ ...minimal, screenshots: { framesPerSecond: "1" } })).toEqual([
+      `screenshots.framesPerSecond: ${range} (got "1")`,
+    ]);
+    expect(problemsOf({ ...minimal, screenshots: {} })).toEqual([
+      `screenshots.framesPerSecond: ${range} (got undefined)`,
+    ]);
+    expect(problemsOf({ ...minimal, screenshots: { framesPerSecond: 1, fps: 1 } })).toEqual([
+      "screenshots.fps: is not a known field",
+    ]);
+    expect(problemsOf({ ...minimal, screenshots: true })).toEqual([
+      'screenshots: must be an object such as {"framesPerSecond": 0.5} (got true)',
+    ]);
+  });
+
   it("takes encryptRootVolume as a boolean only", () => {
     expect(parseBenchmarkInput({ ...minimal, encryptRootVolume: true }).encryptRootVolume).toBe(true);
     expect(problemsOf({ ...minimal, encryptRootVolume: "yes" })).toEqual([

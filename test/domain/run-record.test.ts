@@ -8,7 +8,16 @@ import {
   runSk,
   summariseResultFrom,
 } from "../../functions/domain/run-record.js";
-import { benchmark, failedRunState, image, settings, succeededRunState, T0 } from "./run-state-fixtures.js";
+import {
+  benchmark,
+  failedRunState,
+  image,
+  pollResult,
+  probeResult,
+  settings,
+  succeededRunState,
+  T0,
+} from "./run-state-fixtures.js";
 
 const lambdaCause = (errorType: string, errorMessage: string) =>
   JSON.stringify({
@@ -355,6 +364,63 @@ describe("buildRunRecord", () => {
         console: { status: "no-instance" },
       }),
     ).not.toHaveProperty("console");
+  });
+
+  it("keeps the filmstrip's counts and manifest, its failure, or only its manifest key when the observation failed", () => {
+    const captured = {
+      status: "captured" as const,
+      bucket: "bootbench-consoleoutput-1a2b3c",
+      manifestKey: "filmstrip/bench-1/run-0002/frames.json",
+      framesPerSecond: 1,
+      frames: 14,
+      throttled: 2,
+      failed: 1,
+      busy: 0,
+      storedBytes: 180_000,
+      startedAt: T0 + 1_700,
+      endedAt: T0 + 21_000,
+      stoppedBy: "probe-ended" as const,
+    };
+    const filmed = succeededRunState(2);
+    filmed.settings = { ...settings, screenshots: { framesPerSecond: 1 } };
+    const clock = { anchorCorrectionMs: 0.01, driftMs: 0.002, spanMs: 19_300 };
+    filmed.observation = [pollResult(), probeResult(), { ...captured, clock }];
+    const record = buildRunRecord(filmed);
+    expect(record.filmstrip).toEqual(captured);
+    expect(record.clocks?.filmstrip).toEqual(clock);
+    expect(record.status).toBe("succeeded");
+
+    filmed.observation = [
+      pollResult(),
+      probeResult(),
+      { status: "failed", error: { Error: "Lambda.TooManyRequestsException", Cause: "Rate Exceeded." } },
+    ];
+    const failed = buildRunRecord(filmed);
+    expect(failed.filmstrip).toEqual({
+      status: "failed",
+      error: { name: "Lambda.TooManyRequestsException", message: "Rate Exceeded." },
+    });
+    expect(failed.status).toBe("succeeded");
+
+    // The poll failed: Step Functions abandoned the stream, which still writes its manifest.
+    const pollFailed = failedRunState(2, "BootBench.InstanceTerminated");
+    pollFailed.settings = { ...settings, screenshots: { framesPerSecond: 1 } };
+    expect(buildRunRecord(pollFailed).filmstrip).toEqual({
+      status: "detached",
+      manifestKey: "filmstrip/bench-1/run-0002/frames.json",
+    });
+    // Not asked for, or switched off: nothing about a filmstrip.
+    expect(buildRunRecord(failedRunState(2, "BootBench.InstanceTerminated"))).not.toHaveProperty("filmstrip");
+    const off = succeededRunState(2);
+    off.observation = [pollResult(), probeResult(), { status: "off" }];
+    expect(buildRunRecord(off)).not.toHaveProperty("filmstrip");
+    expect(buildRunRecord(off).clocks).not.toHaveProperty("filmstrip");
+  });
+
+  it("keeps why the probe's end mark was not written", () => {
+    const state = succeededRunState(2, { endMarkError: "TimeoutError: Request timed out" });
+    expect(buildRunRecord(state).probeEndMarkError).toBe("TimeoutError: Request timed out");
+    expect(buildRunRecord(succeededRunState(2))).not.toHaveProperty("probeEndMarkError");
   });
 
   it("pads run sort keys to four digits", () => {

@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -258,9 +258,38 @@ describe("probePort on real loopback sockets", () => {
     });
   });
 
+  it("marks its end on the run's launch ledger, as the handler, once the port is open", async () => {
+    const port = await emulatedPort("127.0.1.239");
+    await port.accept();
+    const { handler, ddb } = await loadHandler();
+    const result = await handler(probeEvent(port, { runIndex: 4 }), {} as Context);
+    expect(result.status).toBe("open");
+    expect(result).not.toHaveProperty("endMarkError");
+    expect(ddb.commandCalls(UpdateItemCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        TableName: "from-env",
+        Key: { pk: { S: "BENCHMARK#bench-1" }, sk: { S: "LAUNCH#0004" } },
+        UpdateExpression: "SET probeEndedAt = if_not_exists(probeEndedAt, :at)",
+        ExpressionAttributeValues: { ":at": { N: String(result.probeEndedAt) } },
+      },
+    ]);
+  });
+
+  it("asks twice for a mark that cannot be written, then reports it and keeps the result", async () => {
+    const port = await emulatedPort("127.0.1.240");
+    await port.accept();
+    const mark = vi.fn(async () => {
+      throw Object.assign(new Error("Request timed out"), { name: "TimeoutError" });
+    });
+    const result = await probePort(probeEvent(port), { clock: epochMs, markProbeEnded: mark });
+    expect(result).toMatchObject({ status: "open", endMarkError: "TimeoutError: Request timed out" });
+    expect(mark).toHaveBeenCalledTimes(2);
+    expect(mark).toHaveBeenCalledWith(result.probeEndedAt);
+  });
+
   it("rejects a malformed event before opening any socket", async () => {
     const event = { privateIp: "not-an-ip", port: 70000, probeIntervalMs: 0 } as unknown as ProbePortEvent;
-    expect(() => probePort(event, { clock: epochMs })).toThrow(
+    await expect(probePort(event, { clock: epochMs })).rejects.toThrow(
       /benchmarkId.*runIndex.*privateIp.*port.*probeIntervalMs/,
     );
   });

@@ -1,5 +1,6 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
+import { FILMSTRIP_SECONDS_AFTER_LAUNCH } from "../../functions/domain/filmstrip.js";
 import {
   MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS,
   PROBE_LAMBDA_TIMEOUT_SECONDS,
@@ -101,7 +102,14 @@ describe("step functions", () => {
     expect(props("poll-state").Timeout).toBeGreaterThanOrEqual(MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS + 30);
     // Each of its attempts holds the instance and counts in the sweeper's age bound: brief.
     expect(props("capture-console")).toMatchObject({ Timeout: 15, MemorySize: 256 });
-    for (const step of STEPS.filter((s) => !["probe-port", "poll-state", "capture-console"].includes(s))) {
+    // The filmstrip stops by the probe's deadline plus its tail and finish: inside the probe's timeout.
+    expect(props("capture-screenshots")).toMatchObject({
+      Timeout: PROBE_LAMBDA_TIMEOUT_SECONDS,
+      MemorySize: 256,
+    });
+    expect(props("capture-screenshots").Timeout).toBeGreaterThanOrEqual(FILMSTRIP_SECONDS_AFTER_LAUNCH + 30);
+    const waiting = ["probe-port", "poll-state", "capture-console", "capture-screenshots"];
+    for (const step of STEPS.filter((s) => !waiting.includes(s))) {
       expect(props(step).Timeout, step).toBeGreaterThanOrEqual(30);
       expect(props(step).Timeout, step).toBeLessThanOrEqual(60);
       expect(props(step).MemorySize, step).toBe(256);
@@ -131,6 +139,10 @@ describe("step functions", () => {
     expect(variables("record-run")).toEqual({ TABLE_NAME: { Ref: table } });
     expect(variables("capture-console")).toEqual({
       CONSOLE_BUCKET: { Ref: logicalIdOfType("AWS::S3::Bucket") },
+    });
+    expect(variables("capture-screenshots")).toEqual({
+      CONSOLE_BUCKET: { Ref: logicalIdOfType("AWS::S3::Bucket") },
+      TABLE_NAME: { Ref: table },
     });
     // The cap and the lease, which the run's longest hold of a slot bounds (infra/run-lifetime.ts).
     const slotSteps = {
@@ -415,6 +427,7 @@ describe("IAM", () => {
     expect(serviceActions("poll-state")).toEqual(["dynamodb:Query", "ec2:DescribeInstances"]);
     expect(serviceActions("probe-port")).toEqual([
       "dynamodb:GetItem",
+      "dynamodb:UpdateItem",
       "ec2:AssignPrivateIpAddresses",
       "ec2:CreateNetworkInterface",
       "ec2:CreateNetworkInterface",
@@ -427,6 +440,11 @@ describe("IAM", () => {
       "dynamodb:UpdateItem",
       "ec2:DescribeInstances",
       "ec2:TerminateInstances",
+    ]);
+    expect(serviceActions("capture-screenshots")).toEqual([
+      "dynamodb:GetItem",
+      "ec2:GetConsoleScreenshot",
+      "s3:PutObject",
     ]);
     expect(serviceActions("record-run")).toEqual(["dynamodb:GetItem", "dynamodb:PutItem"]);
     expect(serviceActions("summarise")).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]);
@@ -446,7 +464,7 @@ describe("IAM", () => {
     const dynamodb = allFunctionStatements().filter((s) =>
       actionsOf(s).some((a) => a.startsWith("dynamodb:")),
     );
-    expect(dynamodb).toHaveLength(8);
+    expect(dynamodb).toHaveLength(10);
     for (const statement of dynamodb) expect(statement.Resource).toEqual(getAtt(table, "Arn"));
   });
 
@@ -512,16 +530,40 @@ describe("IAM", () => {
     }
   });
 
-  it("lets the probe read only the run-ended mark of benchmark items", () => {
-    const reads = statementsOfFunctionRole(template, "probe-port").filter((s) =>
+  it("lets the probe read only the run-ended mark of benchmark items, and write only its own end mark", () => {
+    const ledger = statementsOfFunctionRole(template, "probe-port").filter((s) =>
       actionsOf(s).some((a) => a.startsWith("dynamodb:")),
     );
-    expect(reads).toEqual([
+    expect(ledger).toEqual([
       expect.objectContaining({
         Action: "dynamodb:GetItem",
         Condition: {
           "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["BENCHMARK#*"] },
           "ForAllValues:StringEquals": { "dynamodb:Attributes": ["pk", "sk", "endedAt"] },
+        },
+      }),
+      expect.objectContaining({
+        Action: "dynamodb:UpdateItem",
+        Condition: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["BENCHMARK#*"] },
+          "ForAllValues:StringEquals": { "dynamodb:Attributes": ["pk", "sk", "probeEndedAt"] },
+          StringEqualsIfExists: { "dynamodb:ReturnValues": ["NONE"] },
+        },
+      }),
+    ]);
+  });
+
+  it("lets the screenshot step read only the two marks of benchmark items", () => {
+    const reads = statementsOfFunctionRole(template, "capture-screenshots").filter((s) =>
+      actionsOf(s).some((a) => a.startsWith("dynamodb:")),
+    );
+    expect(reads).toEqual([
+      expect.objectContaining({
+        Action: "dynamodb:GetItem",
+        Resource: getAtt(logicalIdOfType("AWS::DynamoDB::GlobalTable"), "Arn"),
+        Condition: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["BENCHMARK#*"] },
+          "ForAllValues:StringEquals": { "dynamodb:Attributes": ["pk", "sk", "endedAt", "probeEndedAt"] },
         },
       }),
     ]);
@@ -589,7 +631,7 @@ describe("state machine resource", () => {
 describe("console bucket", () => {
   const bucket = logicalIdOfType("AWS::S3::Bucket");
 
-  it("is encrypted, private, owner-enforced, retained, and expires console output after 90 days", () => {
+  it("is encrypted, private, owner-enforced, retained, and expires console output and filmstrips after 90 days", () => {
     expect(template.toJSON().Resources[bucket]).toMatchObject({
       DeletionPolicy: "Retain",
       UpdateReplacePolicy: "Retain",
@@ -614,6 +656,7 @@ describe("console bucket", () => {
             AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
             Status: "Enabled",
           },
+          { Id: "ExpireFilmstrips", Prefix: "filmstrip/", ExpirationInDays: 90, Status: "Enabled" },
         ],
       },
     });
@@ -640,7 +683,9 @@ describe("console bucket", () => {
   it("takes the expiry from context consoleRetentionDays, and refuses a value out of range by name", () => {
     const { template: kept } = synthesize({ consoleRetentionDays: "400" });
     kept.hasResourceProperties("AWS::S3::Bucket", {
-      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 400 })] },
+      LifecycleConfiguration: {
+        Rules: [Match.objectLike({ ExpirationInDays: 400 }), Match.objectLike({ ExpirationInDays: 400 })],
+      },
     });
     for (const bad of ["0", "7.5", "forever", "3651"]) {
       expect(() => synthesize({ consoleRetentionDays: bad }), bad).toThrow(

@@ -218,16 +218,31 @@ describe("least privilege, across every role in the stack", () => {
     expect(resourcesOf(statement)).toEqual([INSTANCES]);
   });
 
-  it("lets only capture-console write to the console bucket, and only PutObject under console/", () => {
+  it("allows GetConsoleScreenshot only on instances tagged with the stack, to capture-screenshots alone", () => {
+    const shots = withAction("ec2:GetConsoleScreenshot");
+    expect(shots.map(({ roles }) => roles)).toEqual([[functionRole("capture-screenshots")]]);
+    const statement = shots[0]?.statement as PolicyStatement;
+    expect(actionsOf(statement)).toEqual(["ec2:GetConsoleScreenshot"]);
+    expect(statement.Condition).toEqual(STACK_TAG_CONDITION("ResourceTag"));
+    expect(resourcesOf(statement)).toEqual([INSTANCES]);
+  });
+
+  it("lets capture-console write only under console/ and capture-screenshots only under filmstrip/, PutObject alone", () => {
     const bucket = onlyLogicalId("AWS::S3::Bucket", "ConsoleOutput");
     const s3 = everyStatement().filter(({ statement }) =>
       actionsOf(statement).some((a) => a.startsWith("s3:")),
     );
-    expect(s3.map(({ roles }) => roles)).toEqual([[functionRole("capture-console")]]);
-    const statement = s3[0]?.statement as PolicyStatement;
-    expect(actionsOf(statement)).toEqual(["s3:PutObject"]);
-    expect(resourcesOf(statement)).toEqual([`<${bucket}.Arn>/console/*`]);
-    expect(statement.Condition).toBeUndefined();
+    expect(
+      s3.map(({ roles, statement }) => [
+        roles,
+        actionsOf(statement),
+        resourcesOf(statement),
+        statement.Condition,
+      ]),
+    ).toEqual([
+      [[functionRole("capture-screenshots")], ["s3:PutObject"], [`<${bucket}.Arn>/filmstrip/*`], undefined],
+      [[functionRole("capture-console")], ["s3:PutObject"], [`<${bucket}.Arn>/console/*`], undefined],
+    ]);
   });
 
   it("grants no other mutating EC2 action than Lambda's own network interfaces for the probe", () => {
@@ -235,7 +250,10 @@ describe("least privilege, across every role in the stack", () => {
       .flatMap(({ roles, statement }) => actionsOf(statement).map((action) => ({ roles, action })))
       .filter(
         ({ action }) =>
-          action.startsWith("ec2:") && !/^ec2:Describe/.test(action) && action !== "ec2:GetConsoleOutput",
+          action.startsWith("ec2:") &&
+          !/^ec2:Describe/.test(action) &&
+          action !== "ec2:GetConsoleOutput" &&
+          action !== "ec2:GetConsoleScreenshot",
       )
       .map(({ action }) => action);
     expect([...new Set(mutating)].sort()).toEqual([

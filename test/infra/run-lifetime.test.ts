@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { afterAll, describe, expect, it } from "vitest";
+import { FILMSTRIP_SECONDS_AFTER_LAUNCH } from "../../functions/domain/filmstrip.js";
 import { DEFAULT_RUN_SLOTS, RUN_START_SPACING_MS } from "../../functions/domain/run-slots.js";
 import type { AslDefinition, AslState } from "../../infra/asl.js";
 import { BootBenchStack } from "../../infra/boot-bench-stack.js";
@@ -193,6 +194,28 @@ describe("the longest legitimate life of a run's instance", () => {
     ]);
   });
 
+  it("bounds the filmstrip branch by its own deadline, one attempt and no retry", () => {
+    // The stream ends by the probe's deadline plus its tail and finish: 840 + 3 + 11 = 854 s, + 15 s.
+    expect(FILMSTRIP_SECONDS_AFTER_LAUNCH).toBe(854);
+    const shortObservation = lifeOf(definition, {
+      ...RUN_LIFE_LIMITS,
+      deadlinesAfterLaunch: { ...RUN_LIFE_LIMITS.deadlinesAfterLaunch, PollState: 100, ProbePort: 100 },
+    });
+    expect(shortObservation.terms.filter((t) => t.name.startsWith("observe"))).toEqual([
+      {
+        name: "observeDeadline",
+        seconds: 854,
+        arithmetic: "CaptureScreenshots stops by launchRespondedAt + 854 s",
+      },
+      {
+        name: "observeAttemptOverruns",
+        seconds: 15,
+        arithmetic: "CaptureScreenshots: (1) attempts × 15 s Task margin",
+      },
+      { name: "observeRetryWaits", seconds: 0, arithmetic: "CaptureScreenshots: no retries" },
+    ]);
+  });
+
   it("refuses a run path it does not know, rather than bound it too short", () => {
     const refused = /Cannot bound a run's life: .*Teach infra\/run-lifetime.ts/;
     const inserted = withRunState("LaunchInstance", (launch, run) => {
@@ -216,7 +239,18 @@ describe("the longest legitimate life of a run's instance", () => {
       delete probe.Parameters?.["launchRespondedAt.$"];
     });
     expect(() => lifeOf(noDeadline)).toThrow(/ProbePort is said to stop at a deadline/);
-    for (const changed of [inserted, skipsConsole, retriedObserve, untimed, noDeadline]) {
+    // A Pass after the filmstrip that is not only where its Catch ends: the branch would go on.
+    const filmstripGoesOn = withRunState("CaptureScreenshots", (shots, run) => {
+      const branch = run.Observe?.Branches?.[2];
+      if (branch === undefined) throw new Error("no filmstrip branch");
+      delete shots.End;
+      shots.Next = "AfterFilmstrip";
+      branch.States.AfterFilmstrip = { Type: "Pass", End: true };
+    });
+    expect(() => lifeOf(filmstripGoesOn)).toThrow(
+      /a branch of Observe has the states CaptureScreenshots, FilmstripFailed, AfterFilmstrip, not one Task/,
+    );
+    for (const changed of [inserted, skipsConsole, retriedObserve, untimed, noDeadline, filmstripGoesOn]) {
       expect(() => lifeOf(changed)).toThrow(refused);
     }
   });

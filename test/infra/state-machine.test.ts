@@ -30,6 +30,7 @@ const TASK_STEPS: Record<string, (typeof STEPS)[number] | (typeof SUITE_STEPS)[n
   LaunchInstance: "launch-instance",
   PollState: "poll-state",
   ProbePort: "probe-port",
+  CaptureScreenshots: "capture-screenshots",
   CaptureConsole: "capture-console",
   TerminateInstance: "terminate-instance",
   ReleaseRunSlot: "release-run-slot",
@@ -64,6 +65,8 @@ describe("state machine definition", () => {
         "Observe",
         "PollState",
         "ProbePort",
+        "CaptureScreenshots",
+        "FilmstripFailed",
         "CaptureConsole",
         "TerminateInstance",
         "ReleaseRunSlot",
@@ -182,7 +185,7 @@ describe("state machine definition", () => {
     ]);
   });
 
-  it("launches with the whole run state, then observes in a Parallel of PollState and ProbePort", () => {
+  it("launches with the whole run state, then observes in a Parallel of PollState, ProbePort and CaptureScreenshots", () => {
     expect(state("LaunchInstance")).toMatchObject({ ResultPath: "$.launch", Next: "Observe" });
     expect(state("LaunchInstance").Parameters).toBeUndefined();
     const observe = state("Observe");
@@ -191,11 +194,37 @@ describe("state machine definition", () => {
       ResultPath: "$.observation",
       Next: "CaptureConsole",
     });
-    expect(observe.Branches?.map((branch) => branch.StartAt)).toEqual(["PollState", "ProbePort"]);
+    expect(observe.Branches?.map((branch) => branch.StartAt)).toEqual([
+      "PollState",
+      "ProbePort",
+      "CaptureScreenshots",
+    ]);
     expect(observe.Branches?.map((branch) => Object.keys(branch.States))).toEqual([
       ["PollState"],
       ["ProbePort"],
+      ["CaptureScreenshots", "FilmstripFailed"],
     ]);
+  });
+
+  it("films beside the poll and the probe, never twice, and keeps its failure as the branch's result", () => {
+    expect(state("CaptureScreenshots").Parameters).toEqual({
+      "benchmarkId.$": "$.benchmark.benchmarkId",
+      "runIndex.$": "$.run.runIndex",
+      "instanceId.$": "$.launch.instanceId",
+      "launchRespondedAt.$": "$.launch.launchRespondedAt",
+      "settings.$": "$.settings",
+    });
+    // A second attempt would start a second stream over the first one's frames.
+    expect(state("CaptureScreenshots").Retry).toBeUndefined();
+    expect(state("CaptureScreenshots")).toMatchObject({ End: true });
+    expect(state("CaptureScreenshots").Catch).toEqual([
+      { ErrorEquals: ["States.ALL"], ResultPath: "$.filmstripFailure", Next: "FilmstripFailed" },
+    ]);
+    expect(state("FilmstripFailed")).toEqual({
+      Type: "Pass",
+      Parameters: { status: "failed", "error.$": "$.filmstripFailure" },
+      End: true,
+    });
   });
 
   it("passes the poll and the probe exactly their contract fields", () => {
@@ -307,6 +336,7 @@ describe("state machine definition", () => {
         "Observe",
         "PollState",
         "ProbePort",
+        "CaptureScreenshots",
         "CaptureConsole",
         "TerminateInstance",
         "ReleaseRunSlot",
@@ -354,8 +384,9 @@ describe("state machine definition", () => {
   });
 
   it("retries Lambda's transient errors on every Task with backoff and full jitter", () => {
-    // CaptureConsole's brief retries are tested with its path above.
-    for (const name of Object.keys(TASK_STEPS).filter((task) => task !== "CaptureConsole")) {
+    // CaptureConsole's brief retries and CaptureScreenshots' none are tested with their paths above.
+    const ownRetries = ["CaptureConsole", "CaptureScreenshots"];
+    for (const name of Object.keys(TASK_STEPS).filter((task) => !ownRetries.includes(task))) {
       const retries = state(name).Retry ?? [];
       expect(retries[0], name).toMatchObject({
         ErrorEquals: LAMBDA_TRANSIENT,

@@ -18,6 +18,7 @@ export const STEPS = [
   "launch-instance",
   "poll-state",
   "probe-port",
+  "capture-screenshots",
   "capture-console",
   "terminate-instance",
   "release-run-slot",
