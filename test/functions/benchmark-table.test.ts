@@ -7,8 +7,10 @@ import {
   countLaunchSend,
   getItem,
   type LaunchLedgerKey,
+  markProbeEnded,
   marshallItem,
   queryRuns,
+  readObservationMarks,
   readRunEnded,
   settleLaunchSend,
   unmarshallItem,
@@ -116,6 +118,24 @@ describe("launch ledger (dynalite)", () => {
     await expect(count(10, 2)).rejects.toMatchObject({ name: "BootBench.RunEnded" });
     expect(await ledgerItem(10)).toMatchObject({ unsettledSends: 0 });
     expect(await ledgerItem(10)).not.toHaveProperty("sends");
+  });
+
+  const marks = (runIndex: number) =>
+    readObservationMarks(table.client, table.tableName, { benchmarkId: "bench-1", runIndex });
+  const markProbe = (runIndex: number, at: number) =>
+    markProbeEnded(table.client, table.tableName, { benchmarkId: "bench-1", runIndex }, at);
+
+  it("keeps the probe's first end mark beside the ledger's own attributes, and reads both marks", async () => {
+    await count(11, 1);
+    expect(await marks(11)).toEqual({});
+    await markProbe(11, 20_000.25);
+    await markProbe(11, 30_000);
+    expect(await marks(11)).toEqual({ probeEndedAt: 20_000.25 });
+    // Terminate's close keeps the probe's mark; the launch ledger's attributes are as before.
+    expect(await close(11, 21_000)).toEqual({ endedAt: 21_000, unsettledSends: 1 });
+    expect(await marks(11)).toEqual({ probeEndedAt: 20_000.25, runEndedAt: 21_000 });
+    expect(await ledgerItem(11)).toMatchObject({ sends: 1, probeEndedAt: 20_000.25, endedAt: 21_000 });
+    expect(await marks(12)).toEqual({});
   });
 
   it("is no run item: the run queries of the benchmark skip it", async () => {
