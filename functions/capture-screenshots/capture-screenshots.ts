@@ -13,6 +13,7 @@ import {
   filmstripDeadline,
   type ObservationMarks,
   SCREENSHOT_REQUEST_TIMEOUT_MS,
+  SCREENSHOT_SPACING_MS,
 } from "../domain/filmstrip.js";
 import { filmstripFrameKey, filmstripManifestKey } from "../domain/run-record.js";
 import { type Clock, type Sleep, sleep as timerSleep } from "../shared/clock.js";
@@ -46,8 +47,9 @@ const EARLY_SLACK_MS = 1;
  *
  * - Frames are slots on a grid anchored at the start. One request is out at a time: a slot that comes
  *   while the last one is unanswered, or that the step woke too late for, is skipped (`busy`). EC2
- *   allows about one screenshot a second per instance, so a throttled slot is skipped too, never
- *   retried (`throttled`): a retry would fall on the next slot and be throttled in turn.
+ *   allows about one screenshot a second per instance, so a request waits until a second has passed
+ *   since the previous one, and a throttled slot is skipped, never retried (`throttled`): a retry would
+ *   fall on the next slot and be throttled in turn.
  * - Any other error (the instance not visible yet, pending, a 5xx, no answer in 3 s) costs its slot
  *   only (`failed`, with the last such error kept): the stream goes on.
  * - `WakeUp` is never set: EC2 then sends a keystroke, and a keystroke at a boot loader's countdown
@@ -139,17 +141,20 @@ export async function captureScreenshots(
   };
 
   let inflight: Promise<void> | undefined;
+  let lastSentAt = Number.NEGATIVE_INFINITY;
   let slot = 0;
   for (;;) {
     const now = clock();
     if (now >= stopAt) break;
     checkMarks(now);
-    if (now >= startedAt + slot * intervalMs - EARLY_SLACK_MS) {
+    const spacedAt = lastSentAt + SCREENSHOT_SPACING_MS;
+    if (now >= startedAt + slot * intervalMs - EARLY_SLACK_MS && now >= spacedAt - EARLY_SLACK_MS) {
       const current = Math.max(slot, Math.floor((now - startedAt) / intervalMs));
       // Slots the step woke too late for, then this one if the last request is still out.
       counts.busy += current - slot;
       if (inflight !== undefined) counts.busy++;
       else {
+        lastSentAt = now;
         const request = shoot(current).finally(() => {
           if (inflight === request) inflight = undefined;
         });
@@ -157,7 +162,8 @@ export async function captureScreenshots(
       }
       slot = current + 1;
     }
-    const wakeAt = Math.min(startedAt + slot * intervalMs, stopAt, Math.max(nextCheckAt, now + 1));
+    const nextAt = Math.max(startedAt + slot * intervalMs, lastSentAt + SCREENSHOT_SPACING_MS);
+    const wakeAt = Math.min(nextAt, stopAt, Math.max(nextCheckAt, now + 1));
     await sleep(Math.max(0, wakeAt - clock()));
   }
   const endedAt = clock();

@@ -11,6 +11,13 @@ import { MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS } from "./input-schema.js";
 /** How long the filmstrip goes on after the probe ended: the login prompt and the first seconds of it. */
 export const FILMSTRIP_TAIL_MS = 3_000;
 
+/**
+ * EC2 answers about one GetConsoleScreenshot a second per instance (ec2-boot-bench's limit too): a
+ * request never goes out sooner than this after the previous one, so that a late request followed by
+ * one on time is not throttled for being 999 ms apart.
+ */
+export const SCREENSHOT_SPACING_MS = 1_000;
+
 /** A GetConsoleScreenshot unanswered after this long is abandoned and its slot counted as failed. */
 export const SCREENSHOT_REQUEST_TIMEOUT_MS = 3_000;
 

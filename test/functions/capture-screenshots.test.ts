@@ -179,6 +179,28 @@ describe("captureScreenshots", () => {
     expect(slotsOf(result as never)).toBe(12);
   });
 
+  it("never sends two requests less than a second apart, even after a late one", async () => {
+    answerAfter(10);
+    const sentAt: number[] = [];
+    ec2Mock.on(GetConsoleScreenshotCommand).callsFake(async () => {
+      sentAt.push(Date.now());
+      return { ImageData: JPEG.toString("base64") };
+    });
+    // The step wakes 300 ms late for the slot of 2 s (a busy event loop, a paused environment).
+    let delayed = false;
+    deps.sleep = (ms) =>
+      new Promise((resolve) => {
+        const late = !delayed && Date.now() + ms === START + 2_000;
+        if (late) delayed = true;
+        setTimeout(resolve, ms + (late ? 300 : 0));
+      });
+    marks = { probeEndedAt: START + 2_000 };
+    const result = await film(event(1));
+    // 0, 1, 2.3 s, then the slot of 3 s waits for 3.3 s: a second after the late one.
+    expect(sentAt.map((at) => at - START)).toEqual([0, 1_000, 2_300, 3_300, 4_300]);
+    expect(result).toMatchObject({ frames: 5, busy: 0, throttled: 0 });
+  });
+
   it("goes on past other errors, counting each as a failed slot and keeping the last", async () => {
     answerAfter(
       50,
