@@ -23,7 +23,8 @@ import {
  * - the label, which marks a setup the settings cannot tell (UEFI against BIOS of one image, …).
  *
  * Not in it: the image (that is what is compared), the number of runs and whether the first is
- * discarded (the statistics weigh the runs there are), and the run concurrency.
+ * discarded (the statistics weigh the runs there are), the run concurrency, and the filmstrip (EC2
+ * takes screenshots from outside the guest, without a keystroke: the boot is the same).
  */
 export interface Comparability {
   integrityRulesVersion: number;
