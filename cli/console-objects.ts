@@ -12,6 +12,10 @@ import { DEFAULT_DATA_DIR, type TableTargetOptions } from "./results-table.js";
 export interface ConsoleObjects {
   /** The console text of one stored run (the object is gzip). */
   read(bucket: string, key: string): Promise<string>;
+  /** An object's bytes as stored (a filmstrip frame). */
+  readBytes(bucket: string, key: string): Promise<Uint8Array>;
+  /** A JSON object, parsed (a filmstrip manifest). */
+  readJson(bucket: string, key: string): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -50,6 +54,9 @@ async function getObjectBytes(client: S3Client, bucket: string, key: string): Pr
 function objectsThrough(client: S3Client, closeServer = () => Promise.resolve()): ConsoleObjects {
   return {
     read: async (bucket, key) => gunzipSync(await getObjectBytes(client, bucket, key)).toString("utf8"),
+    readBytes: (bucket, key) => getObjectBytes(client, bucket, key),
+    readJson: async (bucket, key) =>
+      JSON.parse(Buffer.from(await getObjectBytes(client, bucket, key)).toString("utf8")),
     close: async () => {
       client.destroy();
       await closeServer();

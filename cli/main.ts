@@ -4,6 +4,7 @@
 import { Command, CommanderError } from "commander";
 import { registerCompareCommand } from "./commands/compare.js";
 import { registerConsoleCommand } from "./commands/console.js";
+import { registerFilmstripCommand } from "./commands/filmstrip.js";
 import { registerHistoryCommand } from "./commands/history.js";
 import { registerImagesCommand } from "./commands/images.js";
 import { registerReportCommand } from "./commands/report.js";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerCompareCommand(program);
   registerReportCommand(program);
   registerConsoleCommand(program);
+  registerFilmstripCommand(program);
   registerServeDynamoDbCommand(program);
   return program;
 }

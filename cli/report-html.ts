@@ -251,7 +251,7 @@ const markedBenchmarkHeading = (summary: SummaryDigest): string =>
   `${summary.label !== undefined ? `, label ${summary.label}` : ""}: benchmark ${summary.benchmarkId}`;
 
 // `</script>` or `<!--` inside an inline script would end or confuse it; JSON escapes them away.
-const scriptSafeJson = (value: unknown): string =>
+export const scriptSafeJson = (value: unknown): string =>
   JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
 const scriptSafeSource = (source: string): string => source.replace(/<(\/script|!--)/gi, "<\\$1");
 

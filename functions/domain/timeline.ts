@@ -35,6 +35,17 @@ export interface Timeline {
 
 const seconds = (fromMs: number, toMs: number): number => (toMs - fromMs) / 1000;
 
+/** The clamped boundaries each interval is measured between; total spans running to port open. */
+export const INTERVAL_BOUNDARIES: Readonly<
+  Record<keyof IntervalSeconds, readonly [keyof ClampedTimestamps, keyof ClampedTimestamps]>
+> = {
+  runInstancesApi: ["launchRequestedAt", "launchRespondedAt"],
+  pendingToRunning: ["launchRespondedAt", "runningAt"],
+  runningToPortClosed: ["runningAt", "portClosedAt"],
+  portClosedToOpen: ["portClosedAt", "portOpenAt"],
+  total: ["runningAt", "portOpenAt"],
+};
+
 /**
  * Derives the four intervals from raw timestamps, the only place that does (DESIGN section 2).
  *
@@ -58,18 +69,29 @@ export function deriveTimeline(observed: ObservedTimestamps): Timeline | undefin
   const closedRaisedToRunning = closedSeen && closedCandidate < runningAt;
   const openRaisedToClosed = firstOpenAt < portClosedAt;
 
+  const timestamps: ClampedTimestamps = {
+    launchRequestedAt,
+    launchRespondedAt,
+    runningAt,
+    portClosedAt,
+    portOpenAt,
+  };
+  const between = (name: keyof IntervalSeconds): number => {
+    const [from, to] = INTERVAL_BOUNDARIES[name];
+    return seconds(timestamps[from], timestamps[to]);
+  };
   return {
-    timestamps: { launchRequestedAt, launchRespondedAt, runningAt, portClosedAt, portOpenAt },
+    timestamps,
     closedSeen,
     closedRaisedToRunning,
     openRaisedToClosed,
     clamped: closedRaisedToRunning || openRaisedToClosed,
     intervals: {
-      runInstancesApi: seconds(launchRequestedAt, launchRespondedAt),
-      pendingToRunning: seconds(launchRespondedAt, runningAt),
-      runningToPortClosed: seconds(runningAt, portClosedAt),
-      portClosedToOpen: seconds(portClosedAt, portOpenAt),
-      total: seconds(runningAt, portOpenAt),
+      runInstancesApi: between("runInstancesApi"),
+      pendingToRunning: between("pendingToRunning"),
+      runningToPortClosed: between("runningToPortClosed"),
+      portClosedToOpen: between("portClosedToOpen"),
+      total: between("total"),
     },
   };
 }
