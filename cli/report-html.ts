@@ -51,6 +51,22 @@ export interface ReportModel extends ChartSources {
   markedBenchmarkCount: number;
 }
 
+/** A run's console or filmstrip as the report links it: a path relative to the report, or why there is none. */
+export type EvidenceCell = { href: string } | { note: string };
+
+/** What cli/report-evidence.ts wrote beside the report for one listed run. */
+export interface RunEvidence {
+  console: EvidenceCell;
+  /** Absent when the run has no filmstrip (none was asked for, or it had no instance). */
+  filmstrip?: EvidenceCell;
+}
+
+/** Keyed by runEvidenceKey. */
+export type RunEvidenceMap = ReadonlyMap<string, RunEvidence>;
+
+export const runEvidenceKey = (run: Pick<RunRecord, "benchmarkId" | "runIndex">): string =>
+  `${run.benchmarkId}#${run.runIndex}`;
+
 export const MAX_FAILED_RUN_ROWS = 200;
 /** Each marked benchmark's runs cost a Query; `results --runs` shows the others one at a time. */
 export const MAX_MARKED_BENCHMARKS = 20;
@@ -68,8 +84,15 @@ export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c)
 
 /** Columns whose cells are sentences: they wrap at spaces instead of widening the table. */
 const TEXT_HEADERS: ReadonlySet<string> = new Set(["why", "note", "vs previous AMI", "control", "flag"]);
+/** A link, or why there is none (a sentence with an S3 key in it): narrow, wrapping anywhere. */
+const EVIDENCE_HEADERS: ReadonlySet<string> = new Set(["console", "filmstrip"]);
 /** Columns of long names without spaces: they break inside a name only when the table must shrink. */
 const NAME_HEADERS: ReadonlySet<string> = new Set(["AMI Name", "benchmark"]);
+
+/** A column whose cells are markup it escaped itself (a link), instead of text that the table escapes. */
+interface HtmlColumn<Row> extends Column<Row> {
+  html?: (row: Row) => string;
+}
 
 interface TableLayout<Row> {
   /** A page-unique id for the table's column toggle. */
@@ -84,24 +107,25 @@ interface TableLayout<Row> {
  * (CSS only, so it works with scripts off). With every column shown, the table scrolls in its own box;
  * the page never does.
  */
-function htmlTable<Row>(columns: Column<Row>[], rows: Row[], layout: TableLayout<Row>): string {
+function htmlTable<Row>(columns: HtmlColumn<Row>[], rows: Row[], layout: TableLayout<Row>): string {
   const classes = columns.map((column) =>
     [
       column.align === "right" ? "num" : "",
       TEXT_HEADERS.has(column.header) ? "text" : "",
       NAME_HEADERS.has(column.header) ? "name" : "",
+      EVIDENCE_HEADERS.has(column.header) ? "evidence" : "",
       layout.shown && !layout.shown.has(column.header) ? "extra" : "",
     ]
       .filter((name) => name !== "")
       .join(" "),
   );
-  const cell = (tag: "th" | "td", index: number, text: string) =>
-    `<${tag}${classes[index] ? ` class="${classes[index]}"` : ""}>${escapeHtml(text)}</${tag}>`;
-  const head = `<tr>${columns.map((c, i) => cell("th", i, c.header)).join("")}</tr>`;
+  const cell = (tag: "th" | "td", index: number, markup: string) =>
+    `<${tag}${classes[index] ? ` class="${classes[index]}"` : ""}>${markup}</${tag}>`;
+  const head = `<tr>${columns.map((c, i) => cell("th", i, escapeHtml(c.header))).join("")}</tr>`;
   const body = rows
     .map((row) => {
       const className = layout.rowClass?.(row);
-      return `<tr${className ? ` class="${className}"` : ""}>${columns.map((c, i) => cell("td", i, c.value(row))).join("")}</tr>`;
+      return `<tr${className ? ` class="${className}"` : ""}>${columns.map((c, i) => cell("td", i, c.html ? c.html(row) : escapeHtml(c.value(row)))).join("")}</tr>`;
     })
     .join("\n");
   const table = `<div class="table-wrap"><table>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`;
@@ -150,6 +174,8 @@ const MARKED_RUN_SHOWN: ReadonlySet<string> = new Set([
   "status",
   ...INTERVAL_ORDER.filter((interval) => interval !== "runInstancesApi").map((i) => INTERVAL_LABELS[i]),
   "note",
+  "console",
+  "filmstrip",
 ]);
 
 const FAILED_RUN_COLUMNS: Column<RunRecord>[] = [
@@ -161,6 +187,36 @@ const FAILED_RUN_COLUMNS: Column<RunRecord>[] = [
   { header: "status", value: (r) => r.status },
   { header: "why", value: (r) => runNote(r, 200) },
 ];
+
+/**
+ * The console and filmstrip cells of listed runs, when the evidence was written: a link, or why there is
+ * none. The filmstrip column only where some run of the table has a filmstrip.
+ */
+function evidenceColumns(
+  runs: readonly RunRecord[],
+  evidence: RunEvidenceMap | undefined,
+): HtmlColumn<RunRecord>[] {
+  if (evidence === undefined) return [];
+  const column = (header: "console" | "filmstrip", linkText: string): HtmlColumn<RunRecord> => {
+    const cellOf = (run: RunRecord) => evidence.get(runEvidenceKey(run))?.[header];
+    return {
+      header,
+      value: (run) => {
+        const cell = cellOf(run);
+        return cell === undefined ? "-" : "href" in cell ? cell.href : cell.note;
+      },
+      html: (run) => {
+        const cell = cellOf(run);
+        if (cell === undefined) return "-";
+        return "href" in cell
+          ? `<a href="${escapeHtml(cell.href)}">${escapeHtml(linkText)}</a>`
+          : escapeHtml(cell.note);
+      },
+    };
+  };
+  const withFilmstrip = runs.some((run) => evidence.get(runEvidenceKey(run))?.filmstrip !== undefined);
+  return [column("console", "text"), ...(withFilmstrip ? [column("filmstrip", "player")] : [])];
+}
 
 // ---- integrity ---------------------------------------------------------------------------------
 
@@ -263,7 +319,8 @@ table { border-collapse: collapse; margin: .6rem 0; font-variant-numeric: tabula
 th, td { padding: .2rem .45rem; border-bottom: 1px solid #ddd; text-align: left; white-space: nowrap; }
 th { background: #f4f4f4; position: sticky; top: 0; white-space: normal; vertical-align: bottom; min-width: 3rem; } td.num, th.num { text-align: right; }
 td.text { white-space: normal; max-width: 24rem; } td.name { white-space: normal; overflow-wrap: anywhere; min-width: 8rem; }
-th:not(.text):not(.name) { width: 1%; }
+td.evidence { white-space: normal; overflow-wrap: anywhere; min-width: 4rem; max-width: 13rem; font-size: .9em; }
+th:not(.text):not(.name):not(.evidence) { width: 1%; }
 tr.regression td { background: #fde8e8; } tr.marked td { background: #fff4d6; } .table-wrap { overflow-x: auto; }
 .extra { display: none; } .columns-toggle:checked ~ .table-wrap .extra { display: table-cell; }
 .table-block > label { font-size: .85em; color: #555; margin-left: .3rem; }
@@ -527,7 +584,11 @@ const PAGE_SCRIPT = `
 `;
 
 /** The runs of the compared benchmarks that have marked runs: a bar per run, a table and the marks. */
-function markedRunsSection(model: ReportModel, runBars: RunBarData): string[] {
+function markedRunsSection(
+  model: ReportModel,
+  runBars: RunBarData,
+  evidence: RunEvidenceMap | undefined,
+): string[] {
   const sections = ['<h2 id="marked">Marked runs</h2>'];
   if (model.markedBenchmarkCount === 0) {
     sections.push('<p class="note">None: every interval of every counted run that succeeded is valid.</p>');
@@ -554,7 +615,11 @@ function markedRunsSection(model: ReportModel, runBars: RunBarData): string[] {
     }
     const rowClass = (run: RunRecord) => (invalidatingMarks(run.integrity).length > 0 ? "marked" : undefined);
     sections.push(
-      htmlTable(MARKED_RUN_COLUMNS, runs, { id: `marked-${index}`, shown: MARKED_RUN_SHOWN, rowClass }),
+      htmlTable([...MARKED_RUN_COLUMNS, ...evidenceColumns(runs, evidence)], runs, {
+        id: `marked-${index}`,
+        shown: MARKED_RUN_SHOWN,
+        rowClass,
+      }),
     );
     sections.push(markList(runs));
   }
@@ -653,7 +718,11 @@ function seriesSection(model: ReportModel, charts: ReturnType<typeof chartData>)
   return sections;
 }
 
-export function reportHtml(model: ReportModel, chartSources: string): string {
+/**
+ * `evidence`, when given, adds a console cell (and a filmstrip cell) to each listed run: what
+ * cli/report-evidence.ts wrote beside the report.
+ */
+export function reportHtml(model: ReportModel, chartSources: string, evidence?: RunEvidenceMap): string {
   const charts = chartData(model);
   const sections: string[] = [];
 
@@ -676,13 +745,15 @@ export function reportHtml(model: ReportModel, chartSources: string): string {
 
   sections.push(...seriesSection(model, charts));
 
-  if (model.comparison.length > 0) sections.push(...markedRunsSection(model, charts.runBars));
+  if (model.comparison.length > 0) sections.push(...markedRunsSection(model, charts.runBars, evidence));
 
   sections.push('<h2 id="failures">Failed and timed-out runs</h2>');
   if (model.failedRuns.length === 0) sections.push('<p class="note">None.</p>');
   else {
     const shown = model.failedRuns.slice(0, MAX_FAILED_RUN_ROWS);
-    sections.push(htmlTable(FAILED_RUN_COLUMNS, shown, { id: "failures" }));
+    sections.push(
+      htmlTable([...FAILED_RUN_COLUMNS, ...evidenceColumns(shown, evidence)], shown, { id: "failures" }),
+    );
     const more = model.failedRuns.length - shown.length;
     sections.push(
       `<p class="note">Newest first; never part of the statistics.${more > 0 ? ` ${more} older ones not shown.` : ""}</p>`,

@@ -1,7 +1,8 @@
 /**
  * `boot-bench report --out report.html`: one self-contained HTML file with a box of runs per image, the
  * totals and shifts of each series over time, the tables, the runs of benchmarks with marked runs and
- * the failed runs; it opens offline.
+ * the failed runs; it opens offline. Each listed run's console text and filmstrip go beside it, in
+ * `report-files/` (cli/report-evidence.ts), linked relatively.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -21,6 +22,7 @@ import {
 } from "../../functions/domain/comparison.js";
 import type { RunRecord } from "../../functions/domain/run-record.js";
 import { mapConcurrently } from "../concurrently.js";
+import { openConsoleObjects } from "../console-objects.js";
 import type { QueryDeps } from "../query-command.js";
 import { processIo } from "../query-command.js";
 import {
@@ -34,6 +36,12 @@ import {
   withResultsTable,
 } from "../query-options.js";
 import type { MarkedBenchmark, SeriesReport } from "../report-charts.js";
+import {
+  evidenceWords,
+  openedOnFirstRead,
+  type WrittenEvidence,
+  writeRunEvidence,
+} from "../report-evidence.js";
 import { MAX_MARKED_BENCHMARKS, type ReportModel, reportHtml } from "../report-html.js";
 import type { TableTargetOptions } from "../results-table.js";
 
@@ -166,10 +174,17 @@ export function registerReportCommand(program: Command): void {
     const model = await withResultsTable(options, ({ client, tableName }) =>
       buildReportModel({ client, tableName, clock: io.clock }, options),
     );
-    writeFileSync(options.out, reportHtml(model, chartLibrariesSource()));
+    const objects = openedOnFirstRead(() => openConsoleObjects(options));
+    let written: WrittenEvidence;
+    try {
+      written = await writeRunEvidence(model, objects, options.out);
+    } finally {
+      await objects.close();
+    }
+    writeFileSync(options.out, reportHtml(model, chartLibrariesSource(), written.evidence));
     const seriesCount = model.series.reduce((n, s) => n + s.histories.length, 0);
     io.out.write(
-      `Wrote ${options.out}: ${model.comparison.length} images (${model.markedBenchmarkCount} with marked runs), ${seriesCount} series, ${model.failedRuns.length} failed runs.\n`,
+      `Wrote ${options.out}: ${model.comparison.length} images (${model.markedBenchmarkCount} with marked runs), ${seriesCount} series, ${model.failedRuns.length} failed runs; ${evidenceWords(written)}.\n`,
     );
   });
 }
