@@ -7,12 +7,16 @@
  * state's time, the output's size and its stored gzip size). Figures, not assertions: machines are
  * shared and noisy.
  *
+ * With `--screenshots <fps>`, every benchmark asks for a boot filmstrip: the figures then include the
+ * frames and bytes stored per run, and how long after the probe's end the observation (and so the
+ * instance) went on: what the filmstrip adds to a run.
+ *
  * With `--hostile`, the local cloud is as unkind as AWS: the poll's process clock is 300 ms off and
  * drifting, every third probe starts 3 s late, every fourth launch loses its response and is replayed.
  * Errors are then over the intervals judged valid only, and the hazard runs' marks are counted: every
  * hazard run must be marked (or its numbers right).
  *
- *   npm run bench -- [--runs-per-image 10] [--time-scale 0.1] [--images a,b,...] [--hostile]
+ *   npm run bench -- [--runs-per-image 10] [--time-scale 0.1] [--images a,b,...] [--hostile] [--screenshots 1]
  */
 
 import { randomUUID } from "node:crypto";
@@ -35,8 +39,10 @@ const { values } = parseArgs({
     "time-scale": { type: "string", default: "0.1" },
     images: { type: "string" },
     hostile: { type: "boolean", default: false },
+    screenshots: { type: "string" },
   },
 });
+const framesPerSecond = values.screenshots === undefined ? undefined : Number(values.screenshots);
 const hostile = values.hostile === true;
 const lostResponse = (): Error =>
   Object.assign(new Error("response lost (bench)"), { name: "Lambda.ServiceException" });
@@ -59,11 +65,17 @@ const DEFAULT_IMAGES = [
 /** CaptureConsole's time in each run: from entering the state to leaving it, retries included. */
 const captureMs: number[] = [];
 const captureEntered = new Map<string, number>();
+/** When each run's Observe ended (execution/run index): the filmstrip holds it past the probe. */
+const observeEndedAt = new Map<string, number>();
 const pipeline = await startLocalPipeline({
   cloud: { timeScale },
   onEvent: (executionName, event) => {
-    if (!("state" in event) || event.state.name !== "CaptureConsole") return;
+    if (!("state" in event)) return;
     const key = `${executionName}/${event.index ?? 0}`;
+    if (event.state.name === "Observe" && (event.type === "StateExited" || event.type === "StateCaught")) {
+      observeEndedAt.set(key, event.timestamp);
+    }
+    if (event.state.name !== "CaptureConsole") return;
     if (event.type === "StateEntered") captureEntered.set(key, event.timestamp);
     if (event.type === "StateExited" || event.type === "StateCaught") {
       const entered = captureEntered.get(key);
@@ -83,6 +95,10 @@ try {
   const overheadPerRunMs: number[] = [];
   const consoleBytes: number[] = [];
   const consoleStoredBytes: number[] = [];
+  const framesPerRun: number[] = [];
+  const filmstripBytesPerRun: number[] = [];
+  const skippedPerRun: number[] = [];
+  const observePastProbeMs: number[] = [];
   let runsMeasured = 0;
   let markedRuns = 0;
   let wrongUnmarked = 0;
@@ -90,10 +106,17 @@ try {
   const started = performance.now();
   for (const image of images) {
     const executionStarted = performance.now();
+    const executionName = `bench-${randomUUID()}`;
     const outcome = await runLocalBenchmark(
       pipeline,
-      { image, instanceType: "c7i.large", runs: runsPerImage, port: cloud.sshPort },
-      `bench-${randomUUID()}`,
+      {
+        image,
+        instanceType: "c7i.large",
+        runs: runsPerImage,
+        port: cloud.sshPort,
+        ...(framesPerSecond !== undefined && { screenshots: { framesPerSecond } }),
+      },
+      executionName,
       hostile ? { taskFaults: HOSTILE_FAULTS } : {},
     );
     const executionMs = performance.now() - executionStarted;
@@ -104,6 +127,15 @@ try {
     }
     let bootMs = 0;
     for (const run of outcome.runs) {
+      const observeEnd = observeEndedAt.get(`${executionName}/${run.runIndex}`);
+      if (observeEnd !== undefined && run.timestamps.probeEndedAt !== undefined) {
+        observePastProbeMs.push(observeEnd - run.timestamps.probeEndedAt);
+      }
+      if (run.filmstrip?.status === "captured") {
+        framesPerRun.push(run.filmstrip.frames);
+        filmstripBytesPerRun.push(run.filmstrip.storedBytes);
+        skippedPerRun.push(run.filmstrip.throttled + run.filmstrip.failed + run.filmstrip.busy);
+      }
       if (run.console?.status === "stored") {
         consoleBytes.push(run.console.bytes);
         consoleStoredBytes.push(run.console.storedBytes);
@@ -172,6 +204,17 @@ try {
       `of text, ${(median(consoleStoredBytes) / 1024).toFixed(1)} KiB stored (gzip), from ${(Math.min(...consoleStoredBytes) / 1024).toFixed(1)} to ${(Math.max(...consoleStoredBytes) / 1024).toFixed(1)} KiB; ` +
       `CaptureConsole median ${median(captureMs).toFixed(0)} ms, p99 ${percentile(captureMs, 99).toFixed(0)} ms per run`,
   );
+  console.log(
+    `observation past the probe's end (Observe's end minus probeEndedAt): median ${median(observePastProbeMs).toFixed(0)} ms, ` +
+      `p99 ${percentile(observePastProbeMs, 99).toFixed(0)} ms per run`,
+  );
+  if (framesPerSecond !== undefined) {
+    console.log(
+      `filmstrip at ${framesPerSecond} fps: ${framesPerRun.length} of ${runs} runs captured; per run median ${median(framesPerRun)} frames ` +
+        `(${median(skippedPerRun)} slots skipped), ${(median(filmstripBytesPerRun) / 1024).toFixed(1)} KiB stored, ` +
+        `from ${(Math.min(...filmstripBytesPerRun) / 1024).toFixed(1)} to ${(Math.max(...filmstripBytesPerRun) / 1024).toFixed(1)} KiB`,
+    );
+  }
 } finally {
   await pipeline.close();
 }
