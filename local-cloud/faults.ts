@@ -54,6 +54,11 @@ export interface FaultSettings {
    */
   consoleOutputUnavailable?: LaunchSelector;
   /**
+   * A screen that cannot be captured: GetConsoleScreenshot naming a hit instance answers HTTP 500
+   * `InternalError`, every time. The instance boots as usual, and its console output is unaffected.
+   */
+  consoleScreenshotUnavailable?: LaunchSelector;
+  /**
    * EC2 itself slower this week (another host generation, a slower volume path): every boot's running
    * to network takes this many seconds longer, before time scaling, whatever the image. A suite's
    * control target exists to tell this from an image's own regression.
@@ -91,6 +96,7 @@ export type LaunchFault =
   | "networkNeverUp"
   | "portNeverOpens"
   | "consoleOutputUnavailable"
+  | "consoleScreenshotUnavailable"
   | "launchWithoutPrivateIp";
 
 class TokenBucket {

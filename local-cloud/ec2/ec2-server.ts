@@ -7,7 +7,8 @@
 import { createHash } from "node:crypto";
 import type { CatalogueImage } from "../catalogue.js";
 import type { LocalCloud } from "../cloud.js";
-import { bufferedPostAt, consoleOutputAt } from "./console-output.js";
+import { bufferedPostAt, type ConsoleSource, consoleOutputAt } from "./console-output.js";
+import { admitScreenshot, screenAt, screenshotJpeg } from "./console-screenshot.js";
 import { INSTANCE_TYPES, type InstanceTypeInfo } from "./instance-types.js";
 import {
   type Instance,
@@ -73,7 +74,17 @@ const ACTIONS: Readonly<Record<string, Action>> = {
   DescribeImages: describeImages,
   DescribeInstanceTypes: describeInstanceTypes,
   GetConsoleOutput: getConsoleOutput,
+  GetConsoleScreenshot: getConsoleScreenshot,
 };
+
+/** The one answer to a throttled call, whichever limit refused it. */
+function requestLimitExceeded(cloud: LocalCloud, actionName: string): Ec2Error {
+  return new Ec2Error(
+    "RequestLimitExceeded",
+    `Request limit exceeded. Account ${cloud.accountId} has been throttled on ec2:${actionName} because it exceeded its request rate limit.`,
+    503,
+  );
+}
 
 /** Handles one EC2 request (the form already parsed); never throws. */
 export async function handleEc2Request(
@@ -95,13 +106,7 @@ export async function handleEc2Request(
       cloud.record(recordAs);
       return NO_ANSWER;
     }
-    if (!cloud.faults.admit(actionName)) {
-      throw new Ec2Error(
-        "RequestLimitExceeded",
-        `Request limit exceeded. Account ${cloud.accountId} has been throttled on ec2:${actionName} because it exceeded its request rate limit.`,
-        503,
-      );
-    }
+    if (!cloud.faults.admit(actionName)) throw requestLimitExceeded(cloud, actionName);
     if (q.string("DryRun") === "true") {
       throw new Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412);
     }
@@ -744,12 +749,7 @@ function getConsoleOutput({ cloud, q, requestId }: ActionContext): ActionResult 
     );
   }
   const now = cloud.fleet.now();
-  const source = {
-    image: instance.spec.image,
-    instanceType,
-    bootMode: instance.bootMode,
-    truth: instance.truth,
-  };
+  const source = consoleSourceOf(instance);
   const postedAt = latest ? now : bufferedPostAt(instance.truth, now);
   const snapshot = postedAt === undefined ? undefined : consoleOutputAt(source, postedAt);
   const updatedAt = (latest ? snapshot?.updatedAt : postedAt) ?? now;
@@ -762,6 +762,58 @@ function getConsoleOutput({ cloud, q, requestId }: ActionContext): ActionResult 
       leaf("timestamp", new Date(updatedAt)),
       // No output element at all while there is nothing to show, as EC2 does.
       leaf("output", text === "" ? undefined : Buffer.from(text, "utf8").toString("base64")),
+    ),
+  };
+}
+
+const consoleSourceOf = (instance: Instance): ConsoleSource => ({
+  image: instance.spec.image,
+  instanceType: instance.spec.instanceType,
+  bootMode: instance.bootMode,
+  truth: instance.truth,
+});
+
+// ---- GetConsoleScreenshot ----------------------------------------------------------------------
+
+/**
+ * A JPEG of the instance's screen now (console-screenshot.ts: the console as of the latest milestone),
+ * about one call a second per instance. A terminated instance still answers, as GetConsoleOutput does:
+ * with its last screen. `WakeUp` is accepted and has nothing to wake: no emulated instance sleeps.
+ */
+async function getConsoleScreenshot({
+  cloud,
+  q,
+  requestId,
+  requestedAt,
+}: ActionContext): Promise<ActionResult> {
+  const id = q.string("InstanceId");
+  if (id === undefined || id === "")
+    throw new Ec2Error("MissingParameter", "The request must contain the parameter InstanceId");
+  const [instance] = lookUpInstances(cloud, [id]);
+  if (!instance) throw new Ec2Error("InvalidInstanceID.NotFound", `The instance ID '${id}' does not exist`);
+  // Always on, unlike the account's buckets (the throttling fault); requestedAt is real time.
+  if (!admitScreenshot(instance, requestedAt)) throw requestLimitExceeded(cloud, "GetConsoleScreenshot");
+  if (instance.truth.faults.includes("consoleScreenshotUnavailable")) {
+    throw new Ec2Error("InternalError", "An internal error has occurred", 500);
+  }
+  if (instance.state === "pending") {
+    // EC2 documents a screenshot "of a running instance" and no error code for GetConsoleScreenshot;
+    // what it answers for a pending instance is not confirmed. IncorrectInstanceState (400) is its
+    // common code for an instance in the wrong state for the action.
+    throw new Ec2Error(
+      "IncorrectInstanceState",
+      `The instance '${instance.id}' is not in a state from which a console screenshot can be taken.`,
+    );
+  }
+  const screen = screenAt(consoleSourceOf(instance), cloud.fleet.now());
+  const jpeg = await screenshotJpeg(instance, instance.id, screen);
+  return {
+    body: responseXml(
+      "GetConsoleScreenshot",
+      requestId,
+      // In the order of EC2's sample response.
+      leaf("imageData", jpeg.toString("base64")),
+      leaf("instanceId", instance.id),
     ),
   };
 }

@@ -496,7 +496,13 @@ export class Fleet {
     const { image, instanceType } = spec;
     const launch = { instanceType: instanceType.instanceType, imageId: image.imageId };
     const faults = (
-      ["internalErrorOnLaunch", "networkNeverUp", "portNeverOpens", "consoleOutputUnavailable"] as const
+      [
+        "internalErrorOnLaunch",
+        "networkNeverUp",
+        "portNeverOpens",
+        "consoleOutputUnavailable",
+        "consoleScreenshotUnavailable",
+      ] as const
     ).filter((f) => this.#options.faults.hits(f, launch));
     const uefi =
       instanceType.supportedBootModes.includes("uefi") &&

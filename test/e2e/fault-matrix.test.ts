@@ -356,6 +356,62 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
     expectNothingLeakedOrLost(audit);
   });
 
+  it("a throttled screenshot stream: frames skipped, none retried in a burst, no run lost", async () => {
+    cloud.resetStats();
+    const { execution, audit } = await run(
+      "screenshots throttled",
+      input({ screenshots: { framesPerSecond: 1 } }),
+      {
+        // Run 0's first three frames are refused; whatever the stream does, no run may suffer for it.
+        faults: { throttleBursts: { GetConsoleScreenshot: 3 } },
+      },
+    );
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    const filmstrips = audit.runItems.map((runItem) => runItem.filmstrip);
+    const captured = filmstrips.map((filmstrip) => {
+      if (filmstrip?.status !== "captured") throw new Error(JSON.stringify(filmstrip));
+      return filmstrip;
+    });
+    expect(captured.map((filmstrip) => filmstrip.throttled)).toEqual([3, 0]);
+    expect(captured.every((filmstrip) => filmstrip.stoppedBy === "probe-ended")).toBe(true);
+    expect(captured[1]?.frames).toBeGreaterThan(0);
+    // Every call is one slot's: a throttled slot was skipped, not asked again.
+    const sent = captured.reduce((sum, f) => sum + f.frames + f.throttled + f.failed, 0);
+    expect(cloud.stats().calls.GetConsoleScreenshot).toBe(sent);
+    expect(cloud.stats().errors.GetConsoleScreenshot?.RequestLimitExceeded).toBe(3);
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("screenshots that cannot be fetched: every slot failed, the runs as they were", async () => {
+    const { execution, audit } = await run(
+      "screenshots unfetchable",
+      input({ screenshots: { framesPerSecond: 1 } }),
+      {
+        faults: { consoleScreenshotUnavailable: true },
+      },
+    );
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    for (const runItem of audit.runItems) {
+      expect(runItem.filmstrip, `run ${runItem.runIndex}`).toMatchObject({
+        status: "captured",
+        frames: 0,
+        throttled: 0,
+        stoppedBy: "probe-ended",
+        lastError: expect.stringMatching(/^InternalError: /),
+      });
+      if (runItem.filmstrip?.status === "captured") expect(runItem.filmstrip.failed).toBeGreaterThan(0);
+    }
+    expectNothingLeakedOrLost(audit);
+  });
+
   it("a probe Lambda that crashes", async () => {
     const { execution, audit } = await run("probe Lambda crashes", input(), {
       taskFaults: {
