@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { S3Client } from "@aws-sdk/client-s3";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type FilmstripDeps,
@@ -34,9 +34,9 @@ import {
   succeededRunState,
   T0,
 } from "../domain/run-state-fixtures.js";
+import { chromiumInstalled, launchHeadlessChromium } from "../support/headless-chromium.js";
 
 const BUCKET = "bootbench-consoleoutput-1a2b3c";
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FRAME_COUNT = 5;
 
 /** Frames from 2 s after the launch request, one a second, each answered 300 ms later. */
@@ -451,21 +451,10 @@ describe("boot-bench filmstrip against the local S3", () => {
   }, 30_000);
 });
 
-describe.skipIf(!existsSync(CHROMIUM))("the filmstrip page in headless Chromium", () => {
+describe.skipIf(!chromiumInstalled())("the filmstrip page in headless Chromium", () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-    });
+    browser = await launchHeadlessChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

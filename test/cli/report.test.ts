@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildReportModel, chartLibrariesSource, type ReportRequest } from "../../cli/commands/report.js";
@@ -16,10 +16,9 @@ import { buildSummaryRecord, type RunRecord } from "../../functions/domain/run-r
 import { boxSummary } from "../../functions/domain/statistics.js";
 import { DEFAULT_REGRESSION_THRESHOLDS } from "../../functions/domain/suite-schema.js";
 import type { BenchmarkRecords } from "../support/benchmark-records.js";
+import { chromiumInstalled, launchHeadlessChromium } from "../support/headless-chromium.js";
 import { type SeededTable, startSeededTable } from "../support/results-dynamodb.js";
 import { DATASET, NOW, SERIES } from "./results-dataset.js";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /** The page's document, typed just enough. */
 interface PageDocument {
@@ -553,23 +552,12 @@ describe("the report's content", () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))("the report in headless Chromium", () => {
+describe.skipIf(!chromiumInstalled())("the report in headless Chromium", () => {
   let browser: Browser;
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "boot-bench-report-"));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-    });
+    browser = await launchHeadlessChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
