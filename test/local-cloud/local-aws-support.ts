@@ -8,6 +8,8 @@ import {
 } from "@aws-sdk/client-ec2";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { BUILT_IN_AMI_IDS } from "../../local-cloud/catalogue.js";
+import type { ConsoleSource } from "../../local-cloud/ec2/console-output.js";
+import { INSTANCE_TYPES } from "../../local-cloud/ec2/instance-types.js";
 import { type LocalAws, type LocalAwsOptions, startLocalAws } from "../../local-cloud/local-aws.js";
 
 const credentials = { accessKeyId: "x", secretAccessKey: "x" };
@@ -56,6 +58,17 @@ export async function terminateEveryInstance(t: TestCloud): Promise<void> {
   }
   const live = t.aws.cloud.instances().filter((i) => i.state !== "terminated");
   await Promise.all(live.map((i) => t.aws.cloud.waitFor(i.instanceId, "terminated")));
+}
+
+/** The console source of a cloud instance, from the cloud's public views only. */
+export function consoleSourceOf(t: TestCloud, instanceId: string): ConsoleSource {
+  const truth = t.aws.cloud.truth(instanceId);
+  if (truth === undefined) throw new Error(`no truth for ${instanceId}`);
+  const image = t.aws.cloud.catalogue.image(truth.imageId);
+  if (image === undefined) throw new Error(`no image ${truth.imageId}`);
+  const instanceType = INSTANCE_TYPES.get(truth.instanceType);
+  if (instanceType === undefined) throw new Error(`no instance type ${truth.instanceType}`);
+  return { image, instanceType, bootMode: truth.bootMode, truth };
 }
 
 export async function runOne(

@@ -17,6 +17,7 @@ import {
 import { INSTANCE_TYPES } from "../../local-cloud/ec2/instance-types.js";
 import { trueTime } from "../../local-cloud/true-time.js";
 import {
+  consoleSourceOf,
   rejection,
   runOne,
   sleep,
@@ -274,16 +275,7 @@ describe("GetConsoleOutput on the local EC2 endpoint", () => {
     await terminateEveryInstance(t);
   });
 
-  /** The console source of a cloud instance, from the cloud's public views only. */
-  function sourceOf(id: string): ConsoleSource {
-    const truth = must(t.aws.cloud.truth(id), "truth");
-    return {
-      image: must(t.aws.cloud.catalogue.image(truth.imageId), "image"),
-      instanceType: must(INSTANCE_TYPES.get(truth.instanceType), "instance type"),
-      bootMode: truth.bootMode,
-      truth,
-    };
-  }
+  const sourceOf = (id: string): ConsoleSource => consoleSourceOf(t, id);
 
   const get = (ec2: EC2Client, id: string, latest?: boolean) =>
     ec2.send(

@@ -33,6 +33,7 @@ import {
 import { INSTANCE_TYPES } from "../../local-cloud/ec2/instance-types.js";
 import { trueTime } from "../../local-cloud/true-time.js";
 import {
+  consoleSourceOf,
   rejection,
   runOne,
   sleep,
@@ -237,15 +238,7 @@ describe("GetConsoleScreenshot on the local EC2 endpoint", () => {
     await terminateEveryInstance(t);
   });
 
-  function sourceOf(id: string): ConsoleSource {
-    const truth = must(t.aws.cloud.truth(id), "truth");
-    return {
-      image: must(t.aws.cloud.catalogue.image(truth.imageId), "image"),
-      instanceType: must(INSTANCE_TYPES.get(truth.instanceType), "instance type"),
-      bootMode: truth.bootMode,
-      truth,
-    };
-  }
+  const sourceOf = (id: string): ConsoleSource => consoleSourceOf(t, id);
 
   const shoot = (ec2: EC2Client, id: string, extra: { WakeUp?: boolean; DryRun?: boolean } = {}) =>
     ec2.send(new GetConsoleScreenshotCommand({ InstanceId: id, ...extra }));
