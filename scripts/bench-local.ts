@@ -97,7 +97,7 @@ try {
   const consoleStoredBytes: number[] = [];
   const framesPerRun: number[] = [];
   const filmstripBytesPerRun: number[] = [];
-  const skippedPerRun: number[] = [];
+  const skippedPerRun = { busy: [] as number[], throttled: [] as number[], failed: [] as number[] };
   const observePastProbeMs: number[] = [];
   let runsMeasured = 0;
   let markedRuns = 0;
@@ -134,7 +134,8 @@ try {
       if (run.filmstrip?.status === "captured") {
         framesPerRun.push(run.filmstrip.frames);
         filmstripBytesPerRun.push(run.filmstrip.storedBytes);
-        skippedPerRun.push(run.filmstrip.throttled + run.filmstrip.failed + run.filmstrip.busy);
+        for (const why of ["busy", "throttled", "failed"] as const)
+          skippedPerRun[why].push(run.filmstrip[why]);
       }
       if (run.console?.status === "stored") {
         consoleBytes.push(run.console.bytes);
@@ -211,7 +212,7 @@ try {
   if (framesPerSecond !== undefined) {
     console.log(
       `filmstrip at ${framesPerSecond} fps: ${framesPerRun.length} of ${runs} runs captured; per run median ${median(framesPerRun)} frames ` +
-        `(${median(skippedPerRun)} slots skipped), ${(median(filmstripBytesPerRun) / 1024).toFixed(1)} KiB stored, ` +
+        `(slots skipped: ${median(skippedPerRun.busy)} busy, ${median(skippedPerRun.throttled)} throttled, ${median(skippedPerRun.failed)} failed), ${(median(filmstripBytesPerRun) / 1024).toFixed(1)} KiB stored, ` +
         `from ${(Math.min(...filmstripBytesPerRun) / 1024).toFixed(1)} to ${(Math.max(...filmstripBytesPerRun) / 1024).toFixed(1)} KiB`,
     );
   }
