@@ -142,11 +142,23 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     for (const [service, url] of Object.entries({ ...endpoints, sns })) {
       assertLoopbackEndpoint(`AWS_ENDPOINT_URL_${service.toUpperCase()}`, url);
     }
-    env.AWS_ENDPOINT_URL_EC2 = ec2;
-    env.AWS_ENDPOINT_URL_SSM = ssm;
-    env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb;
-    env.AWS_ENDPOINT_URL_SNS = sns;
-    env.AWS_ENDPOINT_URL_S3 = s3;
+    const endpointVariables = {
+      AWS_ENDPOINT_URL_EC2: ec2,
+      AWS_ENDPOINT_URL_SSM: ssm,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
+      AWS_ENDPOINT_URL_SNS: sns,
+      AWS_ENDPOINT_URL_S3: s3,
+    };
+    // Closed, this pipeline's servers are gone: a later pipeline in the same process must not take
+    // their endpoints for preset ones. What was set before is set again.
+    const before = Object.fromEntries(Object.keys(endpointVariables).map((name) => [name, env[name]]));
+    closers.push(async () => {
+      for (const [name, value] of Object.entries(before)) {
+        if (value === undefined) delete env[name];
+        else env[name] = value;
+      }
+    });
+    Object.assign(env, endpointVariables);
     Object.assign(env, local.environment);
     const dynamoDb = new DynamoDBClient({ endpoint: dynamodb, region });
     closers.push(async () => dynamoDb.destroy());
