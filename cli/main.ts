@@ -32,6 +32,18 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** An error's message, with what to do where the SDK's own message does not say. */
+function explained(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message === "Region is missing") {
+    return (
+      "Region is missing: a deployed stack's command needs an AWS Region: set AWS_REGION (or " +
+      "AWS_DEFAULT_REGION, or a region in your AWS profile), or add --local for the local cloud"
+    );
+  }
+  return message;
+}
+
 export async function main(argv: string[] = process.argv): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   try {
@@ -39,7 +51,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    console.error(`boot-bench: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`boot-bench: ${explained(error)}`);
     return 1;
   }
 }

@@ -9,6 +9,7 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { suites as configuredSuites } from "../config/suites.js";
 import { parseSuiteExecutionInput } from "../functions/domain/suite-schema.js";
 import { loadSuites, suiteInput } from "../infra/suites-schema.js";
+import { checkFlagInputs } from "./benchmark-flags.js";
 import { bootTable } from "./boot-table.js";
 import { findDeployment, runDeployed } from "./deployed-run.js";
 import { runLocalBenchmark } from "./local-benchmark.js";
@@ -61,7 +62,9 @@ export function executionInput(
   if (options.image === undefined || options.image.length !== 1) {
     throw new Error("a deployed run benchmarks one --image (or give --suite or --input)");
   }
-  return fromFlags(options.image[0] as string);
+  const input = fromFlags(options.image[0] as string);
+  checkFlagInputs([input]);
+  return input;
 }
 
 /** `boot-bench run` (no --local): one execution of the deployed state machine. */

@@ -4,9 +4,9 @@
  * the failed runs; it opens offline. Each listed run's console text and filmstrip go beside it, in
  * `report-files/` (cli/report-evidence.ts), linked relatively.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import {
   queryBenchmark,
@@ -157,6 +157,18 @@ export async function buildReportModel(
   };
 }
 
+/** Fails before anything is read when the report could not be written where `--out` says. */
+export function checkReportOut(out: string): void {
+  const folder = dirname(resolve(out));
+  const kind = (path: string) => statSync(path, { throwIfNoEntry: false });
+  if (!kind(folder)?.isDirectory()) {
+    throw new Error(`--out ${out}: there is no folder ${folder} to write the report into; create it first`);
+  }
+  if (kind(out)?.isDirectory()) {
+    throw new Error(`--out ${out} is a folder: give the report's file name, e.g. ${out}/report.html`);
+  }
+}
+
 interface ReportOptions extends ReportRequest, TableTargetOptions {
   out: string;
 }
@@ -170,6 +182,7 @@ export function registerReportCommand(program: Command): void {
   addFilterOptions(command);
   addThresholdOptions(command);
   addTargetOptions(command).action(async (options: ReportOptions) => {
+    checkReportOut(options.out);
     const io = processIo();
     const model = await withResultsTable(options, ({ client, tableName }) =>
       buildReportModel({ client, tableName, clock: io.clock }, options),

@@ -8,6 +8,7 @@ import { type Command, Option } from "commander";
 import { causeMessage, type RunRecord, unrecordedSk } from "../../functions/domain/run-record.js";
 import type { LocalPipeline } from "../../local-cloud/local-pipeline.js";
 import { boundaryErrors, summariseErrors } from "../../local-cloud/measurement-error.js";
+import { checkFlagInputs } from "../benchmark-flags.js";
 import { bootTable } from "../boot-table.js";
 import { mapConcurrently } from "../concurrently.js";
 import { type BenchmarkOutcome, runLocalBenchmark } from "../local-benchmark.js";
@@ -116,13 +117,19 @@ async function runLocal(options: RunOptions): Promise<number> {
   try {
     const images = options.image ?? defaultImages(pipeline);
     const inputs = images.map((image) => benchmarkInput(image, options, pipeline));
+    checkFlagInputs(inputs);
     const outcomes = await mapConcurrently(inputs, numberOption("--parallel", options.parallel), (input) => {
       const name = `local-${new Date().toISOString().replace(/[-:.TZ]/g, "")}-${Math.random().toString(36).slice(2, 8)}`;
       progress.started(name, String(input.image), Number(input.runs));
       return runLocalBenchmark(pipeline, input, name);
     });
     progress.done();
-    printResults(outcomes, pipeline, numberOption("--time-scale", options.timeScale));
+    printResults(
+      outcomes,
+      pipeline,
+      numberOption("--time-scale", options.timeScale),
+      options.inMemory === true,
+    );
     return outcomes.every((o) => o.execution.status === "SUCCEEDED") ? 0 : 2;
   } finally {
     await pipeline.close();
@@ -172,7 +179,12 @@ function defaultImages(pipeline: LocalPipeline): string[] {
   return images;
 }
 
-function printResults(outcomes: BenchmarkOutcome[], pipeline: LocalPipeline, timeScale: number): void {
+function printResults(
+  outcomes: BenchmarkOutcome[],
+  pipeline: LocalPipeline,
+  timeScale: number,
+  inMemory: boolean,
+): void {
   const cloud = pipeline.localAws?.cloud;
   const errorHeaders = cloud ? ["error running ms", "error closed ms", "error open ms"] : [];
   const rows = outcomes.flatMap((outcome) => {
@@ -225,7 +237,10 @@ function printResults(outcomes: BenchmarkOutcome[], pipeline: LocalPipeline, tim
     }
   }
   console.log(
-    `\nResults are in DynamoDB table ${pipeline.tableName}; query them with \`boot-bench results --local\`.`,
+    inMemory
+      ? "\nResults were kept in memory only (--in-memory) and go when this command ends; without it they are kept in " +
+          "--data-dir for `boot-bench results --local`."
+      : `\nResults are in DynamoDB table ${pipeline.tableName}; query them with \`boot-bench results --local\`.`,
   );
 }
 

@@ -120,18 +120,42 @@ const describeValue = (value: unknown): string => {
   return String(value);
 };
 
-const problemFor = (issue: z.core.$ZodIssue, input: Record<string, unknown>): string[] => {
+/**
+ * How problems name what the person wrote: the execution input's fields (for a JSON input, a suite,
+ * the state machine), or the CLI's flags for an input the CLI built from them.
+ */
+export interface InputVocabulary {
+  /** The name of a field, by its path (`runs`, `screenshots.framesPerSecond`). */
+  name(path: string): string;
+  /** That the first run is discarded. */
+  firstRunDiscarded: string;
+  /** How to count the first run too. */
+  countFirstRun: string;
+}
+
+export const INPUT_FIELD_VOCABULARY: InputVocabulary = {
+  name: (path) => path,
+  firstRunDiscarded: "discardFirst is true",
+  countFirstRun: "set discardFirst to false",
+};
+
+const problemFor = (
+  issue: z.core.$ZodIssue,
+  input: Record<string, unknown>,
+  vocabulary: InputVocabulary,
+): string[] => {
   // A nested field (screenshots.framesPerSecond) is named by its whole path.
   const parent = issue.path.map(String);
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => `${[...parent, key].join(".")}: is not a known field`);
+    return issue.keys.map((key) => `${vocabulary.name([...parent, key].join("."))}: is not a known field`);
   }
   const field = parent.length > 0 ? parent.join(".") : "input";
+  const named = vocabulary.name(field);
   const value = parent.reduce<unknown>((at, key) => (isPlainObject(at) ? at[key] : undefined), input);
-  if (value === undefined && REQUIRED_FIELDS.has(field)) return [`${field}: is required`];
+  if (value === undefined && REQUIRED_FIELDS.has(field)) return [`${named}: is required`];
   // The size message already says how big it is; echoing the script would not help.
-  if (field === "userData" && issue.code === "custom") return [`${field}: ${issue.message}`];
-  return [`${field}: ${issue.message} (got ${describeValue(value)})`];
+  if (field === "userData" && issue.code === "custom") return [`${named}: ${issue.message}`];
+  return [`${named}: ${issue.message} (got ${describeValue(value)})`];
 };
 
 /** Field value after its own validation and default, or undefined when the field itself is invalid. */
@@ -141,14 +165,15 @@ const validField = <K extends Field>(key: K, input: Record<string, unknown>) => 
 };
 
 // Checked on each field's own parsed value so that they are reported together with field problems.
-const crossFieldProblems = (input: Record<string, unknown>): string[] => {
+const crossFieldProblems = (input: Record<string, unknown>, vocabulary: InputVocabulary): string[] => {
+  const { name, firstRunDiscarded, countFirstRun } = vocabulary;
   const problems: string[] = [];
   const runs = validField("runs", input);
   const discardFirst = validField("discardFirst", input);
   if (runs === 1 && discardFirst === true) {
     problems.push(
-      "runs: must be at least 2 when discardFirst is true (the first run is discarded, so nothing would " +
-        "be counted); set discardFirst to false to count a single run",
+      `${name("runs")}: must be at least 2 when ${firstRunDiscarded} (the first run is discarded, so ` +
+        `nothing would be counted); ${countFirstRun} to count a single run`,
     );
   }
   const concurrency = validField("concurrency", input);
@@ -160,16 +185,16 @@ const crossFieldProblems = (input: Record<string, unknown>): string[] => {
     runs <= concurrency
   ) {
     problems.push(
-      `runs: must be more than concurrency (${concurrency}) when discardFirst is true: the first wave of ` +
-        `${concurrency} runs starts together and boots cold, so all of it is discarded and ${runs} runs ` +
-        "would leave nothing counted; add runs, lower concurrency, or set discardFirst to false",
+      `${name("runs")}: must be more than ${name("concurrency")} (${concurrency}) when ${firstRunDiscarded}: ` +
+        `the first wave of ${concurrency} runs starts together and boots cold, so all of it is discarded ` +
+        `and ${runs} runs would leave nothing counted; add runs, lower ${name("concurrency")}, or ${countFirstRun}`,
     );
   }
   const running = validField("runningTimeoutSeconds", input);
   const open = validField("openTimeoutSeconds", input);
   if (running !== undefined && open !== undefined && running + open > MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS) {
     problems.push(
-      `openTimeoutSeconds: runningTimeoutSeconds + openTimeoutSeconds must be at most ` +
+      `${name("openTimeoutSeconds")}: ${name("runningTimeoutSeconds")} + ${name("openTimeoutSeconds")} must be at most ` +
         `${MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS} (the probe Lambda stops at ${PROBE_LAMBDA_TIMEOUT_SECONDS} s); ` +
         `got ${running} + ${open} = ${running + open}`,
     );
@@ -179,15 +204,21 @@ const crossFieldProblems = (input: Record<string, unknown>): string[] => {
 
 /**
  * Validates a raw execution input and applies the defaults.
- * @throws InvalidInputError listing every problem, each prefixed with the field it concerns.
+ * @throws InvalidInputError listing every problem, each prefixed with the field it concerns, named in
+ * the vocabulary given.
  */
-export function parseBenchmarkInput(raw: unknown): BenchmarkSettings {
+export function parseBenchmarkInput(
+  raw: unknown,
+  vocabulary: InputVocabulary = INPUT_FIELD_VOCABULARY,
+): BenchmarkSettings {
   if (!isPlainObject(raw)) {
     throw new InvalidInputError([`input: must be a JSON object, got ${describeValue(raw)}`]);
   }
   const result = benchmarkInputSchema.safeParse(raw);
-  const problems = result.success ? [] : result.error.issues.flatMap((issue) => problemFor(issue, raw));
-  problems.push(...crossFieldProblems(raw));
+  const problems = result.success
+    ? []
+    : result.error.issues.flatMap((issue) => problemFor(issue, raw, vocabulary));
+  problems.push(...crossFieldProblems(raw, vocabulary));
   if (!result.success || problems.length > 0) {
     throw new InvalidInputError([...new Set(problems)]);
   }
