@@ -3,12 +3,11 @@
  * state machine definition and handlers, and print the result table with the measurement error that
  * only the local cloud can know.
  */
-import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { causeMessage, type RunRecord, unrecordedSk } from "../../functions/domain/run-record.js";
 import type { LocalPipeline } from "../../local-cloud/local-pipeline.js";
 import { boundaryErrors, summariseErrors } from "../../local-cloud/measurement-error.js";
-import { checkFlagInputs } from "../benchmark-flags.js";
+import { type BenchmarkFlags, checkFlagInputs, inputFromFlags } from "../benchmark-flags.js";
 import { bootTable } from "../boot-table.js";
 import { mapConcurrently } from "../concurrently.js";
 import { type BenchmarkOutcome, runLocalBenchmark } from "../local-benchmark.js";
@@ -16,20 +15,9 @@ import { createProgressReporter } from "../progress.js";
 import { DEFAULT_DATA_DIR } from "../results-table.js";
 import { runNote } from "../results-view.js";
 
-interface RunOptions {
+interface RunOptions extends BenchmarkFlags {
   local?: boolean;
   image?: string[];
-  instanceType: string;
-  runs: string;
-  keepFirst?: boolean;
-  userDataFile?: string;
-  port?: string;
-  probeIntervalMs?: string;
-  runningTimeout?: string;
-  openTimeout?: string;
-  concurrency?: string;
-  label?: string;
-  screenshots?: string;
   timeScale: string;
   parallel: string;
   dataDir: string;
@@ -88,7 +76,7 @@ export function registerRunCommand(program: Command): void {
     .option("--poll-interval <s>", "deployed: seconds between progress polls", "5")
     .option("--name <name>", "deployed: the execution name, which becomes the benchmark id")
     .action(async (options: RunOptions) => {
-      const fromFlags = (image: string) => benchmarkInput(image, options);
+      const fromFlags = (image: string) => inputFromFlags(image, options);
       if (!options.local) {
         const { runDeployedMode } = await import("../run-modes.js");
         process.exitCode = await runDeployedMode(options, fromFlags);
@@ -116,7 +104,8 @@ async function runLocal(options: RunOptions): Promise<number> {
   });
   try {
     const images = options.image ?? defaultImages(pipeline);
-    const inputs = images.map((image) => benchmarkInput(image, options, pipeline));
+    const sshPort = pipeline.localAws?.cloud.sshPort;
+    const inputs = images.map((image) => inputFromFlags(image, options, sshPort));
     checkFlagInputs(inputs);
     const outcomes = await mapConcurrently(inputs, numberOption("--parallel", options.parallel), (input) => {
       const name = `local-${new Date().toISOString().replace(/[-:.TZ]/g, "")}-${Math.random().toString(36).slice(2, 8)}`;
@@ -134,32 +123,6 @@ async function runLocal(options: RunOptions): Promise<number> {
   } finally {
     await pipeline.close();
   }
-}
-
-function benchmarkInput(
-  image: string,
-  options: RunOptions,
-  pipeline?: LocalPipeline,
-): Record<string, unknown> {
-  const sshPort = pipeline?.localAws?.cloud.sshPort;
-  return {
-    image,
-    instanceType: options.instanceType,
-    runs: numeric(options.runs),
-    ...(options.keepFirst && { discardFirst: false }),
-    ...(options.userDataFile && { userData: readFileSync(options.userDataFile, "utf8") }),
-    ...(options.port !== undefined
-      ? { port: numeric(options.port) }
-      : sshPort !== undefined && { port: sshPort }),
-    ...(options.probeIntervalMs !== undefined && { probeIntervalMs: numeric(options.probeIntervalMs) }),
-    ...(options.runningTimeout !== undefined && { runningTimeoutSeconds: numeric(options.runningTimeout) }),
-    ...(options.openTimeout !== undefined && { openTimeoutSeconds: numeric(options.openTimeout) }),
-    ...(options.concurrency !== undefined && { concurrency: numeric(options.concurrency) }),
-    ...(options.label !== undefined && { label: options.label }),
-    ...(options.screenshots !== undefined && {
-      screenshots: { framesPerSecond: numeric(options.screenshots) },
-    }),
-  };
 }
 
 /** The catalogue's current images that boot to an open port on x86_64, one per AMI. */
@@ -261,10 +224,6 @@ function errorColumns(
     "error open ms": cell(errors.map((e) => e.open)),
   };
 }
-
-/** Numbers stay numbers; anything else goes to the state machine as typed, whose validation names it. */
-const numeric = (value: string): number | string =>
-  /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
 
 function numberOption(flag: string, value: string): number {
   const parsed = Number(value);
