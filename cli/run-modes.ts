@@ -14,7 +14,7 @@ import { bootTable } from "./boot-table.js";
 import { findDeployment, runDeployed } from "./deployed-run.js";
 import { runLocalBenchmark } from "./local-benchmark.js";
 import { runLocalSuite } from "./local-suite.js";
-import { createProgressReporter } from "./progress.js";
+import { createProgressReporter, printBenchmarkIds } from "./progress.js";
 
 export interface RunModeOptions {
   image?: string[];
@@ -145,14 +145,15 @@ export async function runLocalInputMode(
       const port = options.port !== undefined ? Number(options.port) : (parsed.suite.port ?? sshPort);
       const localInput = { ...parsed, suite: { ...parsed.suite, ...(port !== undefined && { port }) } };
       progress.started(name, `suite ${parsed.suite.name}`, 0);
-      const outcome = await runLocalSuite(pipeline, localInput, name);
-      progress.done();
+      const outcome = await runLocalSuite(pipeline, localInput, name).finally(progress.stop);
       console.log(outcome.report);
       for (const alert of outcome.alerts) {
         console.log(
           `\nAlert (the local SNS stub kept it; deployed, it goes to the AlertTopicArn topic):\n${alert.subject ?? ""}\n${alert.message}`,
         );
       }
+      // The suite's own execution has no runs: the ids worth showing are its benchmarks'.
+      printBenchmarkIds(progress.benchmarks().slice(1), options);
       return outcome.execution.status === "SUCCEEDED" ? 0 : 2;
     }
     const single: Record<string, unknown> = {
@@ -160,12 +161,12 @@ export async function runLocalInputMode(
       ...input,
     };
     progress.started(name, String(single.image), Number(single.runs ?? 10));
-    const outcome = await runLocalBenchmark(pipeline, single, name);
-    progress.done();
+    const outcome = await runLocalBenchmark(pipeline, single, name).finally(progress.stop);
     if (outcome.summary) console.log(bootTable([{ summary: outcome.summary }]));
     if (outcome.execution.status !== "SUCCEEDED") {
       console.log(`\nExecution ${outcome.execution.status} with ${outcome.execution.error ?? "no error"}`);
     }
+    printBenchmarkIds(progress.benchmarks(), options);
     return outcome.execution.status === "SUCCEEDED" ? 0 : 2;
   } finally {
     await pipeline.close();

@@ -11,7 +11,7 @@ import { type BenchmarkFlags, checkFlagInputs, inputFromFlags } from "../benchma
 import { bootTable } from "../boot-table.js";
 import { mapConcurrently } from "../concurrently.js";
 import { type BenchmarkOutcome, runLocalBenchmark } from "../local-benchmark.js";
-import { createProgressReporter } from "../progress.js";
+import { createProgressReporter, printBenchmarkIds } from "../progress.js";
 import { DEFAULT_DATA_DIR } from "../results-table.js";
 import { runNote } from "../results-view.js";
 
@@ -107,18 +107,23 @@ async function runLocal(options: RunOptions): Promise<number> {
     const sshPort = pipeline.localAws?.cloud.sshPort;
     const inputs = images.map((image) => inputFromFlags(image, options, sshPort));
     checkFlagInputs(inputs);
-    const outcomes = await mapConcurrently(inputs, numberOption("--parallel", options.parallel), (input) => {
-      const name = `local-${new Date().toISOString().replace(/[-:.TZ]/g, "")}-${Math.random().toString(36).slice(2, 8)}`;
-      progress.started(name, String(input.image), Number(input.runs));
-      return runLocalBenchmark(pipeline, input, name);
-    });
-    progress.done();
+    let outcomes: BenchmarkOutcome[];
+    try {
+      outcomes = await mapConcurrently(inputs, numberOption("--parallel", options.parallel), (input) => {
+        const name = `local-${new Date().toISOString().replace(/[-:.TZ]/g, "")}-${Math.random().toString(36).slice(2, 8)}`;
+        progress.started(name, String(input.image), Number(input.runs));
+        return runLocalBenchmark(pipeline, input, name);
+      });
+    } finally {
+      progress.stop();
+    }
     printResults(
       outcomes,
       pipeline,
       numberOption("--time-scale", options.timeScale),
       options.inMemory === true,
     );
+    printBenchmarkIds(progress.benchmarks(), options);
     return outcomes.every((o) => o.execution.status === "SUCCEEDED") ? 0 : 2;
   } finally {
     await pipeline.close();
