@@ -1,6 +1,7 @@
 /**
  * boot-bench: the command line. Each command lives in cli/commands/ and registers itself here.
  */
+import tab from "@bomb.sh/tab/commander";
 import { Command, CommanderError } from "commander";
 import { registerCompareCommand } from "./commands/compare.js";
 import { registerConsoleCommand } from "./commands/console.js";
@@ -29,6 +30,12 @@ export function buildProgram(): Command {
   registerConsoleCommand(program);
   registerFilmstripCommand(program);
   registerServeDynamoDbCommand(program);
+  // Last, so that it knows every command and option: `complete <shell>` prints the shell's script,
+  // which asks `boot-bench complete -- <words>` for the completions of what is typed.
+  tab(program);
+  program.commands
+    .find((command) => command.name() === "complete")
+    ?.description("print the shell completion script: complete bash, zsh, fish or powershell");
   return program;
 }
 
