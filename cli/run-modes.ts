@@ -12,11 +12,11 @@ import { loadSuites, suiteInput } from "../infra/suites-schema.js";
 import { checkFlagInputs } from "./benchmark-flags.js";
 import { bootTable } from "./boot-table.js";
 import { findDeployment, runDeployed } from "./deployed-run.js";
-import { runLocalBenchmark } from "./local-benchmark.js";
+import { type LocalCloudFlags, localPipelineOptions, runLocalBenchmark } from "./local-benchmark.js";
 import { runLocalSuite } from "./local-suite.js";
 import { createProgressReporter, printBenchmarkIds } from "./progress.js";
 
-export interface RunModeOptions {
+export interface RunModeOptions extends LocalCloudFlags {
   image?: string[];
   input?: string;
   suite?: string;
@@ -28,9 +28,6 @@ export interface RunModeOptions {
   pollInterval: string;
   name?: string;
   timeScale: string;
-  dataDir: string;
-  inMemory?: boolean;
-  throttle?: boolean;
 }
 
 /** The execution input: `--suite` from config/suites.ts, `--input` from a file, or one image from flags. */
@@ -118,13 +115,8 @@ export async function runLocalInputMode(
   const progress = createProgressReporter(process.stderr);
   const name = `local-${new Date().toISOString().replace(/[-:.TZ]/g, "")}-${Math.random().toString(36).slice(2, 8)}`;
   const { startLocalPipeline } = await import("../local-cloud/local-pipeline.js");
-  const pipeline = await startLocalPipeline({
-    ...(options.inMemory ? {} : { dataDir: options.dataDir }),
-    cloud: {
-      timeScale: Number(options.timeScale),
-      ...(options.throttle && { faults: { throttling: true } }),
-    },
-    onEvent: (executionName, event) => {
+  const pipeline = await startLocalPipeline(
+    localPipelineOptions(options, Number(options.timeScale), (executionName, event) => {
       // A suite's benchmarks are child executions: show each as it starts.
       if (event.type === "ExecutionStarted" && executionName !== name) {
         const child = event.input as { image?: string; instanceType?: string; runs?: number } | null;
@@ -135,8 +127,8 @@ export async function runLocalInputMode(
         );
       }
       progress.onEvent(executionName, event);
-    },
-  });
+    }),
+  );
   try {
     const sshPort = pipeline.localAws?.cloud.sshPort;
     if ("suite" in input) {

@@ -14,6 +14,7 @@ import {
   type PortFactory,
   type Tag,
 } from "./ec2/instances.js";
+import { defaultNetwork, type LocalNetwork } from "./ec2/network.js";
 import { createEmulatedPort } from "./emulated-port.js";
 import { type FaultSettings, Faults } from "./faults.js";
 import { trueTime } from "./true-time.js";
@@ -56,6 +57,9 @@ export interface InstanceSnapshot {
   /** As RunInstances asked: `required` (IMDSv2 only) or `optional`. */
   httpTokens: string;
   rootVolumeEncrypted: boolean;
+  /** Where it was launched: the subnet and security groups RunInstances placed it in. */
+  subnetId: string;
+  securityGroupIds: string[];
   truth: InstanceTruth;
 }
 
@@ -84,6 +88,8 @@ export class LocalCloud {
   readonly runInstancesMs: number;
   readonly shutdownMs: number;
   readonly catalogue: Catalogue;
+  /** The default VPC, its subnets and its default security group: where instances launch. */
+  readonly network: LocalNetwork;
   readonly faults: Faults;
   /** @internal the instances; use `instances()` / `truth()` from outside. */
   readonly fleet: Fleet;
@@ -105,6 +111,7 @@ export class LocalCloud {
     this.runInstancesMs = (options.runInstancesSeconds ?? 1.5) * 1000 * this.timeScale;
     this.shutdownMs = (options.shutdownSeconds ?? 2) * 1000 * this.timeScale;
     this.catalogue = new Catalogue(options.images);
+    this.network = defaultNetwork(this.region, this.accountId);
     this.faults = new Faults(options.faults);
     this.fleet = new Fleet({
       timeScale: this.timeScale,
@@ -166,6 +173,8 @@ export class LocalCloud {
       tags: i.spec.tags.map((t) => ({ ...t })),
       httpTokens: i.spec.metadataOptions.httpTokens,
       rootVolumeEncrypted: i.spec.rootVolumeEncrypted,
+      subnetId: i.spec.subnetId,
+      securityGroupIds: [...i.spec.securityGroupIds],
       truth: structuredClone(i.truth),
     }));
   }

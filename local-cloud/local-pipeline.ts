@@ -7,6 +7,7 @@
 
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import { S3Client } from "@aws-sdk/client-s3";
 import {
   RUN_SLOT_LEASE_SECONDS_ENV,
@@ -16,7 +17,12 @@ import {
   runSlotSettingsFromEnvironment,
 } from "../functions/domain/run-slots.js";
 import { type LocalAwsOptions, startLocalAws } from "./local-aws.js";
-import { localDefinitionFrom } from "./runner/local-definition.js";
+import {
+  type LaunchNetwork,
+  type LaunchNetworkChoice,
+  resolveLaunchNetwork,
+} from "./runner/launch-network.js";
+import { type LocalDefinition, localDefinitionFrom } from "./runner/local-definition.js";
 import {
   ensureTable,
   LOCAL_TABLE_NAME,
@@ -41,6 +47,8 @@ export interface LocalPipelineOptions {
   dataDir?: string;
   /** Options of our local EC2 + SSM endpoint (time scale, faults, ssh port), when we start it. */
   cloud?: LocalAwsOptions;
+  /** Where instances launch; default: the EC2 endpoint's default VPC (launch-network.ts). */
+  network?: LaunchNetworkChoice;
   retryIntervalMs?: number;
   onEvent?: LocalStateMachineOptions["onEvent"];
   /**
@@ -62,6 +70,8 @@ export interface LocalPipeline {
   tableName: string;
   dynamoDb: DynamoDBClient;
   endpoints: { ec2: string; ssm: string; dynamodb: string; s3: string };
+  /** The subnets and security group the instances launch into, at the EC2 endpoint. */
+  network: LaunchNetwork;
   /** The account-wide cap on runs in flight the stack was synthesised with (context `runSlots`). */
   runSlots: RunSlotSettings;
   /** Where the handlers publish regression alerts (AWS_ENDPOINT_URL_SNS). */
@@ -123,7 +133,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       closers.push(() => started.close());
       sns = started.endpoint;
     }
-    const local = localDefinitionFrom(synthesizeTemplate(options.context ?? LOCAL_CLOUD_CONTEXT), {
+    const synthesised = localDefinitionFrom(synthesizeTemplate(options.context ?? LOCAL_CLOUD_CONTEXT), {
       region,
       tableName: LOCAL_TABLE_NAME,
     });
@@ -142,6 +152,21 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     for (const [service, url] of Object.entries({ ...endpoints, sns })) {
       assertLoopbackEndpoint(`AWS_ENDPOINT_URL_${service.toUpperCase()}`, url);
     }
+    // Only now, with every endpoint known to be on loopback, is the EC2 endpoint asked anything.
+    const ec2Client = new EC2Client({ endpoint: ec2, region });
+    const network = await resolveLaunchNetwork(ec2Client, ec2, options.network ?? {}).finally(() =>
+      ec2Client.destroy(),
+    );
+    // The launch step's configuration (functions/launch-instance/index.ts): the endpoint's network in
+    // place of the stack's, which exists only when deployed.
+    const local: LocalDefinition = {
+      ...synthesised,
+      environment: {
+        ...synthesised.environment,
+        SUBNET_IDS: network.subnetIds.join(","),
+        INSTANCE_SECURITY_GROUP_ID: network.securityGroupId,
+      },
+    };
     const endpointVariables = {
       AWS_ENDPOINT_URL_EC2: ec2,
       AWS_ENDPOINT_URL_SSM: ssm,
@@ -188,6 +213,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       ),
       dynamoDb,
       endpoints,
+      network,
       snsEndpoint: sns,
       ...(localAws && { localAws }),
       ...(localSns && { localSns }),

@@ -10,19 +10,22 @@ import { boundaryErrors, summariseErrors } from "../../local-cloud/measurement-e
 import { type BenchmarkFlags, checkFlagInputs, inputFromFlags } from "../benchmark-flags.js";
 import { bootTable } from "../boot-table.js";
 import { mapConcurrently } from "../concurrently.js";
-import { type BenchmarkOutcome, runLocalBenchmark } from "../local-benchmark.js";
+import {
+  type BenchmarkOutcome,
+  LOCAL_NETWORK_FLAGS,
+  type LocalCloudFlags,
+  localPipelineOptions,
+  runLocalBenchmark,
+} from "../local-benchmark.js";
 import { createProgressReporter, printBenchmarkIds } from "../progress.js";
 import { DEFAULT_DATA_DIR } from "../results-table.js";
 import { runNote } from "../results-view.js";
 
-interface RunOptions extends BenchmarkFlags {
+interface RunOptions extends BenchmarkFlags, LocalCloudFlags {
   local?: boolean;
   image?: string[];
   timeScale: string;
   parallel: string;
-  dataDir: string;
-  inMemory?: boolean;
-  throttle?: boolean;
   // Suites, input files and deployed stacks (cli/run-modes.ts).
   input?: string;
   suite?: string;
@@ -63,6 +66,14 @@ export function registerRunCommand(program: Command): void {
     )
     .option("--in-memory", "local cloud: keep results in memory only")
     .option("--throttle", "local cloud: enforce EC2's API rate limits (token buckets)")
+    .option(
+      "--subnet-id <id...>",
+      "local cloud: launch into these subnets (repeatable; default: the EC2 endpoint's default VPC's default subnets)",
+    )
+    .option(
+      "--security-group-id <id>",
+      "local cloud: the instances' security group (default: the default group of the subnets' VPC)",
+    )
     .option("--suite <name>", "run a suite of config/suites.ts (see `boot-bench schedules`)")
     .option("--force", "suite: benchmark images again that already have a benchmark with the same settings")
     .option("--input <file>", 'a JSON execution input: one benchmark, or { "suite": … }')
@@ -78,6 +89,15 @@ export function registerRunCommand(program: Command): void {
     .action(async (options: RunOptions) => {
       const fromFlags = (image: string) => inputFromFlags(image, options);
       if (!options.local) {
+        const given = Object.entries(LOCAL_NETWORK_FLAGS).filter(
+          ([key]) => options[key as keyof RunOptions] !== undefined,
+        );
+        if (given.length > 0) {
+          throw new Error(
+            `${given.map(([, flag]) => flag).join(" and ")} ${given.length === 1 ? "is" : "are"} only for --local: ` +
+              "a deployed stack launches into its own VPC (context vpcId and subnetIds)",
+          );
+        }
         const { runDeployedMode } = await import("../run-modes.js");
         process.exitCode = await runDeployedMode(options, fromFlags);
       } else if (options.suite !== undefined || options.input !== undefined) {
@@ -94,14 +114,9 @@ async function runLocal(options: RunOptions): Promise<number> {
   // Loaded here, not at the top: the pipeline brings in the CDK (over a second), which every other
   // command (results, history, report) would otherwise pay for at startup.
   const { startLocalPipeline } = await import("../../local-cloud/local-pipeline.js");
-  const pipeline = await startLocalPipeline({
-    ...(options.inMemory ? {} : { dataDir: options.dataDir }),
-    cloud: {
-      timeScale: numberOption("--time-scale", options.timeScale),
-      ...(options.throttle && { faults: { throttling: true } }),
-    },
-    onEvent: progress.onEvent,
-  });
+  const pipeline = await startLocalPipeline(
+    localPipelineOptions(options, numberOption("--time-scale", options.timeScale), progress.onEvent),
+  );
   try {
     const images = options.image ?? defaultImages(pipeline);
     const sshPort = pipeline.localAws?.cloud.sshPort;
@@ -166,9 +181,12 @@ function printResults(
   });
   if (rows.length > 0) {
     console.log(bootTable(rows, errorHeaders));
+    // The time scale is boot-bench's own cloud's; an endpoint it did not start boots at its own pace.
     console.log(
-      `\nMedians of the counted runs, seconds. Local cloud at time scale ${timeScale}: boots take ${timeScale}× ` +
-        "their emulated length.",
+      "\nMedians of the counted runs, seconds." +
+        (cloud
+          ? ` Local cloud at time scale ${timeScale}: boots take ${timeScale}× their emulated length.`
+          : ""),
     );
     if (cloud) {
       console.log(

@@ -4,7 +4,6 @@
  * `<Response><Errors><Error>…` with EC2's codes and HTTP statuses. Element names follow the AWS SDK v3
  * deserialisers (`xmlName` traits of the EC2 model), so the unchanged SDK parses every field.
  */
-import { createHash } from "node:crypto";
 import type { CatalogueImage } from "../catalogue.js";
 import type { LocalCloud } from "../cloud.js";
 import { bufferedPostAt, type ConsoleSource, consoleOutputAt } from "./console-output.js";
@@ -18,6 +17,15 @@ import {
   STATE_CODES,
   type Tag,
 } from "./instances.js";
+import {
+  type LocalSecurityGroup,
+  type LocalSubnet,
+  type LocalVpc,
+  placeLaunch,
+  SECURITY_GROUP_ID,
+  SUBNET_ID,
+  VPC_ID,
+} from "./network.js";
 import { type Filter, matchesFilters, parseFilters, type QueryParams } from "./query.js";
 import { itemSet, leaf, node, scalarSet } from "./xml.js";
 
@@ -75,6 +83,9 @@ const ACTIONS: Readonly<Record<string, Action>> = {
   DescribeInstanceTypes: describeInstanceTypes,
   GetConsoleOutput: getConsoleOutput,
   GetConsoleScreenshot: getConsoleScreenshot,
+  DescribeVpcs: describeVpcs,
+  DescribeSubnets: describeSubnets,
+  DescribeSecurityGroups: describeSecurityGroups,
 };
 
 /** The one answer to a throttled call, whichever limit refused it. */
@@ -189,12 +200,6 @@ function lookUpInstances(cloud: LocalCloud, ids: readonly string[]): Instance[] 
   return found;
 }
 
-const shortHash = (text: string, length: number) =>
-  createHash("sha256").update(text).digest("hex").slice(0, length);
-const DEFAULT_SUBNET = `subnet-${shortHash("default-subnet", 17)}`;
-const DEFAULT_SECURITY_GROUP = `sg-${shortHash("default-security-group", 17)}`;
-const vpcOf = (subnetId: string) => `vpc-${shortHash(`vpc/${subnetId}`, 17)}`;
-
 function stateXml(name: string, state: InstanceStateName): string {
   return node(name, leaf("code", STATE_CODES[state]), leaf("name", state));
 }
@@ -224,8 +229,6 @@ function describedAddress(cloud: LocalCloud, i: Instance): string | undefined {
 
 function instanceXml(i: Instance, ip: string | undefined): string {
   const { spec } = i;
-  const subnetId = spec.subnetId ?? DEFAULT_SUBNET;
-  const groups = spec.securityGroupIds.length > 0 ? spec.securityGroupIds : [DEFAULT_SECURITY_GROUP];
   return [
     leaf("instanceId", i.id),
     leaf("imageId", spec.image.imageId),
@@ -242,10 +245,10 @@ function instanceXml(i: Instance, ip: string | undefined): string {
       leaf("tenancy", "default"),
     ),
     node("monitoring", leaf("state", "disabled")),
-    i.state === "terminated" ? "" : leaf("subnetId", subnetId) + leaf("vpcId", vpcOf(subnetId)),
+    i.state === "terminated" ? "" : leaf("subnetId", spec.subnetId) + leaf("vpcId", spec.vpcId),
     leaf("privateIpAddress", ip),
     leaf("sourceDestCheck", true),
-    itemSet("groupSet", groups, (g) => leaf("groupId", g)),
+    itemSet("groupSet", spec.securityGroupIds, (g) => leaf("groupId", g)),
     i.stateReason
       ? node("stateReason", leaf("code", i.stateReason.code), leaf("message", i.stateReason.message))
       : "",
@@ -462,7 +465,8 @@ function parseRunRequest(ctx: ActionContext): RunRequest {
   if (hopLimit < 1 || hopLimit > 64) {
     throw new Ec2Error("InvalidParameterValue", "The HttpPutResponseHopLimit must be between 1 and 64.");
   }
-  const subnetId = q.string("SubnetId");
+  const placement = placeLaunch(cloud.network, q.string("SubnetId"), q.list("SecurityGroupId"));
+  if (!placement.ok) throw new Ec2Error(placement.code, placement.message);
   return {
     image,
     instanceType,
@@ -470,14 +474,15 @@ function parseRunRequest(ctx: ActionContext): RunRequest {
     launch: {
       ownerId: cloud.accountId,
       ...(clientToken !== undefined && { clientToken }),
-      ...(subnetId !== undefined && { subnetId }),
-      securityGroupIds: q.list("SecurityGroupId"),
+      subnetId: placement.subnet.subnetId,
+      vpcId: placement.subnet.vpcId,
+      securityGroupIds: placement.securityGroupIds,
       ...(userData !== undefined && { userData }),
       shutdownBehavior: shutdownBehavior as "stop" | "terminate",
       metadataOptions: { httpTokens, httpEndpoint, httpPutResponseHopLimit: hopLimit },
       rootVolumeEncrypted: rootVolumeEncryption(q, image),
       tags: parseTags(q),
-      availabilityZone: `${cloud.region}a`,
+      availabilityZone: placement.subnet.availabilityZone,
       requestedAt: ctx.requestedAt,
     },
   };
@@ -630,7 +635,6 @@ const INSTANCE_FILTERS = new Set([
 
 function instanceFilterValues(cloud: LocalCloud, i: Instance, name: string): string[] {
   const { spec } = i;
-  const subnetId = spec.subnetId ?? DEFAULT_SUBNET;
   switch (name) {
     case "instance-id":
       return [i.id];
@@ -651,9 +655,9 @@ function instanceFilterValues(cloud: LocalCloud, i: Instance, name: string): str
     case "reservation-id":
       return [spec.reservationId];
     case "subnet-id":
-      return [subnetId];
+      return [spec.subnetId];
     case "vpc-id":
-      return [vpcOf(subnetId)];
+      return [spec.vpcId];
     case "availability-zone":
       return [spec.availabilityZone];
     case "architecture":
@@ -814,6 +818,142 @@ async function getConsoleScreenshot({
       // In the order of EC2's sample response.
       leaf("imageData", jpeg.toString("base64")),
       leaf("instanceId", instance.id),
+    ),
+  };
+}
+
+// ---- DescribeVpcs, DescribeSubnets, DescribeSecurityGroups (the network of network.ts) ------------
+
+/** The resources a Describe call names by id, in the order named; EC2's errors for a bad or unknown id. */
+function lookUpIds<T>(
+  ids: readonly string[],
+  all: readonly T[],
+  idOf: (resource: T) => string,
+  errors: { pattern: RegExp; prefix: string; malformed: string; notFound: string; noun: string },
+): T[] {
+  const malformed = ids.find((id) => !errors.pattern.test(id));
+  if (malformed !== undefined) {
+    throw new Ec2Error(errors.malformed, `Invalid id: "${malformed}" (expecting "${errors.prefix}-...")`);
+  }
+  const missing = ids.filter((id) => !all.some((resource) => idOf(resource) === id));
+  if (missing.length > 0) {
+    throw new Ec2Error(errors.notFound, `The ${errors.noun} '${quoted(missing)}' does not exist`);
+  }
+  return ids.length === 0 ? [...all] : all.filter((resource) => ids.includes(idOf(resource)));
+}
+
+const VPC_FILTERS = new Set(["vpc-id", "is-default", "cidr", "cidr-block", "state", "owner-id"]);
+
+function describeVpcs({ cloud, q, requestId }: ActionContext): ActionResult {
+  const filters = parseFilters(q);
+  checkFilterNames(filters, VPC_FILTERS, true);
+  const vpcs = lookUpIds(q.list("VpcId"), cloud.network.vpcs, (vpc) => vpc.vpcId, {
+    pattern: VPC_ID,
+    prefix: "vpc",
+    malformed: "InvalidVpcID.Malformed",
+    notFound: "InvalidVpcID.NotFound",
+    noun: "vpc ID",
+  }).filter((vpc) =>
+    matchesFilters(filters, (name) => {
+      if (name === "vpc-id") return [vpc.vpcId];
+      if (name === "is-default") return [String(vpc.isDefault)];
+      if (name === "cidr" || name === "cidr-block") return [vpc.cidrBlock];
+      if (name === "state") return ["available"];
+      if (name === "owner-id") return [cloud.accountId];
+      return [];
+    }),
+  );
+  const render = (vpc: LocalVpc) =>
+    leaf("vpcId", vpc.vpcId) +
+    leaf("ownerId", cloud.accountId) +
+    leaf("state", "available") +
+    leaf("cidrBlock", vpc.cidrBlock) +
+    leaf("instanceTenancy", "default") +
+    leaf("isDefault", vpc.isDefault);
+  return { body: responseXml("DescribeVpcs", requestId, itemSet("vpcSet", vpcs, render, true)) };
+}
+
+const SUBNET_FILTERS = new Set([
+  "subnet-id",
+  "vpc-id",
+  "availability-zone",
+  "default-for-az",
+  "defaultForAz",
+  "cidr-block",
+  "state",
+  "owner-id",
+]);
+
+function describeSubnets({ cloud, q, requestId }: ActionContext): ActionResult {
+  const filters = parseFilters(q);
+  checkFilterNames(filters, SUBNET_FILTERS, true);
+  const subnets = lookUpIds(q.list("SubnetId"), cloud.network.subnets, (subnet) => subnet.subnetId, {
+    pattern: SUBNET_ID,
+    prefix: "subnet",
+    malformed: "InvalidSubnetID.Malformed",
+    notFound: "InvalidSubnetID.NotFound",
+    noun: "subnet ID",
+  }).filter((subnet) =>
+    matchesFilters(filters, (name) => {
+      if (name === "subnet-id") return [subnet.subnetId];
+      if (name === "vpc-id") return [subnet.vpcId];
+      if (name === "availability-zone") return [subnet.availabilityZone];
+      if (name === "default-for-az" || name === "defaultForAz") return [String(subnet.defaultForAz)];
+      if (name === "cidr-block") return [subnet.cidrBlock];
+      if (name === "state") return ["available"];
+      if (name === "owner-id") return [cloud.accountId];
+      return [];
+    }),
+  );
+  const render = (subnet: LocalSubnet) =>
+    leaf("subnetId", subnet.subnetId) +
+    leaf("subnetArn", `arn:aws:ec2:${cloud.region}:${cloud.accountId}:subnet/${subnet.subnetId}`) +
+    leaf("state", "available") +
+    leaf("ownerId", cloud.accountId) +
+    leaf("vpcId", subnet.vpcId) +
+    leaf("cidrBlock", subnet.cidrBlock) +
+    leaf("availableIpAddressCount", 4091) +
+    leaf("availabilityZone", subnet.availabilityZone) +
+    leaf("defaultForAz", subnet.defaultForAz) +
+    leaf("mapPublicIpOnLaunch", subnet.defaultForAz);
+  return { body: responseXml("DescribeSubnets", requestId, itemSet("subnetSet", subnets, render, true)) };
+}
+
+const SECURITY_GROUP_FILTERS = new Set(["group-id", "group-name", "vpc-id", "description", "owner-id"]);
+
+function describeSecurityGroups({ cloud, q, requestId }: ActionContext): ActionResult {
+  const filters = parseFilters(q);
+  checkFilterNames(filters, SECURITY_GROUP_FILTERS, true);
+  const names = q.list("GroupName");
+  const groups = lookUpIds(q.list("GroupId"), cloud.network.securityGroups, (group) => group.groupId, {
+    pattern: SECURITY_GROUP_ID,
+    prefix: "sg",
+    malformed: "InvalidGroupId.Malformed",
+    notFound: "InvalidGroup.NotFound",
+    noun: "security group",
+  })
+    .filter((group) => names.length === 0 || names.includes(group.groupName))
+    .filter((group) =>
+      matchesFilters(filters, (name) => {
+        if (name === "group-id") return [group.groupId];
+        if (name === "group-name") return [group.groupName];
+        if (name === "vpc-id") return [group.vpcId];
+        if (name === "description") return [group.description];
+        if (name === "owner-id") return [cloud.accountId];
+        return [];
+      }),
+    );
+  const render = (group: LocalSecurityGroup) =>
+    leaf("ownerId", cloud.accountId) +
+    leaf("groupId", group.groupId) +
+    leaf("groupName", group.groupName) +
+    leaf("groupDescription", group.description) +
+    leaf("vpcId", group.vpcId);
+  return {
+    body: responseXml(
+      "DescribeSecurityGroups",
+      requestId,
+      itemSet("securityGroupInfo", groups, render, true),
     ),
   };
 }

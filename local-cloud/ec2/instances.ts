@@ -84,7 +84,8 @@ export interface LaunchSpec {
   ownerId: string;
   amiLaunchIndex: number;
   clientToken?: string;
-  subnetId?: string;
+  subnetId: string;
+  vpcId: string;
   securityGroupIds: string[];
   userData?: string;
   shutdownBehavior: "stop" | "terminate";

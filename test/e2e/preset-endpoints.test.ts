@@ -74,6 +74,23 @@ describe("endpoints from the environment", () => {
       // The instances live in the endpoint we started, not in one the pipeline made; so do the consoles,
       // in the bucket the pipeline created there.
       expect(aws.cloud.instances()).toHaveLength(2);
+      // That endpoint refuses the stack's placeholder ids as EC2 does: the runs launched into its default
+      // VPC's default subnets, one run after the other in zone order, with that VPC's default group.
+      const { subnets, securityGroups } = aws.cloud.network;
+      expect(pipeline.network).toEqual({
+        subnetIds: subnets.map((subnet) => subnet.subnetId),
+        securityGroupId: securityGroups[0]?.groupId,
+        vpcId: subnets[0]?.vpcId,
+      });
+      expect(
+        result.runs.map((run) => {
+          const instance = aws.cloud.instances().find((i) => i.instanceId === run.instanceId);
+          return [run.runIndex, instance?.subnetId, instance?.securityGroupIds];
+        }),
+      ).toEqual([
+        [0, subnets[0]?.subnetId, [securityGroups[0]?.groupId]],
+        [1, subnets[1]?.subnetId, [securityGroups[0]?.groupId]],
+      ]);
       const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1" });
       try {
         for (const run of result.runs) {

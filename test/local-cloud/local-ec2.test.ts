@@ -2,6 +2,9 @@ import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeInstanceTypesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
   EC2Client,
   RunInstancesCommand,
   TerminateInstancesCommand,
@@ -66,10 +69,12 @@ describe("local EC2 endpoint", () => {
 
   it("keeps launch tags and finds instances by client token, tags and state", async () => {
     const token = `tags-${Date.now()}`;
+    const [, subnet] = t.aws.cloud.network.subnets;
+    const [group] = t.aws.cloud.network.securityGroups;
     const launched = await runOne(t.ec2, {
       ClientToken: token,
-      SubnetId: "subnet-0a1b2c3d4e5f60718",
-      SecurityGroupIds: ["sg-0123456789abcdef0"],
+      SubnetId: subnet?.subnetId,
+      SecurityGroupIds: [group?.groupId ?? ""],
       UserData: Buffer.from("#!/bin/sh\necho hi\n").toString("base64"),
       InstanceInitiatedShutdownBehavior: "terminate",
       MetadataOptions: { HttpTokens: "required", HttpEndpoint: "enabled" },
@@ -88,9 +93,10 @@ describe("local EC2 endpoint", () => {
       { Key: "boot-bench:stack", Value: "BootBench" },
       { Key: "Name", Value: "boot-bench <b&1> #0" },
     ]);
-    expect(launched.SubnetId).toBe("subnet-0a1b2c3d4e5f60718");
-    expect(launched.VpcId).toMatch(/^vpc-/);
-    expect(launched.SecurityGroups).toEqual([{ GroupId: "sg-0123456789abcdef0" }]);
+    expect(launched.SubnetId).toBe(subnet?.subnetId);
+    expect(launched.VpcId).toBe(subnet?.vpcId);
+    expect(launched.Placement?.AvailabilityZone).toBe("us-east-1b");
+    expect(launched.SecurityGroups).toEqual([{ GroupId: group?.groupId }]);
     expect(launched.MetadataOptions?.HttpTokens).toBe("required");
 
     const find = async (filters: { Name: string; Values: string[] }[]) => {
@@ -264,6 +270,85 @@ describe("local EC2 endpoint", () => {
       ],
     ];
     for (const [call, code] of cases) expect((await rejection(call)).name).toBe(code);
+  });
+
+  it("has a new account's network: a default VPC, a default subnet per zone, the default group", async () => {
+    const vpcs = (
+      await t.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }))
+    ).Vpcs;
+    expect(vpcs).toEqual([expect.objectContaining({ CidrBlock: "172.31.0.0/16", IsDefault: true })]);
+    const vpcId = vpcs?.[0]?.VpcId ?? "";
+    expect(vpcId).toMatch(/^vpc-[0-9a-f]{17}$/);
+    const subnets = await t.ec2.send(
+      new DescribeSubnetsCommand({
+        Filters: [
+          { Name: "vpc-id", Values: [vpcId] },
+          { Name: "default-for-az", Values: ["true"] },
+        ],
+      }),
+    );
+    expect(subnets.Subnets?.map((s) => [s.AvailabilityZone, s.CidrBlock, s.VpcId])).toEqual([
+      ["us-east-1a", "172.31.0.0/20", vpcId],
+      ["us-east-1b", "172.31.16.0/20", vpcId],
+      ["us-east-1c", "172.31.32.0/20", vpcId],
+    ]);
+    const groups = await t.ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [
+          { Name: "vpc-id", Values: [vpcId] },
+          { Name: "group-name", Values: ["default"] },
+        ],
+      }),
+    );
+    expect(groups.SecurityGroups?.map((g) => [g.GroupName, g.VpcId])).toEqual([["default", vpcId]]);
+    // Without a subnet or group, an instance goes where EC2 puts it: the first default subnet, the default group.
+    const instance = await runOne(t.ec2, {});
+    expect(instance.SubnetId).toBe(subnets.Subnets?.[0]?.SubnetId);
+    expect(instance.SecurityGroups).toEqual([{ GroupId: groups.SecurityGroups?.[0]?.GroupId }]);
+  });
+
+  it("refuses a launch into a subnet or group that is malformed or does not exist, as EC2 does", async () => {
+    const before = t.aws.cloud.instances().length;
+    const cases: [Promise<unknown>, string, RegExp][] = [
+      // What the stack's placeholders looked like when the local pipeline sent them, unchecked.
+      [
+        runOne(t.ec2, { SubnetId: "local-VpcPublicSubnet1SubnetABC" }),
+        "InvalidSubnetID.Malformed",
+        /^Invalid id: "local-VpcPublicSubnet1SubnetABC" \(expecting "subnet-\.\.\."\)$/,
+      ],
+      [
+        runOne(t.ec2, { SecurityGroupIds: ["local-InstanceSecurityGroup-GroupId"] }),
+        "InvalidGroupId.Malformed",
+        /expecting "sg-\.\.\."/,
+      ],
+      [
+        runOne(t.ec2, { SubnetId: "subnet-0123456789abcdef0" }),
+        "InvalidSubnetID.NotFound",
+        /subnet-0123456789abcdef0/,
+      ],
+      [runOne(t.ec2, { SecurityGroupIds: ["sg-01234567"] }), "InvalidGroup.NotFound", /sg-01234567/],
+      [
+        t.ec2.send(new DescribeSubnetsCommand({ SubnetIds: ["subnet-0123456789abcdef0"] })),
+        "InvalidSubnetID.NotFound",
+        /does not exist/,
+      ],
+      [
+        t.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: ["bogus"] })),
+        "InvalidGroupId.Malformed",
+        /bogus/,
+      ],
+      [
+        t.ec2.send(new DescribeVpcsCommand({ VpcIds: ["vpc-01234567"] })),
+        "InvalidVpcID.NotFound",
+        /vpc-01234567/,
+      ],
+    ];
+    for (const [call, code, message] of cases) {
+      const error = await rejection(call);
+      expect(error.name).toBe(code);
+      expect(error.message).toMatch(message);
+    }
+    expect(t.aws.cloud.instances()).toHaveLength(before);
   });
 
   it("resolves ImageId resolve:ssm:/… itself", async () => {
