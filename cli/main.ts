@@ -8,6 +8,7 @@ import { registerConsoleCommand } from "./commands/console.js";
 import { registerFilmstripCommand } from "./commands/filmstrip.js";
 import { registerHistoryCommand } from "./commands/history.js";
 import { registerImagesCommand } from "./commands/images.js";
+import { registerLocalCloudCommand } from "./commands/local-cloud.js";
 import { registerReportCommand } from "./commands/report.js";
 import { registerResultsCommand } from "./commands/results.js";
 import { registerRunCommand } from "./commands/run.js";
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerConsoleCommand(program);
   registerFilmstripCommand(program);
   registerServeDynamoDbCommand(program);
+  registerLocalCloudCommand(program);
   // Last, so that it knows every command and option: `complete <shell>` prints the shell's script,
   // which asks `boot-bench complete -- <words>` for the completions of what is typed.
   tab(program);

@@ -24,6 +24,8 @@ export interface LocalS3Options {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** Loopback address to listen on; default 127.0.0.1. */
   host?: string;
+  /** Default 0: an ephemeral port. */
+  port?: number;
 }
 
 export interface LocalS3 {
@@ -45,7 +47,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   );
   const server = new S3rver({
     address: host,
-    port: 0,
+    port: options.port ?? 0,
     silent: true,
     directory,
     // Buckets by path only: a virtual-host request would need DNS names outside loopback.

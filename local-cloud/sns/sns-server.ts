@@ -75,7 +75,8 @@ function attributesOf(form: URLSearchParams): Record<string, string> {
   return attributes;
 }
 
-export async function startLocalSns(options: { host?: string } = {}): Promise<LocalSns> {
+/** `port`: default 0, an ephemeral port. */
+export async function startLocalSns(options: { host?: string; port?: number } = {}): Promise<LocalSns> {
   const host = options.host ?? "127.0.0.1";
   const messages: PublishedMessage[] = [];
   let publishFault: PublishFault | undefined;
@@ -142,7 +143,7 @@ export async function startLocalSns(options: { host?: string } = {}): Promise<Lo
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, host, () => {
+    server.listen(options.port ?? 0, host, () => {
       server.off("error", reject);
       resolve();
     });
