@@ -15,13 +15,11 @@ import { DEFAULT_DATA_DIR } from "./results-table.js";
 import { runNote } from "./results-view.js";
 import { seconds } from "./text-table.js";
 
-/** What one execution of the run was, once it is over: for the ids printed at the end. */
+/** One execution of the run: for the ids printed at the end. */
 export interface ProgressedBenchmark {
   label: string;
   /** Absent when the execution ended before it had a benchmark (its input was refused). */
   benchmarkId?: string;
-  /** `succeeded`, or `failed: <error>`. */
-  outcome?: string;
 }
 
 export interface ProgressReporter {
@@ -40,6 +38,8 @@ interface ExecutionProgress extends ProgressedBenchmark {
   startedAt: number;
   endedAt?: number;
   phase: string;
+  /** `succeeded`, or `failed: <error>`, once the execution has ended. */
+  outcome?: string;
   lastRun?: string;
   bar?: SingleBar;
 }
@@ -55,7 +55,7 @@ const RUN_END_STATES: Readonly<Record<string, (input: unknown) => RunRecord>> = 
 };
 
 /** One finished run in a line: its figures in the published intervals' words, and what marks it. */
-export function describeFinishedRun(run: RunRecord, unrecorded = false): string {
+function describeFinishedRun(run: RunRecord, unrecorded = false): string {
   const parts = [
     run.intervals
       ? INTERVAL_NAMES.map((name) => `${INTERVAL_LABELS[name]} ${seconds(run.intervals?.[name])} s`).join(
@@ -162,10 +162,9 @@ export function createProgressReporter(stream: NodeJS.WriteStream): ProgressRepo
       bars = undefined;
     },
     benchmarks: () =>
-      [...executions.values()].map(({ label, benchmarkId, outcome }) => ({
+      [...executions.values()].map(({ label, benchmarkId }) => ({
         label,
         ...(benchmarkId !== undefined && { benchmarkId }),
-        ...(outcome !== undefined && { outcome }),
       })),
   };
 }
