@@ -7,7 +7,7 @@
 import cliProgress, { type MultiBar, type Options, type Params, type SingleBar } from "cli-progress";
 import type { RunState } from "../functions/domain/contract.js";
 import { INTERVAL_LABELS } from "../functions/domain/figures.js";
-import { INTERVAL_NAMES } from "../functions/domain/integrity.js";
+import { INTERVAL_NAMES, type IntervalName } from "../functions/domain/integrity.js";
 import { buildRunRecord, type RunRecord } from "../functions/domain/run-record.js";
 import type { ExecutionEvent } from "../local-cloud/runner/local-state-machine.js";
 import { PHASE_OF_STATE } from "./phases.js";
@@ -40,6 +40,7 @@ interface ExecutionProgress extends ProgressedBenchmark {
   phase: string;
   /** `succeeded`, or `failed: <error>`, once the execution has ended. */
   outcome?: string;
+  /** The last finished run, as its bar shows it. */
   lastRun?: string;
   bar?: SingleBar;
 }
@@ -54,13 +55,30 @@ const RUN_END_STATES: Readonly<Record<string, (input: unknown) => RunRecord>> = 
   RunUnrecorded: (input) => buildRunRecord(input as RunState),
 };
 
-/** One finished run in a line: its figures in the published intervals' words, and what marks it. */
-function describeFinishedRun(run: RunRecord, unrecorded = false): string {
+/**
+ * The intervals in the order a bar shows them: the total and the two that make it first, so that what
+ * a narrow terminal cuts off is the least asked for.
+ */
+const BAR_ORDER: readonly IntervalName[] = [
+  "total",
+  "runningToPortClosed",
+  "portClosedToOpen",
+  "pendingToRunning",
+  "runInstancesApi",
+];
+
+/**
+ * One finished run in a line: its figures in the published intervals' words (in `order`), and what
+ * marks it.
+ */
+function describeFinishedRun(
+  run: RunRecord,
+  unrecorded: boolean,
+  order: readonly IntervalName[] = INTERVAL_NAMES,
+): string {
   const parts = [
     run.intervals
-      ? INTERVAL_NAMES.map((name) => `${INTERVAL_LABELS[name]} ${seconds(run.intervals?.[name])} s`).join(
-          ", ",
-        )
+      ? order.map((name) => `${INTERVAL_LABELS[name]} ${seconds(run.intervals?.[name])} s`).join(", ")
       : run.status,
   ];
   if (!run.counted) parts.push("discarded (first run)");
@@ -135,9 +153,13 @@ export function createProgressReporter(stream: NodeJS.WriteStream): ProgressRepo
         const toRecord = RUN_END_STATES[event.state.name];
         if (toRecord) {
           const run = toRecord(event.state.input);
+          const unrecorded = event.state.name === "RunUnrecorded";
           execution.finishedRuns += 1;
-          execution.lastRun = `run ${run.runIndex}: ${describeFinishedRun(run, event.state.name === "RunUnrecorded")}`;
-          line(`${execution.label}: ${execution.lastRun} (${execution.finishedRuns}/${execution.runs} done)`);
+          execution.lastRun = `run ${run.runIndex}: ${describeFinishedRun(run, unrecorded, BAR_ORDER)}`;
+          line(
+            `${execution.label}: run ${run.runIndex}: ${describeFinishedRun(run, unrecorded)} ` +
+              `(${execution.finishedRuns}/${execution.runs} done)`,
+          );
         } else {
           const phase = PHASE_OF_STATE[event.state.name];
           if (phase === undefined) return;

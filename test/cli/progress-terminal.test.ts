@@ -47,7 +47,7 @@ describe("run --local progress, on a terminal", () => {
     for (const [index, image] of [DEBIAN, FREEBSD].entries()) {
       expect(screen[index]).toMatch(
         new RegExp(
-          `^${image} +=+ 3/3 runs  \\d+s elapsed  succeeded  last: run \\d: RunInstances API call \\d+\\.\\d\\d s, `,
+          `^${image} +=+ 3/3 runs  \\d+s elapsed  succeeded  last: run \\d: total \\d+\\.\\d\\d s, running to port closed \\d+\\.\\d\\d s, closed to open \\d+\\.\\d\\d s, `,
         ),
       );
     }
