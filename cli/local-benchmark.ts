@@ -11,7 +11,7 @@ import {
   SUMMARY_SK,
   type SummaryRecord,
 } from "../functions/domain/run-record.js";
-import { SECURITY_GROUP_ID, SUBNET_ID } from "../local-cloud/ec2/network.js";
+import { NETWORK_IDS } from "../local-cloud/ec2/network.js";
 import type { LocalPipeline, LocalPipelineOptions } from "../local-cloud/local-pipeline.js";
 import type { ExecutionOutcome, TaskFaults } from "../local-cloud/runner/local-state-machine.js";
 
@@ -41,11 +41,11 @@ export function localPipelineOptions(
 ): LocalPipelineOptions {
   const problems: string[] = [];
   for (const id of flags.subnetId ?? []) {
-    if (!SUBNET_ID.test(id))
+    if (!NETWORK_IDS.subnet.pattern.test(id))
       problems.push(`--subnet-id: must be a subnet id, subnet- and 8 or 17 hex digits (got "${id}")`);
   }
   const group = flags.securityGroupId;
-  if (group !== undefined && !SECURITY_GROUP_ID.test(group)) {
+  if (group !== undefined && !NETWORK_IDS.securityGroup.pattern.test(group)) {
     problems.push(
       `--security-group-id: must be a security group id, sg- and 8 or 17 hex digits (got "${group}")`,
     );

@@ -21,10 +21,9 @@ import {
   type LocalSecurityGroup,
   type LocalSubnet,
   type LocalVpc,
+  type NETWORK_IDS,
   placeLaunch,
-  SECURITY_GROUP_ID,
-  SUBNET_ID,
-  VPC_ID,
+  refuseIds,
 } from "./network.js";
 import { type Filter, matchesFilters, parseFilters, type QueryParams } from "./query.js";
 import { itemSet, leaf, node, scalarSet } from "./xml.js";
@@ -824,21 +823,15 @@ async function getConsoleScreenshot({
 
 // ---- DescribeVpcs, DescribeSubnets, DescribeSecurityGroups (the network of network.ts) ------------
 
-/** The resources a Describe call names by id, in the order named; EC2's errors for a bad or unknown id. */
+/** The resources a Describe call names by id (all without ids); EC2's errors for a bad or unknown id. */
 function lookUpIds<T>(
+  kind: keyof typeof NETWORK_IDS,
   ids: readonly string[],
   all: readonly T[],
   idOf: (resource: T) => string,
-  errors: { pattern: RegExp; prefix: string; malformed: string; notFound: string; noun: string },
 ): T[] {
-  const malformed = ids.find((id) => !errors.pattern.test(id));
-  if (malformed !== undefined) {
-    throw new Ec2Error(errors.malformed, `Invalid id: "${malformed}" (expecting "${errors.prefix}-...")`);
-  }
-  const missing = ids.filter((id) => !all.some((resource) => idOf(resource) === id));
-  if (missing.length > 0) {
-    throw new Ec2Error(errors.notFound, `The ${errors.noun} '${quoted(missing)}' does not exist`);
-  }
+  const refusal = refuseIds(kind, ids, all.map(idOf));
+  if (refusal) throw new Ec2Error(refusal.code, refusal.message);
   return ids.length === 0 ? [...all] : all.filter((resource) => ids.includes(idOf(resource)));
 }
 
@@ -847,13 +840,7 @@ const VPC_FILTERS = new Set(["vpc-id", "is-default", "cidr", "cidr-block", "stat
 function describeVpcs({ cloud, q, requestId }: ActionContext): ActionResult {
   const filters = parseFilters(q);
   checkFilterNames(filters, VPC_FILTERS, true);
-  const vpcs = lookUpIds(q.list("VpcId"), cloud.network.vpcs, (vpc) => vpc.vpcId, {
-    pattern: VPC_ID,
-    prefix: "vpc",
-    malformed: "InvalidVpcID.Malformed",
-    notFound: "InvalidVpcID.NotFound",
-    noun: "vpc ID",
-  }).filter((vpc) =>
+  const vpcs = lookUpIds("vpc", q.list("VpcId"), cloud.network.vpcs, (vpc) => vpc.vpcId).filter((vpc) =>
     matchesFilters(filters, (name) => {
       if (name === "vpc-id") return [vpc.vpcId];
       if (name === "is-default") return [String(vpc.isDefault)];
@@ -887,13 +874,12 @@ const SUBNET_FILTERS = new Set([
 function describeSubnets({ cloud, q, requestId }: ActionContext): ActionResult {
   const filters = parseFilters(q);
   checkFilterNames(filters, SUBNET_FILTERS, true);
-  const subnets = lookUpIds(q.list("SubnetId"), cloud.network.subnets, (subnet) => subnet.subnetId, {
-    pattern: SUBNET_ID,
-    prefix: "subnet",
-    malformed: "InvalidSubnetID.Malformed",
-    notFound: "InvalidSubnetID.NotFound",
-    noun: "subnet ID",
-  }).filter((subnet) =>
+  const subnets = lookUpIds(
+    "subnet",
+    q.list("SubnetId"),
+    cloud.network.subnets,
+    (subnet) => subnet.subnetId,
+  ).filter((subnet) =>
     matchesFilters(filters, (name) => {
       if (name === "subnet-id") return [subnet.subnetId];
       if (name === "vpc-id") return [subnet.vpcId];
@@ -925,13 +911,12 @@ function describeSecurityGroups({ cloud, q, requestId }: ActionContext): ActionR
   const filters = parseFilters(q);
   checkFilterNames(filters, SECURITY_GROUP_FILTERS, true);
   const names = q.list("GroupName");
-  const groups = lookUpIds(q.list("GroupId"), cloud.network.securityGroups, (group) => group.groupId, {
-    pattern: SECURITY_GROUP_ID,
-    prefix: "sg",
-    malformed: "InvalidGroupId.Malformed",
-    notFound: "InvalidGroup.NotFound",
-    noun: "security group",
-  })
+  const groups = lookUpIds(
+    "securityGroup",
+    q.list("GroupId"),
+    cloud.network.securityGroups,
+    (group) => group.groupId,
+  )
     .filter((group) => names.length === 0 || names.includes(group.groupName))
     .filter((group) =>
       matchesFilters(filters, (name) => {

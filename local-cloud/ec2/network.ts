@@ -34,10 +34,57 @@ export interface LocalNetwork {
   securityGroups: readonly LocalSecurityGroup[];
 }
 
-/** EC2's resource ids: the type's prefix and 8 (older) or 17 lowercase hex digits. */
-export const SUBNET_ID = /^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-export const SECURITY_GROUP_ID = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-export const VPC_ID = /^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+/**
+ * Each network resource's id as EC2 checks it: the type's prefix and 8 (older) or 17 lowercase hex
+ * digits, and EC2's error codes for an id that is malformed or that it does not have.
+ */
+export const NETWORK_IDS = {
+  vpc: {
+    pattern: /^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$/,
+    prefix: "vpc",
+    malformed: "InvalidVpcID.Malformed",
+    notFound: "InvalidVpcID.NotFound",
+    noun: "vpc ID",
+  },
+  subnet: {
+    pattern: /^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$/,
+    prefix: "subnet",
+    malformed: "InvalidSubnetID.Malformed",
+    notFound: "InvalidSubnetID.NotFound",
+    noun: "subnet ID",
+  },
+  securityGroup: {
+    pattern: /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/,
+    prefix: "sg",
+    malformed: "InvalidGroupId.Malformed",
+    notFound: "InvalidGroup.NotFound",
+    noun: "security group",
+  },
+} as const;
+
+/** An error EC2 answers a request with. */
+export interface Ec2Refusal {
+  code: string;
+  message: string;
+}
+
+/** EC2's answer to ids of one kind that are malformed or not among `known`; undefined when all are fine. */
+export function refuseIds(
+  kind: keyof typeof NETWORK_IDS,
+  ids: readonly string[],
+  known: readonly string[],
+): Ec2Refusal | undefined {
+  const rule = NETWORK_IDS[kind];
+  const malformed = ids.find((id) => !rule.pattern.test(id));
+  if (malformed !== undefined) {
+    return { code: rule.malformed, message: `Invalid id: "${malformed}" (expecting "${rule.prefix}-...")` };
+  }
+  const missing = ids.filter((id) => !known.includes(id));
+  if (missing.length > 0) {
+    return { code: rule.notFound, message: `The ${rule.noun} '${missing.join(", ")}' does not exist` };
+  }
+  return undefined;
+}
 
 const hex17 = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 17);
 
@@ -67,7 +114,7 @@ export function defaultNetwork(region: string, accountId: string): LocalNetwork 
 /** Where a launch goes, or the error EC2 answers it with. */
 export type LaunchPlacement =
   | { ok: true; subnet: LocalSubnet; securityGroupIds: string[] }
-  | { ok: false; code: string; message: string };
+  | ({ ok: false } & Ec2Refusal);
 
 /**
  * RunInstances' SubnetId and SecurityGroupId.N, checked as EC2 checks them. Without a subnet the
@@ -78,51 +125,33 @@ export function placeLaunch(
   subnetId: string | undefined,
   securityGroupIds: readonly string[],
 ): LaunchPlacement {
-  if (subnetId !== undefined && !SUBNET_ID.test(subnetId)) {
-    return {
-      ok: false,
-      code: "InvalidSubnetID.Malformed",
-      message: `Invalid id: "${subnetId}" (expecting "subnet-...")`,
-    };
-  }
-  const malformedGroup = securityGroupIds.find((id) => !SECURITY_GROUP_ID.test(id));
-  if (malformedGroup !== undefined) {
-    return {
-      ok: false,
-      code: "InvalidGroupId.Malformed",
-      message: `Invalid id: "${malformedGroup}" (expecting "sg-...")`,
-    };
-  }
+  const refusal =
+    refuseIds(
+      "subnet",
+      subnetId === undefined ? [] : [subnetId],
+      network.subnets.map((s) => s.subnetId),
+    ) ??
+    refuseIds(
+      "securityGroup",
+      securityGroupIds,
+      network.securityGroups.map((g) => g.groupId),
+    );
+  if (refusal) return { ok: false, ...refusal };
   const defaultVpc = network.vpcs.find((vpc) => vpc.isDefault);
   const subnet =
     subnetId === undefined
       ? network.subnets.find((s) => s.vpcId === defaultVpc?.vpcId && s.defaultForAz)
       : network.subnets.find((s) => s.subnetId === subnetId);
-  if (!subnet) {
-    return subnetId === undefined
-      ? { ok: false, code: "VPCIdNotSpecified", message: "No default VPC for this user" }
-      : {
-          ok: false,
-          code: "InvalidSubnetID.NotFound",
-          message: `The subnet ID '${subnetId}' does not exist`,
-        };
-  }
-  for (const groupId of securityGroupIds) {
-    const group = network.securityGroups.find((g) => g.groupId === groupId);
-    if (!group) {
-      return {
-        ok: false,
-        code: "InvalidGroup.NotFound",
-        message: `The security group '${groupId}' does not exist`,
-      };
-    }
-    if (group.vpcId !== subnet.vpcId) {
-      return {
-        ok: false,
-        code: "InvalidParameter",
-        message: `Security group ${groupId} and subnet ${subnet.subnetId} belong to different networks.`,
-      };
-    }
+  if (!subnet) return { ok: false, code: "VPCIdNotSpecified", message: "No default VPC for this user" };
+  const foreign = network.securityGroups.find(
+    (g) => securityGroupIds.includes(g.groupId) && g.vpcId !== subnet.vpcId,
+  );
+  if (foreign) {
+    return {
+      ok: false,
+      code: "InvalidParameter",
+      message: `Security group ${foreign.groupId} and subnet ${subnet.subnetId} belong to different networks.`,
+    };
   }
   const vpcDefaultGroup = network.securityGroups.find(
     (g) => g.vpcId === subnet.vpcId && g.groupName === "default",

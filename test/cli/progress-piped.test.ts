@@ -27,7 +27,6 @@ describe("run --local progress, piped", () => {
   it("piped: one line per finished run with its figures, a line per start and end, no phase lines", async () => {
     const dataDir = join(scratch, "piped");
     const run = await cli(
-      { isTTY: false },
       "run",
       "--local",
       "--data-dir",
@@ -39,11 +38,11 @@ describe("run --local progress, piped", () => {
       "--image",
       FREEBSD,
     );
-    expect(run.code, run.err).toBe(0);
-    const lines = run.err.trimEnd().split("\n");
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stderr.trimEnd().split("\n");
     // 2 images × (started + 3 runs + end): not one line per state entered, which was about 7 per run.
     expect(lines).toHaveLength(10);
-    for (const phase of Object.values(PHASE_OF_STATE)) expect(run.err).not.toContain(phase);
+    for (const phase of Object.values(PHASE_OF_STATE)) expect(run.stderr).not.toContain(phase);
     for (const image of [DEBIAN, FREEBSD]) {
       const own = lines.filter((line) => line.startsWith(`${image}: `));
       expect(own[0]).toBe(`${image}: started, 3 runs`);
@@ -62,9 +61,9 @@ describe("run --local progress, piped", () => {
     ];
     expect(commands.map((c) => c[1]).sort()).toEqual([DEBIAN, FREEBSD].sort());
     for (const [, image, command, benchmarkId] of commands) {
-      expect(run.err).toContain(`${image}: succeeded after`);
-      expect(run.err).toContain(`benchmark ${benchmarkId}`);
-      const shown = await cli({ isTTY: false }, ...(command as string).split(" "));
+      expect(run.stderr).toContain(`${image}: succeeded after`);
+      expect(run.stderr).toContain(`benchmark ${benchmarkId}`);
+      const shown = await cli(...(command as string).split(" "));
       expect(shown.code).toBe(0);
       expect(shown.out).toContain(benchmarkId);
       expect(shown.out).toMatch(/^ +2 +yes +succeeded/m);

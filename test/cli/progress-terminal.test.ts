@@ -6,7 +6,7 @@
 import { Terminal } from "@xterm/headless";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { BUILT_IN_AMI_IDS } from "../../local-cloud/catalogue.js";
-import { cli } from "./cli-in-process.js";
+import { cliOnTerminal } from "./cli-in-process.js";
 
 const DEBIAN = BUILT_IN_AMI_IDS.debian12Amd64;
 const FREEBSD = "/aws/service/freebsd/amd64/base/ufs/15.0/CURRENT";
@@ -17,8 +17,8 @@ afterEach(() => {
 
 describe("run --local progress, on a terminal", () => {
   it("on a terminal: a bar per benchmark with runs done, elapsed time and the last run's figures", async () => {
-    const run = await cli(
-      { isTTY: true, columns: 220 },
+    const run = await cliOnTerminal(
+      220,
       "run",
       "--local",
       "--in-memory",
@@ -31,12 +31,12 @@ describe("run --local progress, on a terminal", () => {
     );
     expect(run.code, run.out).toBe(0);
     // The bars are redrawn in place as runs finish (escape codes, earlier frames), and no piped lines.
-    expect(run.err).toContain("\u001b[");
+    expect(run.stderr).toContain("\u001b[");
     // Once a run is in, the time left is estimated from it.
-    expect(run.err).toMatch(/ 1\/3 runs {2}\d+s elapsed, \d+s left {2}/);
-    expect(run.err).not.toContain("started, 3 runs");
+    expect(run.stderr).toMatch(/ 1\/3 runs {2}\d+s elapsed, \d+s left {2}/);
+    expect(run.stderr).not.toContain("started, 3 runs");
     const terminal = new Terminal({ cols: 220, rows: 20, allowProposedApi: true });
-    await new Promise<void>((resolve) => terminal.write(run.err, resolve));
+    await new Promise<void>((resolve) => terminal.write(run.stderr, resolve));
     const screen = Array.from(
       { length: 20 },
       (_, i) => terminal.buffer.active.getLine(i)?.translateToString(true) ?? "",

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { checkFlagInputs } from "../../cli/benchmark-flags.js";
 import { checkReportOut } from "../../cli/commands/report.js";
-import { main } from "../../cli/main.js";
 import { executionInput } from "../../cli/run-modes.js";
 import { BUILT_IN_AMI_IDS } from "../../local-cloud/catalogue.js";
+import { cli } from "./cli-in-process.js";
 
 const DEBIAN = BUILT_IN_AMI_IDS.debian12Amd64;
 const scratch = mkdtempSync(join(tmpdir(), "boot-bench-run-options-"));
@@ -20,18 +20,6 @@ afterEach(() => {
   vi.unstubAllEnvs();
   process.exitCode = undefined;
 });
-
-/** Runs the CLI as `npx boot-bench …` does; what it printed on each stream and its exit code. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, "log").mockImplementation((line: unknown) => void out.push(String(line)));
-  vi.spyOn(console, "error").mockImplementation((line: unknown) => void err.push(String(line)));
-  vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  const code = await main(["node", "boot-bench", ...args]);
-  vi.restoreAllMocks();
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 describe("run: every option checked before any execution starts", () => {
   it("refuses --runs 0 for every image at once, naming the flag, and starts no execution", async () => {

@@ -33,7 +33,6 @@ function presetEndpoints(): void {
 describe("run --local on an EC2 endpoint boot-bench did not start", () => {
   it("refuses a malformed --subnet-id or --security-group-id before anything starts, naming the flag", async () => {
     const run = await cli(
-      { isTTY: false },
       "run",
       "--local",
       "--in-memory",
@@ -53,14 +52,7 @@ describe("run --local on an EC2 endpoint boot-bench did not start", () => {
   });
 
   it("refuses the network flags for a deployed stack, which launches into its own VPC", async () => {
-    const run = await cli(
-      { isTTY: false },
-      "run",
-      "--image",
-      DEBIAN,
-      "--subnet-id",
-      "subnet-0123456789abcdef0",
-    );
+    const run = await cli("run", "--image", DEBIAN, "--subnet-id", "subnet-0123456789abcdef0");
     expect(run.code).toBe(1);
     expect(run.err).toBe(
       "boot-bench: --subnet-id is only for --local: a deployed stack launches into its own VPC (context vpcId and subnetIds)",
@@ -70,7 +62,6 @@ describe("run --local on an EC2 endpoint boot-bench did not start", () => {
   it("says which subnet the endpoint does not have, and launches nothing", async () => {
     presetEndpoints();
     const run = await cli(
-      { isTTY: false },
       "run",
       "--local",
       "--in-memory",
@@ -94,7 +85,6 @@ describe("run --local on an EC2 endpoint boot-bench did not start", () => {
     const [, , subnet] = aws.cloud.network.subnets;
     const [group] = aws.cloud.network.securityGroups;
     const run = await cli(
-      { isTTY: false },
       "run",
       "--local",
       "--in-memory",
