@@ -206,7 +206,10 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
 
   // SSM reports throttling as ThrottlingException, EC2 as RequestLimitExceeded.
   const resolveImage = invoke(scope, "ResolveImage", fns.resolveImage, "ec2", {
-    payload: sfn.TaskInput.fromObject({ settings: sfn.JsonPath.objectAt("$.settings") }),
+    payload: sfn.TaskInput.fromObject({
+      benchmarkId: sfn.JsonPath.stringAt("$.benchmark.benchmarkId"),
+      settings: sfn.JsonPath.objectAt("$.settings"),
+    }),
     resultPath: "$.image",
     extraRetryErrors: ["ThrottlingException"],
   });
@@ -228,6 +231,7 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
   const pollState = invoke(scope, "PollState", fns.pollState, "ec2", {
     payload: sfn.TaskInput.fromObject({
       benchmarkId: sfn.JsonPath.stringAt("$.benchmark.benchmarkId"),
+      runIndex: sfn.JsonPath.numberAt("$.run.runIndex"),
       instanceId: sfn.JsonPath.stringAt("$.launch.instanceId"),
       launchRespondedAt: sfn.JsonPath.numberAt("$.launch.launchRespondedAt"),
       runningTimeoutSeconds: sfn.JsonPath.numberAt("$.settings.runningTimeoutSeconds"),
@@ -238,6 +242,7 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
       // The run's launch ledger, whose run-ended mark stops a probe this Parallel could not cancel.
       benchmarkId: sfn.JsonPath.stringAt("$.benchmark.benchmarkId"),
       runIndex: sfn.JsonPath.numberAt("$.run.runIndex"),
+      instanceId: sfn.JsonPath.stringAt("$.launch.instanceId"),
       privateIp: sfn.JsonPath.stringAt("$.launch.privateIp"),
       port: sfn.JsonPath.numberAt("$.settings.port"),
       probeIntervalMs: sfn.JsonPath.numberAt("$.settings.probeIntervalMs"),

@@ -101,6 +101,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   env.AWS_SECRET_ACCESS_KEY ??= "local";
   env.AWS_EC2_METADATA_DISABLED = "true";
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  // Powertools writes the handlers' log lines and EMF records to stdout, which Lambda sends to
+  // CloudWatch; here stdout carries the CLI's results. Set either variable to have them all the same.
+  env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
+  env.POWERTOOLS_METRICS_DISABLED ??= "true";
   const region = env.AWS_REGION;
 
   const closers: Array<() => Promise<void>> = [];

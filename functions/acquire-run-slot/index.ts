@@ -1,7 +1,7 @@
 import middy from "@middy/core";
 import { dynamoDbClient } from "../aws/dynamodb-client.js";
 import { readRunSlots, takeRunSlot, takeRunStart } from "../aws/run-slot-table.js";
-import type { AcquireRunSlotEvent, AcquireRunSlotResult } from "../domain/contract.js";
+import { type AcquireRunSlotEvent, type AcquireRunSlotResult, ErrorNames } from "../domain/contract.js";
 import {
   RUN_SLOT_LEASE_SECONDS_ENV,
   RUN_SLOTS_ENV,
@@ -9,6 +9,7 @@ import {
   runSlotSettingsFromEnvironment,
 } from "../domain/run-slots.js";
 import { requireEnv } from "../shared/env.js";
+import { observed, runStateKeys } from "../shared/observability.js";
 import { acquireRunSlot, type RunSlotStore } from "./acquire-run-slot.js";
 
 const tableName = requireEnv("TABLE_NAME");
@@ -28,4 +29,10 @@ const store: RunSlotStore = {
 export const lambdaHandler = (event: AcquireRunSlotEvent): Promise<AcquireRunSlotResult> =>
   acquireRunSlot(event, { store, settings, now: Date.now });
 
-export const handler = middy<AcquireRunSlotEvent, AcquireRunSlotResult>().handler(lambdaHandler);
+export const handler = middy<AcquireRunSlotEvent, AcquireRunSlotResult>()
+  .use(
+    observed<AcquireRunSlotEvent, AcquireRunSlotResult>(runStateKeys, {
+      expectedErrors: [ErrorNames.runSlotsBusy],
+    }),
+  )
+  .handler(lambdaHandler);

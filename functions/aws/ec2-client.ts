@@ -1,4 +1,5 @@
 import { type DescribeInstancesCommandOutput, EC2Client, type Instance } from "@aws-sdk/client-ec2";
+import { tracer } from "../shared/observability.js";
 
 /**
  * EC2 clients. Endpoint and region come from the standard configuration (AWS_REGION,
@@ -6,7 +7,7 @@ import { type DescribeInstancesCommandOutput, EC2Client, type Instance } from "@
  * decides itself what to retry (polling must not stall behind SDK backoff, throttling is handled
  * adaptively, and Step Functions retries whole steps).
  */
-export const createEc2Client = (): EC2Client => new EC2Client({ maxAttempts: 1 });
+export const createEc2Client = (): EC2Client => tracer.captureAWSv3Client(new EC2Client({ maxAttempts: 1 }));
 
 /** The shared client of a Lambda, created at module scope so that connections are reused. */
 export const ec2Client = createEc2Client();

@@ -1,11 +1,12 @@
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { tracer } from "../shared/observability.js";
 
 /**
  * S3 clients. Endpoint and region come from the standard configuration (AWS_REGION,
  * AWS_ENDPOINT_URL_S3), which is how the local cloud's S3 is reached. The SDK's own retries stay on:
  * an object put is idempotent, and nothing here is timed.
  */
-export const createS3Client = (): S3Client => new S3Client({});
+export const createS3Client = (): S3Client => tracer.captureAWSv3Client(new S3Client({}));
 
 /** The shared client of a Lambda, created at module scope so that connections are reused. */
 export const s3Client = createS3Client();

@@ -3,6 +3,7 @@ import { ec2Client } from "../aws/ec2-client.js";
 import { putGzippedText, s3Client } from "../aws/s3-client.js";
 import type { CaptureConsoleEvent, CaptureConsoleResult } from "../domain/contract.js";
 import { requireEnv } from "../shared/env.js";
+import { observed, runStateKeys } from "../shared/observability.js";
 import { captureConsole } from "./capture-console.js";
 
 const bucket = requireEnv("CONSOLE_BUCKET");
@@ -15,4 +16,6 @@ export const lambdaHandler = (event: CaptureConsoleEvent): Promise<CaptureConsol
     clock: Date.now,
   });
 
-export const handler = middy<CaptureConsoleEvent, CaptureConsoleResult>().handler(lambdaHandler);
+export const handler = middy<CaptureConsoleEvent, CaptureConsoleResult>()
+  .use(observed<CaptureConsoleEvent, CaptureConsoleResult>(runStateKeys))
+  .handler(lambdaHandler);

@@ -91,6 +91,8 @@ export interface RunItem {
 
 // ---- ResolveImage --------------------------------------------------------------------------
 export interface ResolveImageEvent {
+  /** For the step's log lines. */
+  benchmarkId: string;
   settings: BenchmarkSettings;
 }
 export type ResolveImageResult = ResolvedImage;
@@ -170,6 +172,8 @@ export interface LaunchInstanceResult {
 export interface PollStateEvent {
   /** Whose earlier runs tell how long pending takes. */
   benchmarkId: string;
+  /** For the step's log lines. */
+  runIndex: number;
   instanceId: string;
   launchRespondedAt: number;
   runningTimeoutSeconds: number;
@@ -200,6 +204,8 @@ export interface ProbePortEvent {
   /** With runIndex, names the run's launch ledger, whose `endedAt` (set by terminate) stops the probe. */
   benchmarkId: string;
   runIndex: number;
+  /** For the step's log lines: the probe reaches the instance by its address alone. */
+  instanceId: string;
   privateIp: string;
   port: number;
   probeIntervalMs: number;

@@ -5,6 +5,7 @@ import { createEc2Client, ec2Client } from "../aws/ec2-client.js";
 import type { LaunchInstanceEvent, LaunchInstanceResult } from "../domain/contract.js";
 import { sleep, withWallClock } from "../shared/clock.js";
 import { requireEnv } from "../shared/env.js";
+import { observed, runStateKeys } from "../shared/observability.js";
 import { type LaunchConfig, type LaunchLedger, launchInstance, parseSubnetIds } from "./launch-instance.js";
 
 const config: LaunchConfig = {
@@ -49,4 +50,11 @@ export const lambdaHandler = (event: LaunchInstanceEvent): Promise<LaunchInstanc
     }),
   );
 
-export const handler = middy<LaunchInstanceEvent, LaunchInstanceResult>().handler(lambdaHandler);
+export const handler = middy<LaunchInstanceEvent, LaunchInstanceResult>()
+  .use(
+    observed<LaunchInstanceEvent, LaunchInstanceResult>((event, result) => ({
+      ...runStateKeys(event),
+      instanceId: result?.instanceId,
+    })),
+  )
+  .handler(lambdaHandler);

@@ -4,6 +4,7 @@ import { dynamoDbClient } from "../aws/dynamodb-client.js";
 import type { ProbePortEvent, ProbePortResult } from "../domain/contract.js";
 import { withWallClock } from "../shared/clock.js";
 import { requireEnv } from "../shared/env.js";
+import { observed } from "../shared/observability.js";
 import { probePort } from "./probe.js";
 
 const tableName = requireEnv("TABLE_NAME");
@@ -17,21 +18,29 @@ const LEDGER_REQUEST_TIMEOUT_MS = 2_000;
  * probe the state machine could not stop ends within about a second of the run, and writes its own end
  * mark, which ends the run's filmstrip.
  */
-export const handler = middy<ProbePortEvent, ProbePortResult>().handler((event) => {
-  const ledger = { benchmarkId: event.benchmarkId, runIndex: event.runIndex };
-  return withWallClock((clock) =>
-    probePort(event, {
-      clock,
-      runEnded: () =>
-        readRunEnded(dynamoDbClient, tableName, ledger, AbortSignal.timeout(LEDGER_REQUEST_TIMEOUT_MS)),
-      markProbeEnded: (probeEndedAt) =>
-        markProbeEnded(
-          dynamoDbClient,
-          tableName,
-          ledger,
-          probeEndedAt,
-          AbortSignal.timeout(LEDGER_REQUEST_TIMEOUT_MS),
-        ),
-    }),
-  );
-});
+export const handler = middy<ProbePortEvent, ProbePortResult>()
+  .use(
+    observed<ProbePortEvent, ProbePortResult>(({ benchmarkId, runIndex, instanceId }) => ({
+      benchmarkId,
+      runIndex,
+      instanceId,
+    })),
+  )
+  .handler((event) => {
+    const ledger = { benchmarkId: event.benchmarkId, runIndex: event.runIndex };
+    return withWallClock((clock) =>
+      probePort(event, {
+        clock,
+        runEnded: () =>
+          readRunEnded(dynamoDbClient, tableName, ledger, AbortSignal.timeout(LEDGER_REQUEST_TIMEOUT_MS)),
+        markProbeEnded: (probeEndedAt) =>
+          markProbeEnded(
+            dynamoDbClient,
+            tableName,
+            ledger,
+            probeEndedAt,
+            AbortSignal.timeout(LEDGER_REQUEST_TIMEOUT_MS),
+          ),
+      }),
+    );
+  });

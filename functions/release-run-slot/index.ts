@@ -3,6 +3,7 @@ import { dynamoDbClient } from "../aws/dynamodb-client.js";
 import { readRunSlots, releaseRunSlot as releaseSlotItem } from "../aws/run-slot-table.js";
 import type { ReleaseRunSlotEvent, ReleaseRunSlotResult } from "../domain/contract.js";
 import { requireEnv } from "../shared/env.js";
+import { observed, runStateKeys } from "../shared/observability.js";
 import { type RunSlotReleaser, releaseRunSlot } from "./release-run-slot.js";
 
 const tableName = requireEnv("TABLE_NAME");
@@ -15,4 +16,6 @@ const store: RunSlotReleaser = {
 export const lambdaHandler = (event: ReleaseRunSlotEvent): Promise<ReleaseRunSlotResult> =>
   releaseRunSlot(event, { store });
 
-export const handler = middy<ReleaseRunSlotEvent, ReleaseRunSlotResult>().handler(lambdaHandler);
+export const handler = middy<ReleaseRunSlotEvent, ReleaseRunSlotResult>()
+  .use(observed<ReleaseRunSlotEvent, ReleaseRunSlotResult>(runStateKeys))
+  .handler(lambdaHandler);

@@ -10,6 +10,7 @@ import {
   putSuiteRecord,
   type SummarySearch,
 } from "../aws/suite-table.js";
+import { type MetricRecord, regressionMetricRecord } from "../domain/boot-metrics.js";
 import { benchmarkEnd } from "../domain/contract.js";
 import { type ImageReference, imageReferenceOf } from "../domain/image-reference.js";
 import {
@@ -44,6 +45,8 @@ export interface SummariseSuiteDeps {
   sns: SNSClient;
   tableName: string;
   topicArn: string;
+  /** One EMF record per alert sent (regressionMetricRecord), by the invocation that sent it. */
+  publishMetrics: (record: MetricRecord) => void;
   now?: () => Date;
 }
 
@@ -135,6 +138,7 @@ export async function summariseSuite(
       deps.tableName,
       alertSentRecord(suite.suiteRunId, outcome.benchmarkId, messageId, deps.now?.() ?? new Date()),
     );
+    deps.publishMetrics(regressionMetricRecord(suite, outcome));
     alerts.push(messageId);
   }
 

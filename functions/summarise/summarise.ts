@@ -15,6 +15,8 @@ import {
 export interface SummariseDeps {
   client: DynamoDBClient;
   tableName: string;
+  /** The EMF record of a run this step stores in RecordRun's place (functions/record-run). */
+  publishRunMetrics: (record: RunRecord) => void;
 }
 
 /**
@@ -62,7 +64,12 @@ async function recordLate(
   deps: SummariseDeps,
 ): Promise<UnrecordedRunRecord | undefined> {
   try {
-    await putRunOnce(deps.client, deps.tableName, buildRunRecord(iteration.unrecorded));
+    const { written, stored } = await putRunOnce(
+      deps.client,
+      deps.tableName,
+      buildRunRecord(iteration.unrecorded),
+    );
+    if (written) deps.publishRunMetrics(stored);
     return undefined;
   } catch (error) {
     const record = buildUnrecordedRunRecord(iteration.unrecorded, errorInfoOf(error));

@@ -4,6 +4,7 @@ import { dynamoDbClient } from "../aws/dynamodb-client.js";
 import { ec2Client } from "../aws/ec2-client.js";
 import { sleep } from "../shared/clock.js";
 import { requireEnv } from "../shared/env.js";
+import { logger, observed, publishMetricRecord } from "../shared/observability.js";
 import { parseMaxAgeMinutes, type SweepConfig, type SweepEvent, type SweepResult, sweep } from "./sweeper.js";
 
 const config: SweepConfig = {
@@ -11,8 +12,6 @@ const config: SweepConfig = {
   tableName: requireEnv("TABLE_NAME"),
   maxAgeMinutes: parseMaxAgeMinutes(requireEnv("MAX_AGE_MINUTES")),
 };
-
-const log = (entry: Record<string, unknown>): void => console.log(JSON.stringify(entry));
 
 export const lambdaHandler = (
   event: SweepEvent,
@@ -24,8 +23,11 @@ export const lambdaHandler = (
     config,
     clock: Date.now,
     sleep,
-    log,
+    logger,
+    publishMetrics: publishMetricRecord,
     invocationId: context.awsRequestId,
   });
 
-export const handler = middy<SweepEvent, SweepResult>().handler(lambdaHandler);
+export const handler = middy<SweepEvent, SweepResult>()
+  .use(observed<SweepEvent, SweepResult>())
+  .handler(lambdaHandler);

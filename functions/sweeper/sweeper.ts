@@ -6,6 +6,7 @@ import {
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { marshallItem } from "../aws/benchmark-table.js";
+import { type MetricRecord, SWEEP_METRICS } from "../domain/boot-metrics.js";
 import { TAG_BENCHMARK, TAG_RUN, TAG_STACK } from "../domain/instance-tags.js";
 import { errorInfoOf } from "../domain/run-record.js";
 import {
@@ -35,8 +36,10 @@ export interface SweeperDeps {
   config: SweepConfig;
   clock: Clock;
   sleep: Sleep;
-  /** One structured line per sweep (CloudWatch Logs Insights reads the JSON). */
-  log: (entry: Record<string, unknown>) => void;
+  /** One structured line per sweep, ERROR when an instance could not be terminated. */
+  logger: SweepLogger;
+  /** The sweep's EMF record ({@link sweepMetricRecord}), also when the sweep then fails. */
+  publishMetrics: (record: MetricRecord) => void;
   /** Lambda's request id: names the sweep in its record. */
   invocationId: string;
   /** Uniform [0, 1) for backoff jitter. */
@@ -48,6 +51,12 @@ export interface SweeperDeps {
  * invocation that may lower the bound (`{"maxAgeMinutes": 0}` after stopping executions by hand:
  * it also ends the instances of benchmarks still running) or only report (`dryRun`).
  */
+/** The part of the function's logger (Powertools) a sweep writes with. */
+export interface SweepLogger {
+  info(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
 export interface SweepEvent {
   maxAgeMinutes?: number;
   dryRun?: boolean;
@@ -146,9 +155,7 @@ export async function sweep(event: SweepEvent, deps: SweeperDeps): Promise<Sweep
     );
     result.record = { pk: record.pk, sk: record.sk };
   }
-  deps.log({
-    level: failed.length > 0 ? "ERROR" : "INFO",
-    message: "boot-bench sweep",
+  const report = {
     stackTag: deps.config.stackTag,
     trigger,
     maxAgeMinutes,
@@ -163,13 +170,33 @@ export async function sweep(event: SweepEvent, deps: SweeperDeps): Promise<Sweep
     })),
     failed,
     record: result.record,
-  });
+  };
+  if (failed.length > 0) deps.logger.error("boot-bench sweep", report);
+  else deps.logger.info("boot-bench sweep", report);
+  deps.publishMetrics(sweepMetricRecord(result));
   if (failed.length > 0) {
     throw new SweepIncompleteError(
       `could not terminate ${failed.map((f) => `${f.instanceId} (${f.error.name})`).join(", ")}`,
     );
   }
   return result;
+}
+
+/**
+ * A sweep's EMF record: how many instances had outlived the bound (each one the pipeline failed to
+ * terminate in time; the stack alarms on any), how many it ended, and how many it could not.
+ */
+export function sweepMetricRecord(result: SweepResult): MetricRecord {
+  const count = (name: string, value: number) => ({ name, unit: "Count" as const, value });
+  return {
+    dimensions: {},
+    metrics: [
+      count(SWEEP_METRICS.instancesExpired, result.expired.length),
+      count(SWEEP_METRICS.instancesSwept, result.terminated.length),
+      count(SWEEP_METRICS.sweepFailures, result.failed.length),
+    ],
+    metadata: { maxAgeMinutes: result.maxAgeMinutes, dryRun: String(result.dryRun) },
+  };
 }
 
 /** `MAX_AGE_MINUTES` as the stack sets it. */

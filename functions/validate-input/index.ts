@@ -6,6 +6,7 @@ import {
 } from "../domain/allow-lists.js";
 import type { ValidateInputEvent, ValidateInputResult } from "../domain/contract.js";
 import { requireEnv } from "../shared/env.js";
+import { observed } from "../shared/observability.js";
 import { validateInput } from "./validate-input.js";
 
 const allowLists = allowListsFromEnvironment(
@@ -16,4 +17,10 @@ const allowLists = allowListsFromEnvironment(
 export const lambdaHandler = async (event: ValidateInputEvent): Promise<ValidateInputResult> =>
   validateInput(event, allowLists);
 
-export const handler = middy<ValidateInputEvent, ValidateInputResult>().handler(lambdaHandler);
+export const handler = middy<ValidateInputEvent, ValidateInputResult>()
+  .use(
+    observed<ValidateInputEvent, ValidateInputResult>((_event, result) => ({
+      benchmarkId: result?.benchmark.benchmarkId,
+    })),
+  )
+  .handler(lambdaHandler);

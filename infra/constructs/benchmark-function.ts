@@ -12,6 +12,7 @@ import {
 } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/domain/boot-metrics.js";
 
 /** The step folders under `functions/`; each holds `index.ts` exporting `handler`. */
 export type StepName =
@@ -57,6 +58,16 @@ export const BUNDLING: BundlingOptions = {
   bundleAwsSDK: true,
 };
 
+/**
+ * What Powertools for AWS Lambda (functions/shared/observability.ts) reads in every function: the
+ * `service` of each log line and metric, and the metrics' namespace, which the dashboard and alarms
+ * read (infra/constructs/observability.ts). The log level is Powertools' default, INFO.
+ */
+export const POWERTOOLS_ENVIRONMENT: Readonly<Record<string, string>> = {
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+};
+
 export interface BenchmarkFunctionProps {
   step: StepName;
   timeout: Duration;
@@ -72,7 +83,7 @@ export interface BenchmarkFunctionProps {
 
 /**
  * One Lambda step: NodejsFunction bundled locally with esbuild (no Docker), on arm64, with X-Ray
- * tracing, its own log group and its own role that starts with nothing but writing to that log group.
+ * tracing and Powertools' settings, its own log group and its own role that starts with nothing but writing to that log group.
  * Callers add exactly the permissions the step needs with `addToRolePolicy`.
  */
 export class BenchmarkFunction extends Construct {
@@ -112,7 +123,7 @@ export class BenchmarkFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
-      environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+      environment: { NODE_OPTIONS: "--enable-source-maps", ...POWERTOOLS_ENVIRONMENT, ...props.environment },
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,

@@ -10,7 +10,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { TAG_STACK } from "../../functions/domain/instance-tags.js";
 import type { RunLifetime } from "../run-lifetime.js";
-import { BENCHMARK_RUNTIME, BUNDLING, PROJECT_ROOT } from "./benchmark-function.js";
+import { BENCHMARK_RUNTIME, BUNDLING, POWERTOOLS_ENVIRONMENT, PROJECT_ROOT } from "./benchmark-function.js";
 
 export const DEFAULT_SWEEP_INTERVAL_MINUTES = 10;
 export const MAX_SWEEP_MAX_AGE_MINUTES = 7 * 24 * 60;
@@ -145,6 +145,7 @@ export class Sweeper extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
+        ...POWERTOOLS_ENVIRONMENT,
         STACK_TAG: props.stackTag,
         TABLE_NAME: props.table.tableName,
         MAX_AGE_MINUTES: String(this.settings.maxAgeMinutes),

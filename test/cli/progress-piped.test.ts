@@ -42,6 +42,8 @@ describe("run --local progress, piped", () => {
     const lines = run.stderr.trimEnd().split("\n");
     // 2 images × (started + 3 runs + end): not one line per state entered, which was about 7 per run.
     expect(lines).toHaveLength(10);
+    // The handlers' Powertools log lines and EMF records stay out of the results (local-pipeline.ts).
+    expect(run.out).not.toMatch(/"_aws"|"level":/);
     for (const phase of Object.values(PHASE_OF_STATE)) expect(run.stderr).not.toContain(phase);
     for (const image of [DEBIAN, FREEBSD]) {
       const own = lines.filter((line) => line.startsWith(`${image}: `));

@@ -21,6 +21,7 @@ const deps: PollStateDeps = { ec2: new EC2Client({}), clock: () => Date.now(), s
 
 const event = (overrides: Partial<PollStateEvent> = {}): PollStateEvent => ({
   benchmarkId: "bench-1",
+  runIndex: 0,
   instanceId: INSTANCE,
   launchRespondedAt: T0,
   runningTimeoutSeconds: 120,

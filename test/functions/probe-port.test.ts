@@ -54,6 +54,7 @@ function probeEvent(port: EmulatedPort, overrides: Partial<ProbePortEvent> = {})
   return {
     benchmarkId: "bench-1",
     runIndex: 0,
+    instanceId: "i-0123456789abcdef0",
     privateIp: port.host,
     port: port.port,
     probeIntervalMs: INTERVAL_MS,
@@ -318,6 +319,7 @@ describe("probePort asks whether the run has ended", () => {
   const event = (): ProbePortEvent => ({
     benchmarkId: "bench-1",
     runIndex: 2,
+    instanceId: "i-0123456789abcdef0",
     privateIp: "10.0.1.23",
     port: 22,
     probeIntervalMs: INTERVAL_MS,
@@ -417,6 +419,7 @@ describe("probePort with overlapping attempts answered out of order", () => {
   const event = (overrides: Partial<ProbePortEvent> = {}): ProbePortEvent => ({
     benchmarkId: "bench-1",
     runIndex: 0,
+    instanceId: "i-0123456789abcdef0",
     privateIp: "127.0.1.240",
     port: 22,
     probeIntervalMs: INTERVAL_MS,
@@ -534,6 +537,7 @@ describe("probePort lower ends of the brackets (virtual time)", () => {
   const probeEvent: ProbePortEvent = {
     benchmarkId: "bench-1",
     runIndex: 0,
+    instanceId: "i-0123456789abcdef0",
     privateIp: "10.0.1.23",
     port: 22,
     probeIntervalMs: INTERVAL_MS,

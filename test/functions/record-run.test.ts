@@ -8,18 +8,24 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { marshallItem } from "../../functions/aws/benchmark-table.js";
-import { buildRunRecord } from "../../functions/domain/run-record.js";
+import { buildRunRecord, type RunRecord } from "../../functions/domain/run-record.js";
 import { recordRun } from "../../functions/record-run/record-run.js";
 import { failedRunState, succeededRunState } from "../domain/run-state-fixtures.js";
 
 const ddb = mockClient(DynamoDBClient);
-const deps = { client: new DynamoDBClient({}), tableName: "boot-bench-table" };
+const published: RunRecord[] = [];
+const deps = {
+  client: new DynamoDBClient({}),
+  tableName: "boot-bench-table",
+  publishRunMetrics: (record: RunRecord) => published.push(record),
+};
 
 const conditionalCheckFailed = () =>
   new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} });
 
 beforeEach(() => {
   ddb.reset();
+  published.length = 0;
 });
 
 describe("recordRun", () => {
@@ -38,6 +44,7 @@ describe("recordRun", () => {
     expect(input?.Item?.pk).toEqual({ S: "BENCHMARK#bench-1" });
     expect(input?.Item?.sk).toEqual({ S: "RUN#0003" });
     expect(ddb.commandCalls(GetItemCommand)).toHaveLength(0);
+    expect(published).toEqual([buildRunRecord(state)]);
   });
 
   it("puts a failed run into FailedRuns", async () => {
@@ -60,6 +67,8 @@ describe("recordRun", () => {
     await expect(recordRun(succeededRunState(2), deps)).resolves.toEqual({ runIndex: 2, status: "timeout" });
 
     expect(ddb.commandCalls(PutItemCommand)).toHaveLength(1);
+    // The invocation that stored the run published its metrics; CloudWatch must not count it twice.
+    expect(published).toEqual([]);
     const get = ddb.commandCalls(GetItemCommand)[0]?.args[0].input;
     expect(get).toEqual({
       TableName: "boot-bench-table",

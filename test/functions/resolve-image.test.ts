@@ -48,7 +48,7 @@ function event(image: string, instanceType = "c7i.large"): ResolveImageEvent {
     openTimeoutSeconds: 600,
     concurrency: 1,
   };
-  return { settings };
+  return { benchmarkId: "bench-1", settings };
 }
 
 beforeEach(() => {

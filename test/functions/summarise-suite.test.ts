@@ -14,6 +14,7 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { marshallItem } from "../../functions/aws/benchmark-table.js";
+import type { MetricRecord } from "../../functions/domain/boot-metrics.js";
 import { comparabilityKey, comparabilityOf } from "../../functions/domain/comparability.js";
 import { parseBenchmarkInput } from "../../functions/domain/input-schema.js";
 import type { IntegritySummary } from "../../functions/domain/integrity-summary.js";
@@ -143,16 +144,19 @@ function tableHolds(summaries: SummaryRecord[], history: SummaryRecord[]) {
   dynamoDbMock.on(QueryCommand).resolves({ Items: history.map((s) => marshallItem(s)) });
 }
 
+let metricRecords: MetricRecord[] = [];
 const run = (e: SummariseSuiteEvent) =>
   summariseSuite(e, {
     dynamoDb: new DynamoDBClient({}),
     sns: new SNSClient({}),
     tableName: "results",
     topicArn: TOPIC,
+    publishMetrics: (record) => metricRecords.push(record),
     now: () => new Date("2025-09-05T10:30:00.000Z"),
   });
 
 beforeEach(() => {
+  metricRecords = [];
   dynamoDbMock.reset();
   snsMock.reset();
   dynamoDbMock.on(PutItemCommand).resolves({});
@@ -206,6 +210,13 @@ describe("regression alerts", () => {
     );
     expect(publish?.Message).toContain(SERIES);
     expect(publish?.MessageAttributes?.series).toEqual({ DataType: "String", StringValue: SERIES });
+    expect(metricRecords).toEqual([
+      {
+        dimensions: {},
+        metrics: [{ name: "regressions", unit: "Count", value: 1 }],
+        metadata: expect.objectContaining({ benchmarkId: "new", series: SERIES, instanceType: "c7i.large" }),
+      },
+    ]);
 
     const put = dynamoDbMock.commandCalls(PutItemCommand)[0]?.args[0].input;
     expect(unmarshall(put?.Item ?? {})).toMatchObject({
@@ -239,6 +250,7 @@ describe("regression alerts", () => {
       );
     }
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+    expect(metricRecords).toEqual([]);
   });
 
   it("compares only with an older, successful benchmark of another AMI with the same comparability key", async () => {
@@ -650,6 +662,8 @@ describe("an alert is published once per suite run, however often the step runs"
     expect(retried.regressions.map((r) => r.benchmarkId)).toEqual(["new", "new-stable"]);
     // Both alerts reported with the ids SNS gave them, the first from its mark.
     expect(retried.alerts).toEqual(["msg-1", "msg-3"]);
+    // Counted once each, like the alerts: the retry counts only the one it sent.
+    expect(metricRecords.map((record) => record.metadata.benchmarkId)).toEqual(["new", "new-stable"]);
     expect(items.get("SUITE#weekly-2025-09-05|ALERT#new")).toMatchObject({
       itemType: "alertSent",
       benchmarkId: "new",

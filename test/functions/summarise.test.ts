@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { marshallItem, unmarshallItem } from "../../functions/aws/benchmark-table.js";
 import type { SummariseEvent } from "../../functions/domain/contract.js";
 import { RunsMissingError } from "../../functions/domain/errors.js";
-import { buildRunRecord } from "../../functions/domain/run-record.js";
+import { buildRunRecord, type RunRecord } from "../../functions/domain/run-record.js";
 import { summarise } from "../../functions/summarise/summarise.js";
 import {
   benchmark,
@@ -16,7 +16,12 @@ import {
 } from "../domain/run-state-fixtures.js";
 
 const ddb = mockClient(DynamoDBClient);
-const deps = { client: new DynamoDBClient({}), tableName: "boot-bench-table" };
+const published: RunRecord[] = [];
+const deps = {
+  client: new DynamoDBClient({}),
+  tableName: "boot-bench-table",
+  publishRunMetrics: (record: RunRecord) => published.push(record),
+};
 const recorded = [0, 1, 2, 3].map((runIndex) => ({ runIndex, status: "succeeded" as const }));
 const event: SummariseEvent = { benchmark, settings: { ...settings, runs: 4 }, image, iterations: recorded };
 
@@ -40,6 +45,7 @@ const putItems = () =>
 const putSummaryItem = () => putItems().find((item) => item.sk === "SUMMARY");
 
 beforeEach(() => {
+  published.length = 0;
   ddb.reset();
   ddb.on(PutItemCommand).resolves({});
 });
@@ -181,6 +187,7 @@ describe("summarise", () => {
         recordError: { name: "ProvisionedThroughputExceededException", message: "throttled for minutes" },
       });
       expect(putSummaryItem()).not.toHaveProperty("unrecordedRuns");
+      expect(published.map((record) => record.runIndex)).toEqual([2]);
     });
 
     it("is kept whole as an unrecorded-run item when it cannot be recorded late either", async () => {

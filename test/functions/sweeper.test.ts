@@ -8,8 +8,8 @@ import {
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { MetricRecord } from "../../functions/domain/boot-metrics.js";
 import { expiredInstances } from "../../functions/domain/sweep-record.js";
-
 import { parseMaxAgeMinutes, type SweeperDeps, sweep } from "../../functions/sweeper/sweeper.js";
 import { ec2Error } from "./ec2-test-helpers.js";
 
@@ -37,6 +37,7 @@ const tagged = (
 });
 
 let logs: Record<string, unknown>[];
+let metricRecords: MetricRecord[];
 let sleeps: number[];
 const deps = (): SweeperDeps => ({
   ec2: new EC2Client({}),
@@ -46,7 +47,11 @@ const deps = (): SweeperDeps => ({
   sleep: async (ms) => {
     sleeps.push(ms);
   },
-  log: (entry) => logs.push(entry),
+  logger: {
+    info: (message, attributes) => logs.push({ level: "INFO", message, ...attributes }),
+    error: (message, attributes) => logs.push({ level: "ERROR", message, ...attributes }),
+  },
+  publishMetrics: (record) => metricRecords.push(record),
   invocationId: "req-1",
   random: () => 0.5,
 });
@@ -60,6 +65,7 @@ beforeEach(() => {
   ec2Mock.on(TerminateInstancesCommand).resolves({});
   dynamoMock.on(PutItemCommand).resolves({});
   logs = [];
+  metricRecords = [];
   sleeps = [];
 });
 
@@ -119,6 +125,17 @@ describe("sweep", () => {
         expired: 2,
         terminated: [expect.objectContaining({ instanceId: "i-0old" }), expect.anything()],
       }),
+    ]);
+    expect(metricRecords).toEqual([
+      {
+        dimensions: {},
+        metrics: [
+          { name: "instancesExpired", unit: "Count", value: 2 },
+          { name: "instancesSwept", unit: "Count", value: 2 },
+          { name: "sweepFailures", unit: "Count", value: 0 },
+        ],
+        metadata: { maxAgeMinutes: 30, dryRun: "false" },
+      },
     ]);
   });
 
@@ -210,6 +227,8 @@ describe("sweep", () => {
       { instanceId: "i-0denied", error: { name: "UnauthorizedOperation", message: "not authorized" } },
     ]);
     expect(logs[0]).toMatchObject({ level: "ERROR" });
+    // Published before the sweep fails: the failure is what the sweepFailures count is for.
+    expect(metricRecords[0]?.metrics).toContainEqual({ name: "sweepFailures", unit: "Count", value: 1 });
   });
 });
 

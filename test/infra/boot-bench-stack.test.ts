@@ -1,5 +1,6 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/domain/boot-metrics.js";
 import { FILMSTRIP_SECONDS_AFTER_LAUNCH } from "../../functions/domain/filmstrip.js";
 import {
   MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS,
@@ -62,6 +63,23 @@ describe("step functions", () => {
     });
   });
 
+  it("gives every function Powertools' service name and the metrics' namespace the dashboard reads", () => {
+    template.allResourcesProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        }),
+      },
+    });
+    // The log level is Powertools' default (INFO): a variable set here would also reach the local
+    // runner, which silences the handlers' output on the CLI's stdout.
+    for (const fn of Object.values(resourcesOfType(template, "AWS::Lambda::Function"))) {
+      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables).not.toHaveProperty("POWERTOOLS_LOG_LEVEL");
+    }
+  });
+
   it("gives every function its own log group with a retention", () => {
     const logGroups = resourcesOfType(template, "AWS::Logs::LogGroup");
     for (const step of STEPS) {
@@ -121,8 +139,13 @@ describe("step functions", () => {
       const env = stepFunction(template, step).resource.Properties.Environment as
         | { Variables: Record<string, unknown> }
         | undefined;
-      const { NODE_OPTIONS, ...rest } = env?.Variables ?? {};
+      const { NODE_OPTIONS, POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, ...rest } =
+        env?.Variables ?? {};
       expect(NODE_OPTIONS).toBe("--enable-source-maps");
+      expect([POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE]).toEqual([
+        SERVICE_NAME,
+        METRICS_NAMESPACE,
+      ]);
       return rest;
     };
     const table = logicalIdOfType("AWS::DynamoDB::GlobalTable");

@@ -5,6 +5,7 @@
  */
 import { App, Stack } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
+import { POWERTOOLS_ENVIRONMENT } from "../../infra/constructs/benchmark-function.js";
 import {
   DEFAULT_SWEEP_INTERVAL_MINUTES,
   sweepAgeBounds,
@@ -404,6 +405,7 @@ describe("the sweeper", () => {
     expect(sweeperFunction.Properties.Environment).toEqual({
       Variables: {
         NODE_OPTIONS: "--enable-source-maps",
+        ...POWERTOOLS_ENVIRONMENT,
         STACK_TAG: STACK_NAME,
         TABLE_NAME: { Ref: TABLE },
         MAX_AGE_MINUTES: String(defaultMinutes),

@@ -227,9 +227,17 @@ describe("state machine definition", () => {
     });
   });
 
+  it("passes ResolveImage the settings and, for its log lines, the benchmark id", () => {
+    expect(state("ResolveImage").Parameters).toEqual({
+      "benchmarkId.$": "$.benchmark.benchmarkId",
+      "settings.$": "$.settings",
+    });
+  });
+
   it("passes the poll and the probe exactly their contract fields", () => {
     expect(state("PollState").Parameters).toEqual({
       "benchmarkId.$": "$.benchmark.benchmarkId",
+      "runIndex.$": "$.run.runIndex",
       "instanceId.$": "$.launch.instanceId",
       "launchRespondedAt.$": "$.launch.launchRespondedAt",
       "runningTimeoutSeconds.$": "$.settings.runningTimeoutSeconds",
@@ -237,6 +245,7 @@ describe("state machine definition", () => {
     expect(state("ProbePort").Parameters).toEqual({
       "benchmarkId.$": "$.benchmark.benchmarkId",
       "runIndex.$": "$.run.runIndex",
+      "instanceId.$": "$.launch.instanceId",
       "privateIp.$": "$.launch.privateIp",
       "port.$": "$.settings.port",
       "probeIntervalMs.$": "$.settings.probeIntervalMs",
