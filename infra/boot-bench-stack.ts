@@ -33,8 +33,9 @@ import {
   runSlotSettingsToEnvironment,
 } from "../functions/domain/run-slots.js";
 import { allowListsFromContext } from "./allow-lists.js";
+import { Alerts } from "./constructs/alerts.js";
 import { BenchmarkFunction, type BenchmarkFunctionProps } from "./constructs/benchmark-function.js";
-import { RegressionAlerts } from "./constructs/regression-alerts.js";
+import { Observability } from "./constructs/observability.js";
 import { SuiteSchedules } from "./constructs/suite-schedules.js";
 import { Sweeper } from "./constructs/sweeper.js";
 import { integerFromContext, listFromContext } from "./context.js";
@@ -157,8 +158,12 @@ export class BootBenchStack extends Stack {
   readonly allowLists: AllowLists;
   /** The account-wide cap on runs in flight and the lease length (functions/domain/run-slots.ts). */
   readonly runSlots: RunSlotSettings;
-  readonly alerts: RegressionAlerts;
+  /** The alert topic: suites' regressions and the alarms' notifications. */
+  readonly alerts: Alerts;
   readonly schedules: SuiteSchedules;
+  readonly sweeper: Sweeper;
+  /** The dashboard and the alarms (infra/constructs/observability.ts). */
+  readonly observability: Observability;
   readonly functions: Record<
     | "validateInput"
     | "resolveImage"
@@ -229,7 +234,9 @@ export class BootBenchStack extends Stack {
     this.dynamoDbEndpoint(network, vpc, subnets);
     this.consoleBucket = this.consoleOutputBucket();
 
-    this.alerts = new RegressionAlerts(this, "RegressionAlerts", {
+    // The construct id predates the alarms: kept, so that the deployed topic, its ARN and its confirmed
+    // subscriptions stay.
+    this.alerts = new Alerts(this, "RegressionAlerts", {
       ...(suiteSettings.alertEmail !== undefined && { email: suiteSettings.alertEmail }),
     });
 
@@ -377,11 +384,21 @@ export class BootBenchStack extends Stack {
 
     // Last line of defence against leaked instances (infra/constructs/sweeper.ts).
     // Its age bound must exceed the longest life of a run, read from the state machine's definition.
-    new Sweeper(this, "Sweeper", {
+    this.sweeper = new Sweeper(this, "Sweeper", {
       table: this.table,
       stackTag,
       logRetention,
       runLife: runLifeOf(this.stateMachine.stateMachine),
+    });
+
+    this.observability = new Observability(this, "Observability", {
+      stateMachine: this.stateMachine.stateMachine,
+      functions: {
+        ...Object.fromEntries(Object.values(this.functions).map((step) => [step.step, step.function])),
+        sweeper: this.sweeper.function,
+      },
+      scheduleDeadLetterQueue: this.schedules.deadLetterQueue,
+      alerts: this.alerts,
     });
 
     acknowledgeFindings(this);
@@ -478,7 +495,7 @@ export class BootBenchStack extends Stack {
         resources: [index("BySource"), index("ByAmi")],
       }),
     );
-    this.alerts.topic.grantPublish(summariseSuite.role);
+    this.alerts.grantPublish(summariseSuite.role);
   }
 
   private network(

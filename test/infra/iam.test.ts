@@ -326,6 +326,34 @@ describe("least privilege, across every role in the stack", () => {
     expect(actions(SWEEPER_ROLE)).toEqual(["dynamodb:PutItem"]);
   });
 
+  it("uses KMS only to publish alerts: summarise-suite alone, the alert topic's key, only through SNS", () => {
+    const kms = everyStatement().filter(({ statement }) =>
+      actionsOf(statement).some((action) => action.startsWith("kms:")),
+    );
+    const key = onlyLogicalId("AWS::KMS::Key");
+    const viaService = (statement: PolicyStatement) => {
+      const condition = statement.Condition as { StringEquals?: Record<string, unknown> } | undefined;
+      return Object.entries(condition?.StringEquals ?? {}).map(([name, value]) => [name, flatten(value)]);
+    };
+    expect(
+      kms.map(({ roles, statement }) => [
+        roles,
+        actionsOf(statement),
+        resourcesOf(statement),
+        viaService(statement),
+        Object.keys(statement.Condition ?? {}),
+      ]),
+    ).toEqual([
+      [
+        [functionRole("summarise-suite")],
+        ["kms:GenerateDataKey", "kms:Decrypt"],
+        [`<${key}.Arn>`],
+        [["kms:ViaService", "sns.<AWS::Region>.<AWS::URLSuffix>"]],
+        ["StringEquals"],
+      ],
+    ]);
+  });
+
   it("reads SSM parameters and nothing else of SSM", () => {
     const ssm = everyStatement().filter(({ statement }) =>
       actionsOf(statement).some((action) => action.startsWith("ssm:")),

@@ -1,6 +1,6 @@
 /**
  * The suite half of the stack: one EventBridge Scheduler schedule per configured suite (cron, time
- * zone, retry policy, dead-letter queue), the regression topic, the suite branch of the state machine
+ * zone, retry policy, dead-letter queue), the alert topic, the suite branch of the state machine
  * with its child executions, and the least privilege of everything involved.
  */
 import { Match } from "aws-cdk-lib/assertions";
@@ -14,7 +14,6 @@ import {
   actionsOf,
   type CfnResource,
   definitionOf,
-  flatten,
   type PolicyStatement,
   resourcesOf,
   resourcesOfType,
@@ -150,9 +149,11 @@ describe("schedules=false", () => {
   });
 });
 
-describe("regression alerts", () => {
-  it("is an SNS topic encrypted with the AWS managed key, for TLS publishers only", () => {
-    expect(flatten(topic.Properties.KmsMasterKeyId)).toMatch(/alias\/aws\/sns$/);
+describe("alert topic", () => {
+  it("is an SNS topic encrypted with its own rotated key, for TLS publishers only", () => {
+    const [keyId] = only("AWS::KMS::Key");
+    expect(topic.Properties.KmsMasterKeyId).toEqual(getAtt(keyId, "Arn"));
+    template.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
     template.hasResourceProperties("AWS::SNS::TopicPolicy", {
       Topics: [{ Ref: topicId }],
       PolicyDocument: {
@@ -298,7 +299,15 @@ describe("suite steps' permissions", () => {
   it("lets summarise-suite read and mark summaries, write the suite item, query BySource and ByAmi, publish alerts", () => {
     const statements = serviceStatements("summarise-suite");
     expect(statements.flatMap(actionsOf).sort()).toEqual(
-      ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "sns:Publish"].sort(),
+      [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "sns:Publish",
+      ].sort(),
     );
     const query = statements.find((s) => actionsOf(s).includes("dynamodb:Query"));
     expect(resourcesOf(query)).toEqual([`<${table}.Arn>/index/BySource`, `<${table}.Arn>/index/ByAmi`]);
