@@ -6,7 +6,7 @@ import { putObject, s3Client } from "../aws/s3-client.js";
 import type { CaptureScreenshotsEvent, CaptureScreenshotsResult } from "../domain/contract.js";
 import { withWallClock } from "../shared/clock.js";
 import { requireEnv } from "../shared/env.js";
-import { observed } from "../shared/observability.js";
+import { eventKeys, observed } from "../shared/observability.js";
 import { captureScreenshots } from "./capture-screenshots.js";
 
 const bucket = requireEnv("CONSOLE_BUCKET");
@@ -39,11 +39,5 @@ export const lambdaHandler = (event: CaptureScreenshotsEvent): Promise<CaptureSc
 };
 
 export const handler = middy<CaptureScreenshotsEvent, CaptureScreenshotsResult>()
-  .use(
-    observed<CaptureScreenshotsEvent, CaptureScreenshotsResult>(({ benchmarkId, runIndex, instanceId }) => ({
-      benchmarkId,
-      runIndex,
-      instanceId,
-    })),
-  )
+  .use(observed<CaptureScreenshotsEvent, CaptureScreenshotsResult>(eventKeys))
   .handler(lambdaHandler);

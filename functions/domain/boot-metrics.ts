@@ -102,6 +102,10 @@ export function runMetricRecord(record: RunRecord): MetricRecord {
       metrics.push({ name: bracketWidthMetric(boundary), unit: "Milliseconds", value: widthMs });
     }
   }
+  const dimensions: Record<RunDimension, string> = {
+    Series: seriesOf(record.image),
+    InstanceType: record.instanceType,
+  };
   const metadata: Record<string, string | number> = {
     benchmarkId: record.benchmarkId,
     runIndex: record.runIndex,
@@ -109,11 +113,7 @@ export function runMetricRecord(record: RunRecord): MetricRecord {
     amiId: record.image.amiId,
   };
   if (record.instanceId !== undefined) metadata.instanceId = record.instanceId;
-  return {
-    dimensions: { Series: seriesOf(record.image), InstanceType: record.instanceType },
-    metrics,
-    metadata,
-  };
+  return { dimensions, metrics, metadata };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { PollStateEvent, PollStateResult } from "../domain/contract.js";
 import { validPendingMs } from "../domain/run-record.js";
 import { sleep, withWallClock } from "../shared/clock.js";
 import { requireEnv } from "../shared/env.js";
-import { observed } from "../shared/observability.js";
+import { eventKeys, observed } from "../shared/observability.js";
 import { pollState } from "./poll-state.js";
 
 const tableName = requireEnv("TABLE_NAME");
@@ -23,11 +23,5 @@ export const lambdaHandler = (event: PollStateEvent): Promise<PollStateResult> =
   );
 
 export const handler = middy<PollStateEvent, PollStateResult>()
-  .use(
-    observed<PollStateEvent, PollStateResult>(({ benchmarkId, runIndex, instanceId }) => ({
-      benchmarkId,
-      runIndex,
-      instanceId,
-    })),
-  )
+  .use(observed<PollStateEvent, PollStateResult>(eventKeys))
   .handler(lambdaHandler);

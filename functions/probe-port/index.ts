@@ -4,7 +4,7 @@ import { dynamoDbClient } from "../aws/dynamodb-client.js";
 import type { ProbePortEvent, ProbePortResult } from "../domain/contract.js";
 import { withWallClock } from "../shared/clock.js";
 import { requireEnv } from "../shared/env.js";
-import { observed } from "../shared/observability.js";
+import { eventKeys, observed } from "../shared/observability.js";
 import { probePort } from "./probe.js";
 
 const tableName = requireEnv("TABLE_NAME");
@@ -19,13 +19,7 @@ const LEDGER_REQUEST_TIMEOUT_MS = 2_000;
  * mark, which ends the run's filmstrip.
  */
 export const handler = middy<ProbePortEvent, ProbePortResult>()
-  .use(
-    observed<ProbePortEvent, ProbePortResult>(({ benchmarkId, runIndex, instanceId }) => ({
-      benchmarkId,
-      runIndex,
-      instanceId,
-    })),
-  )
+  .use(observed<ProbePortEvent, ProbePortResult>(eventKeys))
   .handler((event) => {
     const ledger = { benchmarkId: event.benchmarkId, runIndex: event.runIndex };
     return withWallClock((clock) =>

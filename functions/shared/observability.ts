@@ -36,6 +36,17 @@ export interface RunLogKeys {
 /** A step's keys: from its event, and from its result once it has one (the launch's instance id). */
 export type RunLogKeysOf<E, R> = (event: E, result?: R) => RunLogKeys;
 
+/** The keys of a step whose event carries them itself (the poll, the probe, the filmstrip). */
+export const eventKeys = ({
+  benchmarkId,
+  runIndex,
+  instanceId,
+}: Required<Omit<RunLogKeys, "suiteRunId">>): RunLogKeys => ({
+  benchmarkId,
+  runIndex,
+  instanceId,
+});
+
 /** The keys of a step that takes a Map iteration's whole state. */
 export const runStateKeys = (state: RunState): RunLogKeys => ({
   benchmarkId: state.benchmark.benchmarkId,

@@ -48,19 +48,21 @@ afterAll(async () => {
   await pipeline?.close();
 });
 
+const benchmarkInput = (runs: number, discardFirst: boolean) => ({
+  image: "/aws/service/debian/release/bookworm/latest/amd64",
+  instanceType: "c7i.large",
+  runs,
+  discardFirst,
+  port: pipeline.localAws?.cloud.sshPort,
+});
+
 const emfRecords = (benchmarkId: string) =>
   lines.filter((line) => line._aws !== undefined && line.benchmarkId === benchmarkId);
 
 describe("Powertools on the local pipeline", () => {
   it("publishes one EMF record per run, also when RecordRun's answer was lost and it ran again", async () => {
     let recordInvocations = 0;
-    const input = {
-      image: "/aws/service/debian/release/bookworm/latest/amd64",
-      instanceType: "c7i.large",
-      runs: 3,
-      discardFirst: true,
-      port: pipeline.localAws?.cloud.sshPort,
-    };
+    const input = benchmarkInput(3, true);
     const name = `observability-${randomUUID()}`;
     const execution = await pipeline.stateMachine.startExecution(input, name, {
       taskFaults: {
@@ -105,14 +107,7 @@ describe("Powertools on the local pipeline", () => {
   }, 120_000);
 
   it("puts the benchmark id, run index and instance id on every line a run's step ends with", async () => {
-    const input = {
-      image: "/aws/service/debian/release/bookworm/latest/amd64",
-      instanceType: "c7i.large",
-      runs: 1,
-      discardFirst: false,
-      port: pipeline.localAws?.cloud.sshPort,
-    };
-    const { benchmarkId, runs } = await runBenchmark(pipeline, input);
+    const { benchmarkId, runs } = await runBenchmark(pipeline, benchmarkInput(1, false));
     const [run] = runs;
     const stepLines = lines.filter(
       (line) => line.message === "step succeeded" && line.benchmarkId === benchmarkId,
