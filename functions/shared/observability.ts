@@ -3,11 +3,11 @@
  * all three go where Lambda sends stdout and the X-Ray daemon: the log lines and the EMF records to
  * the function's log group (CloudWatch extracts the metrics), the segments to X-Ray.
  *
- * Each function's bundle gets its own `logger` and `tracer`. The local runner loads every handler into
- * one process, where stdout is the CLI's; it sets POWERTOOLS_LOG_LEVEL=SILENT and
- * POWERTOOLS_METRICS_DISABLED=true unless the caller set them (local-cloud/local-pipeline.ts). There
- * the one logger serves invocations that run at once, so a line written mid-invocation may carry
- * another run's keys; the line a step ends with sets its own keys just before it is written.
+ * Each handler has a logger of its own ({@link observed}), as each function has in Lambda, so that the
+ * local runner, which loads every handler into one process, keeps the Parallel's three branches' lines
+ * apart. There stdout is the CLI's: the runner sets POWERTOOLS_LOG_LEVEL=SILENT and
+ * POWERTOOLS_METRICS_DISABLED=true unless the caller set them (local-cloud/local-pipeline.ts). The
+ * tracer is one per bundle: it wraps the SDK clients, which are (functions/aws/).
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
@@ -21,8 +21,10 @@ import type { RunRecord } from "../domain/run-record.js";
 
 // Service name and namespace come from the function's environment (infra/constructs/benchmark-function.ts,
 // POWERTOOLS_ENVIRONMENT), as every other setting does.
-export const logger = new Logger();
 export const tracer = new Tracer();
+
+/** A handler's own logger: one per handler module, as Lambda gives each function its own process. */
+export const handlerLogger = (): Logger => new Logger();
 
 /** What ties a log line (and a trace) to a run: on every line a step writes about one. */
 export interface RunLogKeys {
@@ -58,6 +60,8 @@ const defined = (keys: RunLogKeys): RunLogKeys =>
   Object.fromEntries(Object.entries(keys).filter(([, value]) => value !== undefined));
 
 export interface ObservedOptions {
+  /** The handler's logger, when its plain function writes lines of its own (the sweeper). */
+  logger?: Logger;
   /**
    * Errors the step throws by design for the state machine to retry (a run waiting for a run slot):
    * logged at INFO, so that ERROR lines are failures only.
@@ -65,7 +69,11 @@ export interface ObservedOptions {
   expectedErrors?: readonly string[];
 }
 
-function runKeys<E, R>(keysOf: RunLogKeysOf<E, R>, options: ObservedOptions): MiddlewareObj<E, R> {
+function runKeys<E, R>(
+  logger: Logger,
+  keysOf: RunLogKeysOf<E, R>,
+  options: ObservedOptions,
+): MiddlewareObj<E, R> {
   const annotate = (keys: RunLogKeys) => {
     logger.appendKeys({ ...keys });
     for (const [key, value] of Object.entries(keys)) tracer.putAnnotation(key, value as string | number);
@@ -98,10 +106,11 @@ export function observed<E, R>(
   keysOf: RunLogKeysOf<E, R> = () => ({}),
   options: ObservedOptions = {},
 ): MiddlewareObj<E, R>[] {
+  const logger = options.logger ?? handlerLogger();
   return [
     injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj<E, R>,
     captureLambdaHandler(tracer, { captureResponse: false }) as MiddlewareObj<E, R>,
-    runKeys(keysOf, options),
+    runKeys(logger, keysOf, options),
   ];
 }
 

@@ -4,7 +4,7 @@ import { dynamoDbClient } from "../aws/dynamodb-client.js";
 import { ec2Client } from "../aws/ec2-client.js";
 import { sleep } from "../shared/clock.js";
 import { requireEnv } from "../shared/env.js";
-import { logger, observed, publishMetricRecord } from "../shared/observability.js";
+import { handlerLogger, observed, publishMetricRecord } from "../shared/observability.js";
 import { parseMaxAgeMinutes, type SweepConfig, type SweepEvent, type SweepResult, sweep } from "./sweeper.js";
 
 const config: SweepConfig = {
@@ -12,6 +12,8 @@ const config: SweepConfig = {
   tableName: requireEnv("TABLE_NAME"),
   maxAgeMinutes: parseMaxAgeMinutes(requireEnv("MAX_AGE_MINUTES")),
 };
+
+const logger = handlerLogger();
 
 export const lambdaHandler = (
   event: SweepEvent,
@@ -29,5 +31,5 @@ export const lambdaHandler = (
   });
 
 export const handler = middy<SweepEvent, SweepResult>()
-  .use(observed<SweepEvent, SweepResult>())
+  .use(observed<SweepEvent, SweepResult>(undefined, { logger }))
   .handler(lambdaHandler);

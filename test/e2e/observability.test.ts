@@ -117,9 +117,22 @@ describe("Powertools on the local pipeline", () => {
     expect(stepLines).toHaveLength(12);
     const runLines = stepLines.filter((line) => line.runIndex !== undefined);
     expect(runLines).toHaveLength(9);
-    for (const line of runLines) {
-      expect(line).toMatchObject({ service: SERVICE_NAME, runIndex: 0, function_name: expect.any(String) });
-    }
+    for (const line of runLines) expect(line).toMatchObject({ service: SERVICE_NAME, runIndex: 0 });
+    // Each with its own function's context, also the Parallel's three branches, which run at once.
+    const functions = runLines.map((line) => String(line.function_name).replace(/Function[0-9A-F]{8}$/, ""));
+    expect(functions.sort()).toEqual(
+      [
+        "AcquireRunSlot",
+        "LaunchInstance",
+        "PollState",
+        "ProbePort",
+        "CaptureScreenshots",
+        "CaptureConsole",
+        "TerminateInstance",
+        "ReleaseRunSlot",
+        "RecordRun",
+      ].sort(),
+    );
     // Every step after the launch knows the instance; only the run slot is taken before there is one.
     expect(runLines.filter((line) => line.instanceId === run?.instanceId)).toHaveLength(8);
     expect(runLines.filter((line) => line.instanceId === undefined)).toHaveLength(1);

@@ -107,9 +107,14 @@ describe("observed", () => {
   }
 
   it("puts the Lambda context and the run's keys, from the event and then the result, on the step's line", async () => {
-    const { observed, logger } = await loadObservability();
+    const { observed, handlerLogger } = await loadObservability();
+    const logger = handlerLogger();
     const handler = middy<Event, Result>()
-      .use(observed<Event, Result>((event, result) => ({ ...event, instanceId: result?.instanceId })))
+      .use(
+        observed<Event, Result>((event, result) => ({ ...event, instanceId: result?.instanceId }), {
+          logger,
+        }),
+      )
       .handler(async () => {
         logger.info("launching");
         return { instanceId: "i-0abc" };
@@ -133,7 +138,7 @@ describe("observed", () => {
     // The next invocation starts without the last one's keys.
     lines = [];
     await middy<Event, Result>()
-      .use(observed<Event, Result>())
+      .use(observed<Event, Result>(undefined, { logger }))
       .handler(async () => {
         logger.info("another");
         return { instanceId: "i-0def" };
