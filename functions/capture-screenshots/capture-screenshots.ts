@@ -111,8 +111,7 @@ export async function captureScreenshots(
     );
   };
 
-  const shoot = async (slot: number): Promise<void> => {
-    const requestedAt = clock();
+  const shoot = async (slot: number, requestedAt: number): Promise<void> => {
     let imageData: string | undefined;
     try {
       const output = await deps.ec2.send(new GetConsoleScreenshotCommand({ InstanceId: instanceId }), {
@@ -154,8 +153,10 @@ export async function captureScreenshots(
       counts.busy += current - slot;
       if (inflight !== undefined) counts.busy++;
       else {
-        lastSentAt = now;
-        const request = shoot(current).finally(() => {
+        // The spacing runs from when the request went out, not from the wake-up: the marks check in
+        // between may have taken a while, and the next request is timed against this one.
+        lastSentAt = clock();
+        const request = shoot(current, lastSentAt).finally(() => {
           if (inflight === request) inflight = undefined;
         });
         inflight = request;

@@ -201,6 +201,29 @@ describe("captureScreenshots", () => {
     expect(result).toMatchObject({ frames: 5, busy: 0, throttled: 0 });
   });
 
+  it("spaces the requests by when they went out, not by when the loop woke: work in between counts", async () => {
+    const sentAt: number[] = [];
+    ec2Mock.on(GetConsoleScreenshotCommand).callsFake(async () => {
+      sentAt.push(Date.now());
+      return { ImageData: JPEG.toString("base64") };
+    });
+    // The first marks read costs 5 ms before its request is under way (the SDK's synchronous work
+    // under a loaded host), between the loop's wake-up and the first screenshot request.
+    let reads = 0;
+    deps.marks = async () => {
+      if (reads++ === 0) vi.setSystemTime(Date.now() + 5);
+      return { probeEndedAt: START + 1_000 };
+    };
+    await film(event(1));
+    const manifest = manifests.get(filmstripManifestKey("weekly-2025-01", 2)) as FilmstripManifest;
+    const requested = manifest.frameList.map((frame) => frame.requestedAt);
+    expect(requested.length).toBeGreaterThanOrEqual(3);
+    for (const times of [sentAt, requested]) {
+      const gaps = times.slice(1).map((at, i) => at - (times[i] as number));
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(999);
+    }
+  });
+
   it("goes on past other errors, counting each as a failed slot and keeping the last", async () => {
     answerAfter(
       50,
