@@ -14,6 +14,7 @@ import {
   type PortFactory,
   type Tag,
 } from "./ec2/instances.js";
+import { KeyPairs, type LaunchKeyPair } from "./ec2/key-pairs.js";
 import { defaultNetwork, type LocalNetwork } from "./ec2/network.js";
 import { createEmulatedPort } from "./emulated-port.js";
 import { type FaultSettings, Faults } from "./faults.js";
@@ -60,6 +61,11 @@ export interface InstanceSnapshot {
   /** Where it was launched: the subnet and security groups RunInstances placed it in. */
   subnetId: string;
   securityGroupIds: string[];
+  /**
+   * The key pair it was launched with (RunInstances' KeyName) and its OpenSSH public key line, as it
+   * was at launch: the key the instance's sshd would let in. Absent when launched without one.
+   */
+  keyPair?: LaunchKeyPair;
   truth: InstanceTruth;
 }
 
@@ -90,6 +96,8 @@ export class LocalCloud {
   readonly catalogue: Catalogue;
   /** The default VPC, its subnets and its default security group: where instances launch. */
   readonly network: LocalNetwork;
+  /** The account's imported key pairs (ImportKeyPair, DescribeKeyPairs, DeleteKeyPair). */
+  readonly keyPairs = new KeyPairs();
   readonly faults: Faults;
   /** @internal the instances; use `instances()` / `truth()` from outside. */
   readonly fleet: Fleet;
@@ -175,6 +183,7 @@ export class LocalCloud {
       rootVolumeEncrypted: i.spec.rootVolumeEncrypted,
       subnetId: i.spec.subnetId,
       securityGroupIds: [...i.spec.securityGroupIds],
+      ...(i.spec.keyPair && { keyPair: { ...i.spec.keyPair } }),
       truth: structuredClone(i.truth),
     }));
   }

@@ -31,6 +31,9 @@ import { Worker } from "node:worker_threads";
 
 export type PortPhase = "silent" | "refusing" | "accepting";
 
+/** Takes over an accepted connection (it is unref'd and its errors ignored already). */
+export type ConnectionServer = (socket: net.Socket) => void;
+
 export interface EmulatedPort {
   readonly host: string;
   readonly port: number;
@@ -39,8 +42,11 @@ export interface EmulatedPort {
   silent(): Promise<void>;
   /** SYNs answered by RST: nothing listens. */
   refuse(): Promise<void>;
-  /** Connections accepted (sends an SSH banner "SSH-2.0-OpenSSH_9.9 boot-bench-local\r\n" then closes). */
-  accept(): Promise<void>;
+  /**
+   * Connections accepted: each is handed to `serve` (the guest's sshd, for an instance with a key
+   * pair), or without it sent an SSH banner "SSH-2.0-OpenSSH_9.9 boot-bench-local\r\n" and closed.
+   */
+  accept(serve?: ConnectionServer): Promise<void>;
   /** Releases everything (idempotent). */
   close(): Promise<void>;
 }
@@ -427,14 +433,15 @@ function bindError(host: string, port: number, error: unknown): Error {
   });
 }
 
-function acceptingServer(connections: Set<net.Socket>): net.Server {
+function acceptingServer(connections: Set<net.Socket>, serve: ConnectionServer | undefined): net.Server {
   const server = net.createServer({ noDelay: true }, (socket) => {
     connections.add(socket);
     socket.unref();
     socket.on("error", noop);
     socket.on("close", () => connections.delete(socket));
     socket.setTimeout(CONNECTION_IDLE_MS, () => socket.destroy());
-    socket.end(SSH_BANNER);
+    if (serve) serve(socket);
+    else socket.end(SSH_BANNER);
   });
   // Accept errors (EMFILE, …) must not crash the process: the connection is simply not served.
   server.on("error", noop);
@@ -490,8 +497,8 @@ class LoopbackPort implements EmulatedPort {
     return this.#transition(() => this.#toRefusing());
   }
 
-  accept(): Promise<void> {
-    return this.#transition(() => this.#toAccepting());
+  accept(serve?: ConnectionServer): Promise<void> {
+    return this.#transition(() => this.#toAccepting(serve));
   }
 
   close(): Promise<void> {
@@ -545,9 +552,9 @@ class LoopbackPort implements EmulatedPort {
     }
   }
 
-  async #toAccepting(): Promise<void> {
+  async #toAccepting(serve: ConnectionServer | undefined): Promise<void> {
     if (this.#phase === "accepting") return;
-    const server = acceptingServer(this.#connections);
+    const server = acceptingServer(this.#connections, serve);
     if (this.#phase === "silent") {
       // Take the silent listener over instead of closing it: the port never stops listening.
       const fd = await silentListenerHost().release(this.host, this.port);

@@ -17,6 +17,7 @@ import {
   STATE_CODES,
   type Tag,
 } from "./instances.js";
+import { KEY_PAIR_FILTERS, keyPairFilterValues, type LocalKeyPair } from "./key-pairs.js";
 import {
   type LocalSecurityGroup,
   type LocalSubnet,
@@ -85,6 +86,9 @@ const ACTIONS: Readonly<Record<string, Action>> = {
   DescribeVpcs: describeVpcs,
   DescribeSubnets: describeSubnets,
   DescribeSecurityGroups: describeSecurityGroups,
+  ImportKeyPair: importKeyPair,
+  DescribeKeyPairs: describeKeyPairs,
+  DeleteKeyPair: deleteKeyPair,
 };
 
 /** The one answer to a throttled call, whichever limit refused it. */
@@ -234,6 +238,7 @@ function instanceXml(i: Instance, ip: string | undefined): string {
     stateXml("instanceState", i.state),
     leaf("privateDnsName", ip && `ip-${ip.replaceAll(".", "-")}.ec2.internal`),
     leaf("reason", i.stateTransitionReason || undefined),
+    leaf("keyName", spec.keyPair?.name),
     leaf("amiLaunchIndex", spec.amiLaunchIndex),
     leaf("instanceType", spec.instanceType.instanceType),
     leaf("launchTime", i.launchTime),
@@ -329,11 +334,12 @@ function resolveImageId(cloud: LocalCloud, raw: string | undefined): CatalogueIm
   return image;
 }
 
-function parseTags(q: QueryParams): Tag[] {
+/** `TagSpecification.N`: the tags for resources of type `kept`; any type not in `taggable` is refused. */
+function parseTags(q: QueryParams, taggable: ReadonlySet<string>, kept: string): Tag[] {
   const tags: Tag[] = [];
   for (const spec of q.structs("TagSpecification")) {
     const resourceType = spec.string("ResourceType") ?? "";
-    if (!TAGGABLE_AT_LAUNCH.has(resourceType)) {
+    if (!taggable.has(resourceType)) {
       throw new Ec2Error(
         "InvalidParameterValue",
         `'${resourceType}' is not a valid taggable resource type for this operation.`,
@@ -356,7 +362,7 @@ function parseTags(q: QueryParams): Tag[] {
     if (new Set(specTags.map((t) => t.key)).size !== specTags.length) {
       throw new Ec2Error("InvalidParameterValue", "Duplicate tag key in TagSpecification");
     }
-    if (resourceType === "instance") tags.push(...specTags);
+    if (resourceType === kept) tags.push(...specTags);
   }
   return tags;
 }
@@ -466,6 +472,9 @@ function parseRunRequest(ctx: ActionContext): RunRequest {
   }
   const placement = placeLaunch(cloud.network, q.string("SubnetId"), q.list("SecurityGroupId"));
   if (!placement.ok) throw new Ec2Error(placement.code, placement.message);
+  const keyName = q.string("KeyName");
+  const key = keyName === undefined || keyName === "" ? undefined : cloud.keyPairs.forLaunch(keyName);
+  if (key && !key.ok) throw new Ec2Error(key.code, key.message);
   return {
     image,
     instanceType,
@@ -477,10 +486,11 @@ function parseRunRequest(ctx: ActionContext): RunRequest {
       vpcId: placement.subnet.vpcId,
       securityGroupIds: placement.securityGroupIds,
       ...(userData !== undefined && { userData }),
+      ...(key && { keyPair: key.keyPair }),
       shutdownBehavior: shutdownBehavior as "stop" | "terminate",
       metadataOptions: { httpTokens, httpEndpoint, httpPutResponseHopLimit: hopLimit },
       rootVolumeEncrypted: rootVolumeEncryption(q, image),
-      tags: parseTags(q),
+      tags: parseTags(q, TAGGABLE_AT_LAUNCH, "instance"),
       availabilityZone: placement.subnet.availabilityZone,
       requestedAt: ctx.requestedAt,
     },
@@ -628,6 +638,7 @@ const INSTANCE_FILTERS = new Set([
   "availability-zone",
   "architecture",
   "owner-id",
+  "key-name",
   "tag-key",
   "tag-value",
 ]);
@@ -663,6 +674,8 @@ function instanceFilterValues(cloud: LocalCloud, i: Instance, name: string): str
       return [spec.image.architecture];
     case "owner-id":
       return [cloud.accountId];
+    case "key-name":
+      return spec.keyPair ? [spec.keyPair.name] : [];
     case "tag-key":
       return spec.tags.map((t) => t.key);
     case "tag-value":
@@ -940,6 +953,61 @@ function describeSecurityGroups({ cloud, q, requestId }: ActionContext): ActionR
       requestId,
       itemSet("securityGroupInfo", groups, render, true),
     ),
+  };
+}
+
+// ---- ImportKeyPair, DescribeKeyPairs, DeleteKeyPair (the key pairs of key-pairs.ts) ----------------
+
+const TAGGABLE_KEY_PAIR = new Set(["key-pair"]);
+
+function importKeyPair({ cloud, q, requestId }: ActionContext): ActionResult {
+  const tags = parseTags(q, TAGGABLE_KEY_PAIR, "key-pair");
+  const imported = cloud.keyPairs.import(
+    q.string("KeyName"),
+    q.string("PublicKeyMaterial"),
+    tags,
+    cloud.fleet.now(),
+  );
+  if (!imported.ok) throw new Ec2Error(imported.code, imported.message);
+  const { keyPair } = imported;
+  return {
+    body: responseXml(
+      "ImportKeyPair",
+      requestId,
+      leaf("keyFingerprint", keyPair.keyFingerprint),
+      leaf("keyName", keyPair.keyName),
+      leaf("keyPairId", keyPair.keyPairId),
+      tagSet(keyPair.tags),
+    ),
+  };
+}
+
+function describeKeyPairs({ cloud, q, requestId }: ActionContext): ActionResult {
+  const filters = parseFilters(q);
+  checkFilterNames(filters, KEY_PAIR_FILTERS, true);
+  const includePublicKey = q.string("IncludePublicKey") === "true";
+  const found = cloud.keyPairs.lookUp(q.list("KeyName"), q.list("KeyPairId"));
+  if (!found.ok) throw new Ec2Error(found.code, found.message);
+  const keyPairs = found.keyPairs.filter((k) =>
+    matchesFilters(filters, (name) => keyPairFilterValues(k, name)),
+  );
+  const render = (k: LocalKeyPair) =>
+    leaf("keyPairId", k.keyPairId) +
+    leaf("keyType", k.keyType) +
+    // EC2 lists a key pair without tags with an empty tag set (the CLI shows "Tags": []).
+    itemSet("tagSet", k.tags, (t) => leaf("key", t.key) + leaf("value", t.value), true) +
+    leaf("publicKey", includePublicKey ? k.publicKey : undefined) +
+    leaf("createTime", k.createTime) +
+    leaf("keyName", k.keyName) +
+    leaf("keyFingerprint", k.keyFingerprint);
+  return { body: responseXml("DescribeKeyPairs", requestId, itemSet("keySet", keyPairs, render, true)) };
+}
+
+function deleteKeyPair({ cloud, q, requestId }: ActionContext): ActionResult {
+  const result = cloud.keyPairs.delete(q.string("KeyName"), q.string("KeyPairId"));
+  if (!result.ok) throw new Ec2Error(result.code, result.message);
+  return {
+    body: responseXml("DeleteKeyPair", requestId, leaf("return", true), leaf("keyPairId", result.deleted)),
   };
 }
 

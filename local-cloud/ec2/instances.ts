@@ -5,8 +5,9 @@
  * error can be reported against what the benchmark observed.
  */
 import { randomBytes } from "node:crypto";
+import { guestFamilyOf, loginUserOf } from "../../functions/domain/guest-timings.js";
 import type { BootProfile, CatalogueImage } from "../catalogue.js";
-import type { EmulatedPort } from "../emulated-port.js";
+import type { ConnectionServer, EmulatedPort } from "../emulated-port.js";
 import type { Faults, LaunchFault } from "../faults.js";
 import {
   type AddressBlockClaim,
@@ -14,7 +15,10 @@ import {
   claimAddressBlock,
   LAST_ROW,
 } from "./address-blocks.js";
+import { consoleMilestones } from "./console-output.js";
+import { type GuestBootTruth, serveGuestSsh } from "./guest-ssh.js";
 import type { InstanceTypeInfo } from "./instance-types.js";
+import type { LaunchKeyPair } from "./key-pairs.js";
 
 export type InstanceStateName =
   | "pending"
@@ -88,6 +92,8 @@ export interface LaunchSpec {
   vpcId: string;
   securityGroupIds: string[];
   userData?: string;
+  /** RunInstances' KeyName, with the key pair's public key as it was at launch. */
+  keyPair?: LaunchKeyPair;
   shutdownBehavior: "stop" | "terminate";
   metadataOptions: { httpTokens: string; httpEndpoint: string; httpPutResponseHopLimit: number };
   /** A BlockDeviceMapping for the image's root device asked for encryption. */
@@ -358,7 +364,7 @@ export class Instance {
       // sshd already listens when the network comes up: no answer straight to open.
       void this.#port(async () => {
         const at = this.#fleet.now();
-        await this.port.accept();
+        await this.port.accept(this.#sshd());
         this.truth.networkUpAt = at;
         this.truth.sshUpAt = at;
         this.#fleet.notify(this);
@@ -379,10 +385,52 @@ export class Instance {
     if (this.state !== "running") return;
     void this.#port(async () => {
       const at = this.#fleet.now();
-      await this.port.accept();
+      await this.port.accept(this.#sshd());
       this.truth.sshUpAt = at;
       this.#fleet.notify(this);
     });
+  }
+
+  /**
+   * The guest's sshd for an instance launched with a key pair (guest-ssh.ts): the image's login user
+   * with that key, answering the guest-timing commands from this instance's truth. Without a key pair
+   * the open port sends a banner and closes, as before.
+   */
+  #sshd(): ConnectionServer | undefined {
+    const keyPair = this.spec.keyPair;
+    if (keyPair === undefined) return undefined;
+    const identity = {
+      family: guestFamilyOf(this.spec.image),
+      user: loginUserOf(this.spec.image),
+      authorizedKey: keyPair.publicKey,
+      hostname: `ip-${this.port.host.replaceAll(".", "-")}`,
+      truth: () => this.#guestBootTruth(),
+      now: () => this.#fleet.now(),
+    };
+    return (socket) => serveGuestSsh(socket, identity);
+  }
+
+  /** The boot as the guest knows it now: the console's milestones that have happened. */
+  #guestBootTruth(): GuestBootTruth {
+    const now = this.#fleet.now();
+    const kernelAt = this.truth.runningAt ?? now;
+    const milestones = consoleMilestones({
+      image: this.spec.image,
+      instanceType: this.spec.instanceType,
+      bootMode: this.bootMode,
+      truth: this.truth,
+    });
+    const at = (name: "rootMount" | "loginPrompt") =>
+      milestones.find((m) => m.milestone === name && m.at <= now)?.at;
+    const userlandAt = at("rootMount");
+    const bootFinishedAt = at("loginPrompt");
+    const sshReadyAt = this.truth.sshUpAt;
+    return {
+      kernelAt,
+      ...(userlandAt !== undefined && { userlandAt }),
+      ...(sshReadyAt !== undefined && { sshReadyAt }),
+      ...(bootFinishedAt !== undefined && { bootFinishedAt }),
+    };
   }
 
   #closePort(): Promise<void> {

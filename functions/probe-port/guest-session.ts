@@ -1,0 +1,140 @@
+/**
+ * One SSH session to a booted instance (issue 12, point 3): log in with the benchmark's key and run the
+ * family's documented commands (functions/domain/guest-timings.ts) one after the other, keeping each
+ * answer as it came. The probe opens it only after the port is open, so nothing here can move the
+ * intervals; a failure is an answer too (why there are no guest timings), never a failed run.
+ *
+ * The instance's host key is not known in advance (EC2 prints its fingerprints on the console, which
+ * the run captures only later): any host key is accepted and its SHA-256 fingerprint kept with the
+ * answers. The instance is reachable only from the probe's security group, and nothing secret is sent
+ * to it: the client authenticates with a key pair made for this benchmark alone.
+ */
+import { createHash } from "node:crypto";
+import { Client, type ClientChannel } from "ssh2";
+import {
+  GUEST_COMMAND_TIMEOUT_MS,
+  GUEST_OUTPUT_LIMIT_BYTES,
+  type GuestCommand,
+  type GuestCommandOutput,
+} from "../domain/guest-timings.js";
+import type { ErrorInfo } from "../domain/run-record.js";
+
+export interface GuestLogin {
+  host: string;
+  port: number;
+  username: string;
+  /** OpenSSH or PEM private key. */
+  privateKey: string;
+}
+
+export interface GuestSessionOptions {
+  /** Until the SSH handshake and authentication are done. */
+  readyTimeoutMs: number;
+  /** Each command's bound. @default GUEST_COMMAND_TIMEOUT_MS */
+  commandTimeoutMs?: number;
+}
+
+export type GuestSession =
+  | { status: "collected"; hostKeySha256: string; outputs: GuestCommandOutput[] }
+  | { status: "failed"; error: ErrorInfo; hostKeySha256?: string; outputs: GuestCommandOutput[] };
+
+function errorInfo(error: unknown): ErrorInfo {
+  if (!(error instanceof Error)) return { name: "Error", message: String(error) };
+  // ssh2 says where a failure happened in `level`: client-socket, client-timeout, client-authentication.
+  const level = (error as { level?: unknown }).level;
+  return { name: typeof level === "string" ? `SSH.${level}` : error.name, message: error.message };
+}
+
+/** Appends to a bounded buffer; true once something was dropped. */
+function bounded() {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = false;
+  return {
+    add(chunk: Buffer) {
+      const room = GUEST_OUTPUT_LIMIT_BYTES - size;
+      if (chunk.length > room) truncated = true;
+      const kept = chunk.subarray(0, Math.max(0, room));
+      chunks.push(kept);
+      size += kept.length;
+    },
+    text: () => Buffer.concat(chunks).toString("utf8"),
+    get truncated() {
+      return truncated;
+    },
+  };
+}
+
+function runOne(client: Client, command: GuestCommand, timeoutMs: number): Promise<GuestCommandOutput> {
+  return new Promise((resolve, reject) => {
+    client.exec(command.command, (error, channel: ClientChannel) => {
+      if (error) {
+        reject(error);
+        return;
+      }
+      const stdout = bounded();
+      const stderr = bounded();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        channel.close();
+      }, timeoutMs);
+      channel.on("data", (chunk: Buffer) => stdout.add(chunk));
+      channel.stderr.on("data", (chunk: Buffer) => stderr.add(chunk));
+      channel.on("close", (code: number | null | undefined) => {
+        clearTimeout(timer);
+        resolve({
+          id: command.id,
+          command: command.command,
+          ...(typeof code === "number" && !timedOut && { exitCode: code }),
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          ...((stdout.truncated || stderr.truncated) && { truncated: true as const }),
+          ...(timedOut && { timedOut: true as const }),
+        });
+      });
+    });
+  });
+}
+
+/** Logs in, runs `commands` in order, logs out. Never throws: a failure is returned with what was had. */
+export async function collectGuestOutput(
+  login: GuestLogin,
+  commands: readonly GuestCommand[],
+  options: GuestSessionOptions,
+): Promise<GuestSession> {
+  const client = new Client();
+  let hostKeySha256: string | undefined;
+  const outputs: GuestCommandOutput[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once("ready", () => resolve());
+      // Before ready, an error ends the attempt; after it, a command's exec fails with it instead.
+      client.on("error", reject);
+      client.connect({
+        host: login.host,
+        port: login.port,
+        username: login.username,
+        privateKey: login.privateKey,
+        readyTimeout: options.readyTimeoutMs,
+        hostVerifier: (key: Buffer) => {
+          hostKeySha256 = `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+          return true;
+        },
+      });
+    });
+    for (const command of commands) {
+      outputs.push(await runOne(client, command, options.commandTimeoutMs ?? GUEST_COMMAND_TIMEOUT_MS));
+    }
+    return { status: "collected", hostKeySha256: hostKeySha256 ?? "", outputs };
+  } catch (error) {
+    return {
+      status: "failed",
+      error: errorInfo(error),
+      ...(hostKeySha256 !== undefined && { hostKeySha256 }),
+      outputs,
+    };
+  } finally {
+    client.end();
+  }
+}
