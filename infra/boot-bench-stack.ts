@@ -12,6 +12,7 @@ import {
   allowListsToEnvironment,
   PUBLIC_PARAMETER_PREFIX,
 } from "../functions/domain/allow-lists.js";
+import { GUEST_KEY_ATTRIBUTES } from "../functions/domain/guest-timings.js";
 import {
   MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS,
   PROBE_LAMBDA_TIMEOUT_SECONDS,
@@ -177,6 +178,8 @@ export class BootBenchStack extends Stack {
     | "releaseRunSlot"
     | "recordRun"
     | "summarise"
+    | "prepareGuestKey"
+    | "deleteGuestKey"
     | "discoverTargets"
     | "summariseSuite",
     BenchmarkFunction
@@ -338,6 +341,20 @@ export class BootBenchStack extends Stack {
         timeout: Duration.seconds(60),
         environment: { TABLE_NAME: this.table.tableName },
       }),
+      // Guest timings only (settings.guestTimings): the benchmark's key pair, made before its runs
+      // and deleted after them; ImportKeyPair and DeleteKeyPair answer within a second.
+      prepareGuestKey: fn("PrepareGuestKeyFunction", {
+        ...common,
+        step: "prepare-guest-key",
+        timeout: Duration.seconds(30),
+        environment: { STACK_TAG: stackTag, TABLE_NAME: this.table.tableName },
+      }),
+      deleteGuestKey: fn("DeleteGuestKeyFunction", {
+        ...common,
+        step: "delete-guest-key",
+        timeout: Duration.seconds(30),
+        environment: { TABLE_NAME: this.table.tableName },
+      }),
       ...this.suiteFunctions(fn, common),
     };
     this.grantStepPermissions(subnets, { instanceSecurityGroup, probeSecurityGroup }, stackTag);
@@ -358,6 +375,8 @@ export class BootBenchStack extends Stack {
         releaseRunSlot: this.functions.releaseRunSlot.function,
         recordRun: this.functions.recordRun.function,
         summarise: this.functions.summarise.function,
+        prepareGuestKey: this.functions.prepareGuestKey.function,
+        deleteGuestKey: this.functions.deleteGuestKey.function,
         discoverTargets: this.functions.discoverTargets.function,
         summariseSuite: this.functions.summariseSuite.function,
       },
@@ -386,6 +405,7 @@ export class BootBenchStack extends Stack {
     // Its age bound must exceed the longest life of a run, read from the state machine's definition.
     this.sweeper = new Sweeper(this, "Sweeper", {
       table: this.table,
+      stateMachineName: this.stateMachine.stateMachineName,
       stackTag,
       logRetention,
       runLife: runLifeOf(this.stateMachine.stateMachine),
@@ -654,6 +674,76 @@ export class BootBenchStack extends Stack {
         actions: ["ec2:RunInstances"],
         resources: [this.formatArn({ service: "ec2", resource: "network-interface", resourceName: "*" })],
         conditions: { ArnEquals: { "ec2:Subnet": subnetArns } },
+      }),
+    );
+    // Guest timings: only the stack's own key pairs (PrepareGuestKey tags each at import).
+    const keyPairArn = this.formatArn({ service: "ec2", resource: "key-pair", resourceName: "*" });
+    const stackResource = { [`aws:ResourceTag/${STACK_TAG_KEY}`]: stackTag };
+    f.launchInstance.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "RunInstancesWithStackKeyPairs",
+        actions: ["ec2:RunInstances"],
+        resources: [keyPairArn],
+        conditions: { StringEquals: stackResource },
+      }),
+    );
+    f.prepareGuestKey.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ImportTaggedKeyPairs",
+        actions: ["ec2:ImportKeyPair"],
+        resources: [keyPairArn],
+        conditions: { StringEquals: stackTagged },
+      }),
+    );
+    f.prepareGuestKey.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "TagKeyPairsOnImportOnly",
+        actions: ["ec2:CreateTags"],
+        resources: [keyPairArn],
+        conditions: { StringEquals: { "ec2:CreateAction": "ImportKeyPair" } },
+      }),
+    );
+    f.prepareGuestKey.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "CheckImportedKeyPair",
+        actions: ["ec2:DescribeKeyPairs"],
+        resources: ["*"],
+      }),
+    );
+    f.deleteGuestKey.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "DeleteStackKeyPairs",
+        actions: ["ec2:DeleteKeyPair"],
+        resources: [keyPairArn],
+        conditions: { StringEquals: stackResource },
+      }),
+    );
+    // The private half, for the probe: one item per benchmark, written once, its key removed at the end.
+    const guestKeyAttributes = {
+      "ForAllValues:StringEquals": { "dynamodb:Attributes": [...GUEST_KEY_ATTRIBUTES] },
+      StringEqualsIfExists: { "dynamodb:ReturnValues": ["NONE"] },
+    };
+    f.prepareGuestKey.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "StoreGuestKey",
+        actions: ["dynamodb:PutItem"],
+        resources: [this.table.tableArn],
+        conditions: guestKeyAttributes,
+      }),
+    );
+    f.prepareGuestKey.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ReadStoredGuestKey",
+        actions: ["dynamodb:GetItem"],
+        resources: [this.table.tableArn],
+      }),
+    );
+    f.deleteGuestKey.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "RetireGuestKey",
+        actions: ["dynamodb:UpdateItem"],
+        resources: [this.table.tableArn],
+        conditions: guestKeyAttributes,
       }),
     );
     f.launchInstance.addToRolePolicy(

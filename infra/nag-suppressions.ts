@@ -25,6 +25,8 @@ const WILDCARD_RESOURCE_REASONS: Record<StepName, string> = {
   "release-run-slot": `Only X-Ray: ${XRAY}; DynamoDB access names the table, its run-slot partition and attributes.`,
   "record-run": `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
   summarise: `Only X-Ray: ${XRAY}; DynamoDB access names the table.`,
+  "prepare-guest-key": `ec2:DescribeKeyPairs (a retried import checking the key pair it finds) supports no resource-level permissions; ${XRAY}.`,
+  "delete-guest-key": `Only X-Ray: ${XRAY}; DeleteKeyPair names key pairs with the stack tag, DeleteItem the table.`,
   "discover-targets": `ec2:DescribeImages supports no resource-level permissions; ${XRAY}.`,
   "summarise-suite": `Only X-Ray: ${XRAY}; DynamoDB access names the table and its BySource and ByAmi indexes, SNS the alert topic.`,
 };
@@ -52,6 +54,8 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
     probePort,
     captureScreenshots,
     captureConsole,
+    prepareGuestKey,
+    deleteGuestKey,
   } = stack.functions;
   // ResolveImage reads one parameter, DiscoverTargets whole trees of them (GetParametersByPath).
   for (const arn of stack.imageParameterArns().filter((candidate) => candidate.endsWith("*"))) {
@@ -100,6 +104,23 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
     ec2Wildcard("network-interface"),
     "RunInstances creates the primary network interface, whose id is not known in advance; ec2:Subnet " +
       "confines it to the stack's subnets, and the instance security group is named.",
+  );
+  ack(
+    launchInstance.role,
+    ec2Wildcard("key-pair"),
+    "Each benchmark with guest timings has its own key pair, named after it; RunInstances may use only key " +
+      "pairs with aws:ResourceTag/boot-bench:stack = the stack name.",
+  );
+  ack(
+    prepareGuestKey.role,
+    ec2Wildcard("key-pair"),
+    "The key pair is made per benchmark; ImportKeyPair requires aws:RequestTag/boot-bench:stack = the stack " +
+      "name, and CreateTags is limited to ec2:CreateAction = ImportKeyPair.",
+  );
+  ack(
+    deleteGuestKey.role,
+    ec2Wildcard("key-pair"),
+    "Key pair ids differ per benchmark; DeleteKeyPair requires aws:ResourceTag/boot-bench:stack = the stack name.",
   );
   ack(
     probePort.role,

@@ -34,6 +34,9 @@ export interface StepFunctions {
   releaseRunSlot: lambda.Function;
   recordRun: lambda.Function;
   summarise: lambda.Function;
+  /** Guest timings: the benchmark's key pair, made before its runs and deleted after them. */
+  prepareGuestKey: lambda.Function;
+  deleteGuestKey: lambda.Function;
   /** Suites (infra/suite-flow.ts): resolve the targets, then close the suite run. */
   discoverTargets: lambda.Function;
   summariseSuite: lambda.Function;
@@ -339,6 +342,7 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
       "benchmark.$": "$.benchmark",
       "settings.$": "$.settings",
       "image.$": "$.image",
+      "guestKey.$": "$.guestKey",
       "run.$": "$$.Map.Item.Value",
     },
     resultPath: "$.iterations",
@@ -385,7 +389,43 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
       }),
     );
 
-  return validateInput.next(resolveImage).next(runs).next(summarise).next(benchmarkOutcome);
+  // Guest timings: the benchmark's key pair exists from before the first run until after the last.
+  // Nothing between its making and the Map can fail (the Map never does), so its delete always comes;
+  // a delete that fails is kept with the state, and the sweeper removes the key pair.
+  const guestTimingsAsked = sfn.Condition.and(
+    sfn.Condition.isPresent("$.settings.guestTimings"),
+    sfn.Condition.booleanEquals("$.settings.guestTimings", true),
+  );
+  const prepareGuestKey = invoke(scope, "PrepareGuestKey", fns.prepareGuestKey, "ec2", {
+    payload: sfn.TaskInput.fromObject({ benchmark: sfn.JsonPath.objectAt("$.benchmark") }),
+    resultPath: "$.guestKey",
+  });
+  const noGuestKey = new sfn.Pass(scope, "NoGuestKey", {
+    result: sfn.Result.fromObject({}),
+    resultPath: "$.guestKey",
+  });
+  const deleteGuestKey = invoke(scope, "DeleteGuestKey", fns.deleteGuestKey, "ec2", {
+    payload: sfn.TaskInput.fromObject({
+      benchmark: sfn.JsonPath.objectAt("$.benchmark"),
+      guestKey: sfn.JsonPath.objectAt("$.guestKey"),
+    }),
+    resultPath: "$.guestKeyDeleted",
+  });
+  deleteGuestKey.addCatch(summarise, catchAll("$.guestKeyDeleteFailure"));
+  prepareGuestKey.next(runs);
+  noGuestKey.next(runs);
+  runs.next(
+    new sfn.Choice(scope, "GuestKeyMade?")
+      .when(sfn.Condition.isPresent("$.guestKey.keyPairId"), deleteGuestKey.next(summarise))
+      .otherwise(summarise),
+  );
+  summarise.next(benchmarkOutcome);
+
+  return validateInput
+    .next(resolveImage)
+    .next(
+      new sfn.Choice(scope, "GuestTimings?").when(guestTimingsAsked, prepareGuestKey).otherwise(noGuestKey),
+    );
 }
 
 export interface BenchmarkStateMachineProps {

@@ -33,6 +33,7 @@ import { LocalStateMachine, type LocalStateMachineOptions } from "./runner/local
 import { assertLoopbackEndpoint } from "./runner/loopback.js";
 import { LOCAL_STACK_NAME, synthesizeTemplate } from "./runner/synth.js";
 import { ensureBuckets, type LocalS3, s3DataDirFor, startLocalS3 } from "./s3/s3-server.js";
+import { startLocalSfn } from "./sfn/sfn-server.js";
 import { type LocalSns, startLocalSns } from "./sns/sns-server.js";
 
 export { LOCAL_TABLE_NAME };
@@ -171,7 +172,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         INSTANCE_SECURITY_GROUP_ID: network.securityGroupId,
       },
     };
+    // Step Functions is always this pipeline's own: only its runner knows its executions (the sweeper
+    // asks whether a benchmark still runs). The runner is loaded below; the server asks for it per call.
+    let loadedMachine: LocalStateMachine | undefined;
+    const localSfn = await startLocalSfn(() => loadedMachine);
+    closers.push(() => localSfn.close());
     const endpointVariables = {
+      AWS_ENDPOINT_URL_SFN: localSfn.endpoint,
       AWS_ENDPOINT_URL_EC2: ec2,
       AWS_ENDPOINT_URL_SSM: ssm,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
@@ -207,6 +214,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       ...(options.retryIntervalMs !== undefined && { retryIntervalMs: options.retryIntervalMs }),
       ...(options.onEvent && { onEvent: options.onEvent }),
     });
+    loadedMachine = stateMachine;
     return {
       stateMachine,
       tableName: LOCAL_TABLE_NAME,

@@ -9,6 +9,7 @@ import {
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { RunEndedError } from "../domain/errors.js";
 import type { ObservationMarks } from "../domain/filmstrip.js";
+import { type ActiveGuestKey, GUEST_KEY_SK, type NewGuestKey } from "../domain/guest-timings.js";
 import {
   benchmarkPk,
   launchSk,
@@ -338,4 +339,66 @@ export async function readObservationMarks(
     ...(probeEndedAt !== undefined && { probeEndedAt: Number(probeEndedAt) }),
     ...(runEndedAt !== undefined && { runEndedAt: Number(runEndedAt) }),
   };
+}
+
+// ---- the guest key (functions/prepare-guest-key, delete-guest-key) ------------------------------
+const guestKeyItemKey = (benchmarkId: string): ItemKey => ({
+  pk: benchmarkPk(benchmarkId),
+  sk: GUEST_KEY_SK,
+});
+
+/**
+ * Stores the benchmark's key once: a retried PrepareGuestKey gets the key the first attempt stored,
+ * so that the key pair EC2 has and the private key the probe reads are always one pair.
+ */
+export async function putGuestKeyOnce(
+  client: DynamoDBClient,
+  tableName: string,
+  record: NewGuestKey,
+): Promise<ActiveGuestKey> {
+  const item: ActiveGuestKey = {
+    pk: benchmarkPk(record.benchmarkId),
+    sk: GUEST_KEY_SK,
+    itemType: "guestKey",
+    ...record,
+  };
+  const written = await unlessConditionFails(
+    client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: marshallItem(item),
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    ),
+  );
+  if (written) return item;
+  const stored = await getItem(client, tableName, item);
+  if (stored?.itemType !== "guestKey" || typeof stored.privateKey !== "string") {
+    // Retired already (its benchmark's runs are over), or not a guest key item at all.
+    throw new Error(`guest key item of benchmark ${record.benchmarkId} exists without a private key`);
+  }
+  return stored as unknown as ActiveGuestKey;
+}
+
+/**
+ * Removes the private half of the benchmark's key once its runs are over (idempotent: a retired key
+ * stays retired). The item is updated, not deleted: no step may delete items of this table.
+ */
+export async function retireGuestKey(
+  client: DynamoDBClient,
+  tableName: string,
+  benchmarkId: string,
+  at: Date,
+): Promise<void> {
+  await unlessConditionFails(
+    client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: keyOf(guestKeyItemKey(benchmarkId)),
+        UpdateExpression: "SET retiredAt = :at REMOVE privateKey",
+        ConditionExpression: "attribute_exists(privateKey)",
+        ExpressionAttributeValues: { ":at": { S: at.toISOString() } },
+      }),
+    ),
+  );
 }

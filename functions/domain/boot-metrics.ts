@@ -63,6 +63,12 @@ export const SWEEP_METRICS = {
   /** Instances older than the bound: each one is an instance the pipeline failed to terminate. */
   instancesExpired: "instancesExpired",
   instancesSwept: "instancesSwept",
+  /**
+   * The stack's key pairs older than the bound that the sweeper deleted: each one a benchmark's key
+   * whose own delete failed or whose execution was stopped. Not alarmed: a key pair costs nothing.
+   */
+  keyPairsDeleted: "keyPairsDeleted",
+  /** Instances it could not terminate and key pairs it could not delete (or list). */
   sweepFailures: "sweepFailures",
 } as const;
 

@@ -22,6 +22,9 @@ import {
  *   (a 100 s boot is a success under a 120 s open timeout and a timeout under 60 s);
  * - the label, which marks a setup the settings cannot tell (UEFI against BIOS of one image, …).
  *
+ * - whether the instances had the benchmark's key pair (guest timings): cloud-init installs it before
+ *   sshd starts, so the guest does more before the port opens.
+ *
  * Not in it: the image (that is what is compared), the number of runs and whether the first is
  * discarded (the statistics weigh the runs there are), the run concurrency, and the filmstrip (EC2
  * takes screenshots from outside the guest, without a keystroke: the boot is the same).
@@ -41,6 +44,7 @@ export interface Comparability {
   runningTimeoutSeconds: number;
   openTimeoutSeconds: number;
   label?: string;
+  guestKeyPair?: true;
 }
 
 /** The region of a Step Functions execution ARN (`arn:aws:states:<region>:…`). */
@@ -82,6 +86,7 @@ export function settingsComparability(
     comparability.userDataSha256 = sha256Hex(settings.userData);
   }
   if (settings.label !== undefined) comparability.label = settings.label;
+  if (settings.guestTimings === true) comparability.guestKeyPair = true;
   return comparability;
 }
 
@@ -100,20 +105,30 @@ const KEY_FIELDS = [
   "openTimeoutSeconds",
   "label",
 ] as const satisfies readonly (keyof Comparability)[];
+/**
+ * Fields added after keys were first stored: in the key only when set, so that every key stored
+ * before them (and every benchmark without them) stays what it was.
+ */
+const LATER_KEY_FIELDS = ["guestKeyPair"] as const satisfies readonly (keyof Comparability)[];
 
 /**
  * The stored key: `v<rules>-` and 16 hex characters of the SHA-256 of the fields in a fixed order.
  * Equal keys, comparable benchmarks; a query by key (`comparabilityKey = :key`) finds them all.
  */
 export function comparabilityKey(comparability: Comparability): string {
-  const canonical = JSON.stringify(KEY_FIELDS.map((field) => comparability[field] ?? null));
+  const canonical = JSON.stringify([
+    ...KEY_FIELDS.map((field) => comparability[field] ?? null),
+    ...LATER_KEY_FIELDS.flatMap((field) =>
+      comparability[field] === undefined ? [] : [[field, comparability[field]]],
+    ),
+  ]);
   const digest = sha256Hex(canonical).slice(0, 16);
   return `v${comparability.integrityRulesVersion}-${digest}`;
 }
 
 /** Why two comparabilities differ, field by field, for a message that says what to change. */
 export function comparabilityDifferences(a: Comparability, b: Comparability): string[] {
-  return KEY_FIELDS.flatMap((field) =>
+  return [...KEY_FIELDS, ...LATER_KEY_FIELDS].flatMap((field) =>
     (a[field] ?? null) === (b[field] ?? null)
       ? []
       : [`${field}: ${JSON.stringify(a[field] ?? null)} against ${JSON.stringify(b[field] ?? null)}`],

@@ -37,6 +37,11 @@ export interface BenchmarkSettings {
   portBracketLimitMs?: number;
   /** A boot filmstrip (CaptureScreenshots): absent = none, the default. */
   screenshots?: ScreenshotSettings;
+  /**
+   * Guest-side timings (functions/domain/guest-timings.ts): the benchmark's instances get its own key
+   * pair, and the probe logs in once the port is open. Absent = false, the default: no key pair.
+   */
+  guestTimings?: boolean;
 }
 
 /** How often CaptureScreenshots asks EC2 for a console screenshot: 0.2 to 1 frames a second. */
@@ -104,6 +109,28 @@ export interface RunContext {
   settings: BenchmarkSettings;
   image: ResolvedImage;
   run: RunItem;
+  /** The benchmark's key pair (PrepareGuestKey); `{}` or absent: its instances get none. */
+  guestKey?: GuestKeyState;
+}
+
+// ---- PrepareGuestKey / DeleteGuestKey (guest timings) --------------------------------------------
+export interface GuestKey {
+  keyName: string;
+  keyPairId: string;
+}
+/** What the state carries after PrepareGuestKey, or `{}` when the benchmark asked for no guest timings. */
+export type GuestKeyState = GuestKey | Record<string, never>;
+export interface PrepareGuestKeyEvent {
+  benchmark: BenchmarkRef;
+}
+export type PrepareGuestKeyResult = GuestKey;
+export interface DeleteGuestKeyEvent {
+  benchmark: BenchmarkRef;
+  guestKey: GuestKey;
+}
+export interface DeleteGuestKeyResult {
+  /** The key pair that is gone now (EC2 answers a delete of one already gone the same way). */
+  keyPairId: string;
 }
 
 /** The whole state of one Map iteration as it accumulates; terminate and record take all of it. */

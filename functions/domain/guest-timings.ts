@@ -9,6 +9,54 @@
  */
 import type { ResolvedImage } from "./contract.js";
 
+/** The EC2 key pair of a benchmark with guest timings: one per benchmark, deleted when its runs end. */
+export const guestKeyName = (benchmarkId: string): string => `boot-bench-${benchmarkId}`;
+
+/** The sort key of the item that keeps the key pair's private half for the probe (its partition: the benchmark's). */
+export const GUEST_KEY_SK = "GUESTKEY";
+
+/**
+ * The benchmark's key, while its runs go on: the probe, which reaches DynamoDB through the VPC's
+ * gateway endpoint and nothing else of AWS, reads the private half from here. When the runs end the
+ * key pair is deleted and the private half removed (`retiredAt` set): the item stays, as every item
+ * of this table does, since no step may delete items.
+ */
+export interface GuestKeyRecord {
+  pk: string;
+  sk: typeof GUEST_KEY_SK;
+  itemType: "guestKey";
+  benchmarkId: string;
+  /** The benchmark's execution: the sweeper leaves the key pair alone while it runs. */
+  executionId: string;
+  keyName: string;
+  /** OpenSSH public key line, as imported. */
+  publicKey: string;
+  /** OpenSSH private key. */
+  /** Removed when the key is retired. */
+  privateKey?: string;
+  createdAt: string;
+  retiredAt?: string;
+}
+
+/** A guest key item that still holds its private half. */
+export type ActiveGuestKey = GuestKeyRecord & { privateKey: string };
+/** What PrepareGuestKey stores. */
+export type NewGuestKey = Omit<ActiveGuestKey, "pk" | "sk" | "itemType" | "retiredAt">;
+
+/** Every attribute of a guest key item: IAM lets the two key steps write these and no others. */
+export const GUEST_KEY_ATTRIBUTES: readonly string[] = [
+  "pk",
+  "sk",
+  "itemType",
+  "benchmarkId",
+  "executionId",
+  "keyName",
+  "publicKey",
+  "privateKey",
+  "createdAt",
+  "retiredAt",
+];
+
 export type GuestFamily = "linux" | "freebsd";
 
 export type GuestCommandId =

@@ -98,6 +98,9 @@ export const benchmarkInputSchema = z.strictObject({
       { error: 'must be an object such as {"framesPerSecond": 0.5}' },
     )
     .optional(),
+  // Log in over SSH once the port is open (functions/domain/guest-timings.ts): the instances then get
+  // the benchmark's own key pair, which they otherwise never have.
+  guestTimings: z.boolean({ error: "must be true or false" }).optional(),
 });
 
 /** What a caller may pass (before defaults): for the CLI, schedules and sample events. */

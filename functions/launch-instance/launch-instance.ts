@@ -159,7 +159,8 @@ export function buildRunInstancesInput(
       { ResourceType: "instance", Tags: tags },
       { ResourceType: "volume", Tags: tags },
     ],
-    // No KeyName and no IamInstanceProfile: nothing logs in and the instance calls no AWS API.
+    // No KeyName unless the benchmark asked for guest timings, and no IamInstanceProfile: nothing else
+    // logs in, and the instance calls no AWS API.
     // No BlockDeviceMappings unless the root volume is to be encrypted: the AMI's root volume mapping
     // applies unchanged (DeleteOnTermination is true on the AMIs vendors publish), so the benchmark
     // boots the image exactly as users get it.
@@ -176,6 +177,9 @@ export function buildRunInstancesInput(
       { DeviceName: deviceName, Ebs: { Encrypted: true, DeleteOnTermination: true } },
     ];
   }
+  const keyName =
+    event.guestKey !== undefined && "keyName" in event.guestKey ? event.guestKey.keyName : undefined;
+  if (keyName !== undefined) input.KeyName = keyName;
   if (settings.userData !== undefined && settings.userData !== "") {
     input.UserData = Buffer.from(settings.userData, "utf8").toString("base64");
   }

@@ -2,6 +2,7 @@ import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { dynamoDbClient } from "../aws/dynamodb-client.js";
 import { ec2Client } from "../aws/ec2-client.js";
+import { sfnClient } from "../aws/sfn-client.js";
 import { sleep } from "../shared/clock.js";
 import { requireEnv } from "../shared/env.js";
 import { handlerLogger, observed, publishMetricRecord } from "../shared/observability.js";
@@ -22,6 +23,7 @@ export const lambdaHandler = (
   sweep(event ?? {}, {
     ec2: ec2Client,
     dynamodb: dynamoDbClient,
+    sfn: sfnClient,
     config,
     clock: Date.now,
     sleep,

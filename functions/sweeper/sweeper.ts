@@ -1,42 +1,54 @@
 import { type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import {
+  DeleteKeyPairCommand,
   DescribeInstancesCommand,
+  DescribeKeyPairsCommand,
   type EC2Client,
   type Instance,
+  type KeyPairInfo,
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
-import { marshallItem } from "../aws/benchmark-table.js";
+import { DescribeExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
+import { getItem, marshallItem, retireGuestKey } from "../aws/benchmark-table.js";
 import { type MetricRecord, SWEEP_METRICS } from "../domain/boot-metrics.js";
+import { GUEST_KEY_SK } from "../domain/guest-timings.js";
 import { TAG_BENCHMARK, TAG_RUN, TAG_STACK } from "../domain/instance-tags.js";
-import { errorInfoOf } from "../domain/run-record.js";
+import { benchmarkPk, type ErrorInfo, errorInfoOf } from "../domain/run-record.js";
 import {
   expiredInstances,
+  expiredKeyPairs,
+  type KeyPairSweepFailure,
   SWEEPABLE_STATES,
   type SweepFailure,
   type SweepRecord,
   type SweptInstance,
+  type SweptKeyPair,
   sweepPk,
   sweepSk,
   sweptInstance,
+  sweptKeyPair,
   type TaggedInstance,
+  type TaggedKeyPair,
 } from "../domain/sweep-record.js";
 import type { Clock, Sleep } from "../shared/clock.js";
 
 export interface SweepConfig {
-  /** Value of the `boot-bench:stack` tag: only this stack's instances are ever looked at. */
+  /** Value of the `boot-bench:stack` tag: only this stack's instances and key pairs are ever looked at. */
   stackTag: string;
   tableName: string;
-  /** Instances at least this old are terminated (scheduled sweeps). */
+  /** Instances (and key pairs) at least this old are terminated (deleted) by scheduled sweeps. */
   maxAgeMinutes: number;
 }
 
 export interface SweeperDeps {
   ec2: EC2Client;
   dynamodb: DynamoDBClient;
+  /** Asks whether a key pair's benchmark still runs (DescribeExecution). */
+  sfn: SFNClient;
   config: SweepConfig;
   clock: Clock;
   sleep: Sleep;
-  /** One structured line per sweep, ERROR when an instance could not be terminated. */
+  /** One structured line per sweep, ERROR when an instance or a key pair could not be ended. */
   logger: SweepLogger;
   /** The sweep's EMF record ({@link sweepMetricRecord}), also when the sweep then fails. */
   publishMetrics: (record: MetricRecord) => void;
@@ -75,7 +87,17 @@ export interface SweepResult {
   expired: SweptInstance[];
   terminated: SweptInstance[];
   failed: SweepFailure[];
-  /** The item written, when the sweep terminated something or failed to. */
+  /** Key pairs with the stack tag. */
+  keyPairsExamined: number;
+  /** Of those, the ones older than the bound (deleted unless dryRun). */
+  keyPairsExpired: SweptKeyPair[];
+  /** Expired by age, but their benchmark still runs: kept. */
+  keyPairsInUse: SweptKeyPair[];
+  keyPairsDeleted: SweptKeyPair[];
+  keyPairsFailed: KeyPairSweepFailure[];
+  /** DescribeKeyPairs failed after retries: the instances were still swept, no key pair was. */
+  keyPairsDescribeError?: ErrorInfo;
+  /** The item written, when the sweep terminated or deleted something, or failed to. */
   record?: { pk: string; sk: string };
 }
 
@@ -96,13 +118,14 @@ export class SweepIncompleteError extends Error {
 }
 
 /**
- * Terminates every instance carrying this stack's tag that is older than the bound, and records
- * what it did: one DynamoDB item per sweep that terminated (or failed to terminate) something, and
- * one structured log line per sweep. It trusts nothing upstream: an execution that was stopped, timed
- * out or whose terminate step gave up leaves instances only this finds.
+ * Terminates every instance carrying this stack's tag that is older than the bound, then deletes the
+ * stack's key pairs older than it (a benchmark's key pair outlives it when its delete failed or its
+ * execution was stopped), and records what it did: one DynamoDB item per sweep that terminated or
+ * deleted (or failed to) something, and one structured log line per sweep. It trusts nothing upstream:
+ * an execution that was stopped, timed out or whose terminate step gave up leaves instances only this finds.
  *
- * Throws SweepIncompleteError after recording when an instance could not be terminated, so the
- * invocation counts as failed (Lambda's Errors metric) and the next sweep tries again.
+ * Throws SweepIncompleteError after recording when an instance could not be terminated or a key pair
+ * deleted, so the invocation counts as failed (Lambda's Errors metric) and the next sweep tries again.
  */
 export async function sweep(event: SweepEvent, deps: SweeperDeps): Promise<SweepResult> {
   const maxAgeMinutes = boundOf(event, deps.config.maxAgeMinutes);
@@ -127,6 +150,10 @@ export async function sweep(event: SweepEvent, deps: SweeperDeps): Promise<Sweep
     }
   }
 
+  // After the instances, and never in their way: a key pair that cannot be listed or deleted costs
+  // nothing, an instance left running does.
+  const keys = await sweepKeyPairs(deps, now, maxAgeMinutes, dryRun);
+
   const result: SweepResult = {
     sweptAt,
     maxAgeMinutes,
@@ -135,8 +162,10 @@ export async function sweep(event: SweepEvent, deps: SweeperDeps): Promise<Sweep
     expired,
     terminated,
     failed,
+    ...keys,
   };
-  if (terminated.length > 0 || failed.length > 0) {
+  const keyPairFailures = keys.keyPairsFailed.length + (keys.keyPairsDescribeError ? 1 : 0);
+  if (terminated.length > 0 || failed.length > 0 || keys.keyPairsDeleted.length > 0 || keyPairFailures > 0) {
     const record: SweepRecord = {
       pk: sweepPk(sweptAt),
       sk: sweepSk(sweptAt, deps.invocationId),
@@ -149,6 +178,10 @@ export async function sweep(event: SweepEvent, deps: SweeperDeps): Promise<Sweep
       examined: tagged.length,
       terminated,
       failed,
+      keyPairsExamined: keys.keyPairsExamined,
+      keyPairsDeleted: keys.keyPairsDeleted,
+      keyPairsFailed: keys.keyPairsFailed,
+      ...(keys.keyPairsDescribeError && { keyPairsDescribeError: keys.keyPairsDescribeError }),
     };
     await deps.dynamodb.send(
       new PutItemCommand({ TableName: deps.config.tableName, Item: marshallItem(record) }),
@@ -169,31 +202,59 @@ export async function sweep(event: SweepEvent, deps: SweeperDeps): Promise<Sweep
       ageSeconds,
     })),
     failed,
+    keyPairsExamined: keys.keyPairsExamined,
+    keyPairsExpired: keys.keyPairsExpired.length,
+    keyPairsDeleted: keys.keyPairsDeleted.map(({ keyName, keyPairId, benchmarkId, ageSeconds }) => ({
+      keyName,
+      keyPairId,
+      benchmarkId,
+      ageSeconds,
+    })),
+    keyPairsFailed: keys.keyPairsFailed,
+    ...(keys.keyPairsDescribeError && { keyPairsDescribeError: keys.keyPairsDescribeError }),
     record: result.record,
   };
-  if (failed.length > 0) deps.logger.error("boot-bench sweep", report);
+  const incomplete = failed.length > 0 || keyPairFailures > 0;
+  if (incomplete) deps.logger.error("boot-bench sweep", report);
   else deps.logger.info("boot-bench sweep", report);
   deps.publishMetrics(sweepMetricRecord(result));
-  if (failed.length > 0) {
-    throw new SweepIncompleteError(
-      `could not terminate ${failed.map((f) => `${f.instanceId} (${f.error.name})`).join(", ")}`,
-    );
+  if (incomplete) {
+    const reasons = [
+      ...(failed.length > 0
+        ? [`could not terminate ${failed.map((f) => `${f.instanceId} (${f.error.name})`).join(", ")}`]
+        : []),
+      ...(keys.keyPairsFailed.length > 0
+        ? [
+            `could not delete key pair ${keys.keyPairsFailed
+              .map((f) => `${f.keyName} ${f.keyPairId} (${f.error.name})`)
+              .join(", ")}`,
+          ]
+        : []),
+      ...(keys.keyPairsDescribeError
+        ? [`could not describe key pairs (${keys.keyPairsDescribeError.name})`]
+        : []),
+    ];
+    throw new SweepIncompleteError(reasons.join("; "));
   }
   return result;
 }
 
 /**
  * A sweep's EMF record: how many instances had outlived the bound (each one the pipeline failed to
- * terminate in time; the stack alarms on any), how many it ended, and how many it could not.
+ * terminate in time; the stack alarms on any), how many it ended, how many key pairs it deleted, and
+ * how many instances and key pairs it could not end (a DescribeKeyPairs that failed counts as one).
  */
 export function sweepMetricRecord(result: SweepResult): MetricRecord {
   const count = (name: string, value: number) => ({ name, unit: "Count" as const, value });
+  const failures =
+    result.failed.length + result.keyPairsFailed.length + (result.keyPairsDescribeError ? 1 : 0);
   return {
     dimensions: {},
     metrics: [
       count(SWEEP_METRICS.instancesExpired, result.expired.length),
       count(SWEEP_METRICS.instancesSwept, result.terminated.length),
-      count(SWEEP_METRICS.sweepFailures, result.failed.length),
+      count(SWEEP_METRICS.keyPairsDeleted, result.keyPairsDeleted.length),
+      count(SWEEP_METRICS.sweepFailures, failures),
     ],
     metadata: { maxAgeMinutes: result.maxAgeMinutes, dryRun: String(result.dryRun) },
   };
@@ -294,6 +355,124 @@ async function terminate(
     failed.push(...outcome.failed);
   }
   return { terminated, failed };
+}
+
+type KeyPairSweep = Pick<
+  SweepResult,
+  | "keyPairsExamined"
+  | "keyPairsExpired"
+  | "keyPairsInUse"
+  | "keyPairsDeleted"
+  | "keyPairsFailed"
+  | "keyPairsDescribeError"
+>;
+
+/**
+ * Whether a key pair's benchmark still runs: its guest key item names the execution, which Step
+ * Functions describes. No item, a retired one, or an execution Step Functions no longer has: it does not.
+ */
+async function benchmarkStillRuns(deps: SweeperDeps, benchmarkId: string): Promise<boolean> {
+  const item = await getItem(deps.dynamodb, deps.config.tableName, {
+    pk: benchmarkPk(benchmarkId),
+    sk: GUEST_KEY_SK,
+  });
+  if (item === undefined || item.retiredAt !== undefined || typeof item.executionId !== "string")
+    return false;
+  const { executionId } = item;
+  try {
+    const execution = await withRetries(deps, () =>
+      deps.sfn.send(new DescribeExecutionCommand({ executionArn: executionId })),
+    );
+    return execution.status === "RUNNING" || execution.status === "PENDING_REDRIVE";
+  } catch (error) {
+    if (errorName(error) === "ExecutionDoesNotExist") return false;
+    throw error;
+  }
+}
+
+/** Describes the stack's key pairs and deletes those past the bound, one DeleteKeyPair each. */
+async function sweepKeyPairs(
+  deps: SweeperDeps,
+  now: number,
+  maxAgeMinutes: number,
+  dryRun: boolean,
+): Promise<KeyPairSweep> {
+  const outcome: KeyPairSweep = {
+    keyPairsExamined: 0,
+    keyPairsExpired: [],
+    keyPairsInUse: [],
+    keyPairsDeleted: [],
+    keyPairsFailed: [],
+  };
+  let tagged: TaggedKeyPair[];
+  try {
+    tagged = await describeTaggedKeyPairs(deps);
+  } catch (error) {
+    outcome.keyPairsDescribeError = errorInfoOf(error);
+    return outcome;
+  }
+  outcome.keyPairsExamined = tagged.length;
+  outcome.keyPairsExpired = expiredKeyPairs(tagged, now, maxAgeMinutes).map((k) => sweptKeyPair(k, now));
+  if (dryRun) return outcome;
+  for (const keyPair of outcome.keyPairsExpired) {
+    try {
+      // Older than a run, not necessarily than its benchmark: runs go one after another, and a key
+      // pair deleted under a running benchmark fails its next launch (InvalidKeyPair.NotFound).
+      if (keyPair.benchmarkId !== undefined && (await benchmarkStillRuns(deps, keyPair.benchmarkId))) {
+        outcome.keyPairsInUse.push(keyPair);
+        continue;
+      }
+      await withRetries(deps, () =>
+        deps.ec2.send(new DeleteKeyPairCommand({ KeyPairId: keyPair.keyPairId })),
+      );
+      outcome.keyPairsDeleted.push(keyPair);
+      if (keyPair.benchmarkId !== undefined) {
+        await retireGuestKey(deps.dynamodb, deps.config.tableName, keyPair.benchmarkId, new Date(now));
+      }
+    } catch (error) {
+      // Deleted meanwhile (the benchmark's own delete, late): nothing is left to delete.
+      if (errorName(error) === "InvalidKeyPair.NotFound") continue;
+      outcome.keyPairsFailed.push({
+        keyName: keyPair.keyName,
+        keyPairId: keyPair.keyPairId,
+        error: errorInfoOf(error),
+      });
+    }
+  }
+  return outcome;
+}
+
+/** Every key pair with the stack tag. DescribeKeyPairs has no pages: it answers with all of them. */
+async function describeTaggedKeyPairs(deps: SweeperDeps): Promise<TaggedKeyPair[]> {
+  const page = await withRetries(deps, () =>
+    deps.ec2.send(
+      new DescribeKeyPairsCommand({
+        Filters: [{ Name: `tag:${TAG_STACK}`, Values: [deps.config.stackTag] }],
+      }),
+    ),
+  );
+  return (page.KeyPairs ?? []).flatMap((k) => {
+    const tagged = toTaggedKeyPair(k, deps.config.stackTag);
+    return tagged ? [tagged] : [];
+  });
+}
+
+function toTaggedKeyPair(keyPair: KeyPairInfo, stackTag: string): TaggedKeyPair | undefined {
+  const tag = (key: string) => keyPair.Tags?.find((t) => t.Key === key)?.Value;
+  const createTime = keyPair.CreateTime?.getTime();
+  // As for instances: the filter did this already, and a foreign key pair stays safe from an endpoint
+  // that ignores filters. Without a CreateTime its age is unknown, so it is left alone.
+  if (
+    keyPair.KeyPairId === undefined ||
+    keyPair.KeyName === undefined ||
+    createTime === undefined ||
+    tag(TAG_STACK) !== stackTag
+  )
+    return undefined;
+  const tagged: TaggedKeyPair = { keyPairId: keyPair.KeyPairId, keyName: keyPair.KeyName, createTime };
+  const benchmarkId = tag(TAG_BENCHMARK);
+  if (benchmarkId !== undefined) tagged.benchmarkId = benchmarkId;
+  return tagged;
 }
 
 /** The shared EC2 client does not retry; throttling and 5xx are retried here with full jitter. */

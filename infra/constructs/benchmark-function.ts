@@ -28,6 +28,8 @@ export type StepName =
   | "release-run-slot"
   | "record-run"
   | "summarise"
+  | "prepare-guest-key"
+  | "delete-guest-key"
   | "discover-targets"
   | "summarise-suite";
 
@@ -56,6 +58,9 @@ export const BUNDLING: BundlingOptions = {
   // The SDK is bundled so that the deployed code runs the client versions the tests ran with,
   // not whatever the runtime ships that month.
   bundleAwsSDK: true,
+  // ssh2's optional native helpers (built here by npm, never for Lambda's arm64): left out, their
+  // require() fails in the bundle and ssh2 uses its JavaScript code, as it does wherever they are absent.
+  externalModules: ["cpu-features", "*.node"],
 };
 
 /**

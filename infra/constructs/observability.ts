@@ -125,7 +125,8 @@ export class Observability extends Construct {
           period: ALARM_PERIOD,
         }),
         "The sweeper terminated an instance the pipeline should have terminated itself, or could not " +
-          "terminate one; the sweep's record (pk = SWEEP#<date>) names its benchmark and run.",
+          "terminate one (or delete one of the stack's key pairs); the sweep's record (pk = SWEEP#<date>) " +
+          "names its benchmark and run.",
       ),
       scheduleDeadLetters: alarm(
         "ScheduleDeadLettersAlarm",
@@ -215,7 +216,7 @@ export class Observability extends Construct {
     const daily = (metricName: string) => this.serviceMetric(metricName, cloudwatch.Stats.SUM, GRAPH_PERIOD);
     d.addWidgets(
       new cloudwatch.GraphWidget({
-        title: "Sweeper: instances past the bound, swept, failed (a day)",
+        title: "Sweeper: instances past the bound, swept; key pairs deleted; failures (a day)",
         left: Object.values(SWEEP_METRICS).map(daily),
         leftYAxis: { min: 0, showUnits: false },
         width: 8,

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
@@ -8,6 +8,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { GUEST_KEY_ATTRIBUTES } from "../../functions/domain/guest-timings.js";
 import { TAG_STACK } from "../../functions/domain/instance-tags.js";
 import type { RunLifetime } from "../run-lifetime.js";
 import { BENCHMARK_RUNTIME, BUNDLING, POWERTOOLS_ENVIRONMENT, PROJECT_ROOT } from "./benchmark-function.js";
@@ -88,6 +89,11 @@ export function sweeperSettingsFromContext(scope: Construct, runLife: RunLifetim
 export interface SweeperProps {
   /** Sweep records go here (`pk = SWEEP#<date>`). */
   table: dynamodb.ITableV2;
+  /**
+   * The benchmark state machine's name: the sweeper asks whether a key pair's benchmark still runs
+   * (DescribeExecution) before it deletes the key pair.
+   */
+  stateMachineName: string;
   /** Value of the `boot-bench:stack` tag on the stack's instances: the stack name. */
   stackTag: string;
   logRetention: logs.RetentionDays;
@@ -103,8 +109,9 @@ export interface SweeperProps {
 /**
  * The last line of defence against leaked instances: a scheduled Lambda that terminates every
  * instance carrying the stack's tag that is older than a bound, whatever happened upstream (an
- * execution stopped by hand or timed out, a terminate step that gave up). It may describe every
- * instance but terminate only tagged ones, and write only to the results table.
+ * execution stopped by hand or timed out, a terminate step that gave up), and deletes the stack's
+ * key pairs older than the same bound. It may describe every instance and key pair but terminate and
+ * delete only tagged ones, and write only to the results table.
  */
 export class Sweeper extends Construct {
   readonly function: NodejsFunction;
@@ -112,11 +119,13 @@ export class Sweeper extends Construct {
   readonly logGroup: logs.LogGroup;
   readonly rule: events.Rule;
   readonly settings: SweeperSettings;
+  private readonly stateMachineName: string;
 
   constructor(scope: Construct, id: string, props: SweeperProps) {
     super(scope, id);
     const stack = Stack.of(this);
     this.settings = props.settings ?? sweeperSettingsFromContext(this, props.runLife);
+    this.stateMachineName = props.stateMachineName;
     assertBoundCoversRunLife(this.settings.maxAgeMinutes, props.runLife, "Sweeper settings.maxAgeMinutes");
 
     this.logGroup = new logs.LogGroup(this, "LogGroup", {
@@ -125,7 +134,8 @@ export class Sweeper extends Construct {
     });
     this.role = new iam.Role(this, "Role", {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
-      description: "boot-bench sweeper: terminates the stack's instances older than a bound",
+      description:
+        "boot-bench sweeper: terminates the stack's instances and deletes its key pairs older than a bound",
     });
     this.logGroup.grantWrite(this.role);
 
@@ -168,11 +178,62 @@ export class Sweeper extends Construct {
         conditions: { StringEquals: { [`aws:ResourceTag/${TAG_STACK}`]: props.stackTag } },
       }),
     );
+    // DescribeKeyPairs supports no resource-level permissions; DeleteKeyPair takes the key-pair
+    // resource and aws:ResourceTag (Service Authorization Reference, Amazon EC2).
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "FindStackKeyPairs",
+        actions: ["ec2:DescribeKeyPairs"],
+        resources: ["*"],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "DeleteStackKeyPairs",
+        actions: ["ec2:DeleteKeyPair"],
+        resources: [stack.formatArn({ service: "ec2", resource: "key-pair", resourceName: "*" })],
+        conditions: { StringEquals: { [`aws:ResourceTag/${TAG_STACK}`]: props.stackTag } },
+      }),
+    );
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: "RecordSweeps",
         actions: ["dynamodb:PutItem"],
         resources: [props.table.tableArn],
+      }),
+    );
+    // Guest keys: whose benchmark still runs (the key item names the execution), and the private half
+    // of a key pair it deleted.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "ReadGuestKeys",
+        actions: ["dynamodb:GetItem"],
+        resources: [props.table.tableArn],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "RetireGuestKeys",
+        actions: ["dynamodb:UpdateItem"],
+        resources: [props.table.tableArn],
+        conditions: {
+          "ForAllValues:StringEquals": { "dynamodb:Attributes": [...GUEST_KEY_ATTRIBUTES] },
+          StringEqualsIfExists: { "dynamodb:ReturnValues": ["NONE"] },
+        },
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: "AskWhetherBenchmarksRun",
+        actions: ["states:DescribeExecution"],
+        resources: [
+          stack.formatArn({
+            service: "states",
+            resource: "execution",
+            resourceName: `${props.stateMachineName}:*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
       }),
     );
 
@@ -209,8 +270,8 @@ export class Sweeper extends Construct {
     ack(
       this.role,
       "AwsSolutions-IAM5[Resource::*]",
-      "ec2:DescribeInstances supports no resource-level permissions; xray:PutTraceSegments and " +
-        "xray:PutTelemetryRecords (active tracing) neither.",
+      "ec2:DescribeInstances and ec2:DescribeKeyPairs support no resource-level permissions; " +
+        "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) neither.",
     );
     const instanceArn = stack.resolve(
       stack.formatArn({ service: "ec2", resource: "instance", resourceName: "*" }),
@@ -219,6 +280,21 @@ export class Sweeper extends Construct {
       this.role,
       `AwsSolutions-IAM5[Resource::${flattenArn(instanceArn)}]`,
       `Instance ids are not known in advance; TerminateInstances requires aws:ResourceTag/${TAG_STACK} = the stack name.`,
+    );
+    const keyPairArn = stack.resolve(
+      stack.formatArn({ service: "ec2", resource: "key-pair", resourceName: "*" }),
+    );
+    ack(
+      this.role,
+      `AwsSolutions-IAM5[Resource::${flattenArn(keyPairArn)}]`,
+      "Key pair names (one per benchmark) are not known at deploy time; DeleteKeyPair requires " +
+        `aws:ResourceTag/${TAG_STACK} = the stack name.`,
+    );
+    ack(
+      this.role,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${this.stateMachineName}:*]`,
+      "Executions are named per benchmark; DescribeExecution (read only) is limited to the benchmark state " +
+        "machine's executions, to know whether a key pair's benchmark still runs.",
     );
   }
 }

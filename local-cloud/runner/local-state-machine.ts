@@ -202,6 +202,25 @@ export class LocalStateMachine {
   }
 
   /**
+   * An execution as DescribeExecution answers for it (local-cloud/sfn/sfn-server.ts): RUNNING until its
+   * latest attempt has closed. Undefined: no execution of this runner has that ARN.
+   */
+  describeExecution(
+    executionArn: string,
+  ):
+    | { name: string; status: "RUNNING" | ExecutionOutcome["status"]; startedAt: string; stoppedAt?: string }
+    | undefined {
+    const record = [...this.executions.values()].find((r) => r.executionArn === executionArn);
+    if (record === undefined) return undefined;
+    return {
+      name: record.name,
+      status: record.outcome?.status ?? "RUNNING",
+      startedAt: record.startedAt,
+      ...(record.outcome && { stoppedAt: record.outcome.stoppedAt }),
+    };
+  }
+
+  /**
    * Redrives a FAILED or ABORTED execution (an approximation of RedriveExecution, see the file's
    * comment): same ARN, name, input and start time; Tasks its earlier attempts completed are not run
    * again. Refuses an execution that is running or succeeded, as Step Functions does.

@@ -5,8 +5,8 @@
  * (`InternalError`, HTTP 500, which the SDK retries; `AuthorizationError`, 403, which it does not).
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer } from "node:http";
+import { listenOnLoopback, readRequestBody } from "../http-server.js";
 
 export interface PublishedMessage {
   messageId: string;
@@ -52,12 +52,6 @@ const escapeXml = (text: string): string =>
     (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c] as string,
   );
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 function errorXml(code: string, message: string, requestId: string, type = "Sender"): string {
   return (
     `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${type}</Type><Code>${escapeXml(code)}</Code>` +
@@ -76,13 +70,12 @@ function attributesOf(form: URLSearchParams): Record<string, string> {
 }
 
 /** `port`: default 0, an ephemeral port. */
-export async function startLocalSns(options: { host?: string; port?: number } = {}): Promise<LocalSns> {
-  const host = options.host ?? "127.0.0.1";
+export async function startLocalSns(options: { port?: number } = {}): Promise<LocalSns> {
   const messages: PublishedMessage[] = [];
   let publishFault: PublishFault | undefined;
   let publishRequests = 0;
   const server = createServer((req, res) => {
-    readBody(req)
+    readRequestBody(req)
       .then((body) => {
         const requestId = randomUUID();
         const form = new URLSearchParams(body);
@@ -141,24 +134,13 @@ export async function startLocalSns(options: { host?: string; port?: number } = 
         res.end(`internal error: ${(error as Error).message}`);
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenOnLoopback(server, options.port);
   return {
-    endpoint: `http://${host}:${port}`,
+    endpoint: listening.endpoint,
     messages,
     setPublishFault: (fault) => {
       publishFault = fault;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: listening.close,
   };
 }

@@ -52,8 +52,20 @@ describe("comparabilityKey", () => {
     ["running timeout", { runningTimeoutSeconds: 120 }],
     ["open timeout", { openTimeoutSeconds: 120 }],
     ["label", { label: "uefi" }],
+    ["guest key pair", { guestTimings: true }],
   ])("differs with the %s", (_, changed) => {
     expect(keyOf(changed)).not.toBe(keyOf({}));
+  });
+
+  it("keeps every key it gave before guest timings existed: a benchmark without them keys as before", () => {
+    // The key these settings had before the field existed (computed with that code): stored summaries
+    // carry it, and their comparisons must still find them.
+    expect(keyOf({})).toBe("v1-101fa3f52008507c");
+    expect(keyOf({ guestTimings: false })).toBe("v1-101fa3f52008507c");
+    const withKeyPair = comparabilityOf({ ...settings, guestTimings: true }, EXECUTION);
+    expect(comparabilityDifferences(comparabilityOf(settings, EXECUTION), withKeyPair)).toEqual([
+      "guestKeyPair: null against true",
+    ]);
   });
 
   it("differs between regions and between integrity rules versions", () => {

@@ -75,6 +75,14 @@ describe("parseBenchmarkInput instance hardening", () => {
     ]);
   });
 
+  it("takes guest timings as true or false, absent by default", () => {
+    expect(parseBenchmarkInput(minimal).guestTimings).toBeUndefined();
+    expect(parseBenchmarkInput({ ...minimal, guestTimings: true }).guestTimings).toBe(true);
+    expect(problemsOf({ ...minimal, guestTimings: "yes" })).toEqual([
+      'guestTimings: must be true or false (got "yes")',
+    ]);
+  });
+
   it("takes a filmstrip of 0.2 to 1 frames a second, and names the nested field it refuses", () => {
     expect(parseBenchmarkInput(minimal).screenshots).toBeUndefined();
     for (const framesPerSecond of [0.2, 0.5, 1]) {

@@ -9,11 +9,14 @@
  * local runner's `taskFaults` hook; EC2 faults through the local cloud's own fault injection.
  */
 import { randomUUID } from "node:crypto";
+import { DescribeKeyPairsCommand, EC2Client, ImportKeyPairCommand } from "@aws-sdk/client-ec2";
+import { utils } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { marshallItem, unmarshallItem } from "../../functions/aws/benchmark-table.js";
 import { benchmarkIdFor } from "../../functions/domain/benchmark-identity.js";
 import type { RunState } from "../../functions/domain/contract.js";
 import type { BenchmarkInput } from "../../functions/domain/input-schema.js";
+import { TAG_BENCHMARK, TAG_STACK } from "../../functions/domain/instance-tags.js";
 import { buildRunRecord } from "../../functions/domain/run-record.js";
 import { auditBenchmark, type BenchmarkAudit, isAlive, sweepRecords } from "../../local-cloud/audit.js";
 import type { LocalCloud } from "../../local-cloud/cloud.js";
@@ -44,6 +47,8 @@ const TIME_SCALE = 0.05;
 
 let pipeline: LocalPipeline;
 let cloud: LocalCloud;
+/** The pipeline's EC2 endpoint, for what the test does besides the pipeline (key pairs). */
+let ec2: EC2Client;
 
 interface MatrixRow {
   scenario: string;
@@ -64,9 +69,11 @@ beforeAll(async () => {
   // loopback address and port would answer for it.
   pipeline = await startLocalPipeline({ cloud: { timeScale: TIME_SCALE, sshPort: randomSshPort() } });
   cloud = pipeline.localAws?.cloud as LocalCloud;
+  ec2 = new EC2Client({ endpoint: pipeline.endpoints.ec2, region: process.env.AWS_REGION });
 }, 60_000);
 
 afterAll(async () => {
+  ec2?.destroy();
   if (matrix.length > 0) {
     console.log(`\nfault matrix (time scale ${TIME_SCALE}, real retry backoff)\n`);
     console.table(matrix);
@@ -602,6 +609,15 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
     execution.abort();
     const outcome = await execution.result;
     expect(outcome.status).toBe("ABORTED");
+    // The key pair a benchmark with guest timings imports before its first launch: a stopped execution
+    // never deletes it. Another stack's key pair of the same name pattern is not this sweeper's.
+    const stackTag = process.env.STACK_TAG as string;
+    const leftKeyPair = await importKeyPair(`boot-bench-${benchmarkId}`, stackTag, benchmarkId);
+    const foreignKeyPair = await importKeyPair(
+      `boot-bench-${benchmarkId}-x`,
+      `${stackTag}Other`,
+      benchmarkId,
+    );
     const before = await auditBenchmark(pipeline, benchmarkId, 3, await sweepRecords(pipeline));
     addRow("aborted mid-run (before sweeper)", outcome, before, started);
     expect(before.runs.map((r) => [r.items, r.instances])).toEqual([
@@ -611,8 +627,19 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
     ]);
     expect(before.instancesLeftRunning).toHaveLength(1);
 
-    await sweepLeftovers(before.instancesLeftRunning);
-    const after = await auditBenchmark(pipeline, benchmarkId, 2, await sweepRecords(pipeline));
+    await sweepLeftovers(before.instancesLeftRunning, [leftKeyPair]);
+    const remaining = (await ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs?.map((k) => k.KeyPairId);
+    expect(remaining).toContain(foreignKeyPair);
+    expect(remaining).not.toContain(leftKeyPair);
+    const sweeps = await sweepRecords(pipeline);
+    expect(sweeps.flatMap((sweep) => sweep.keyPairsDeleted ?? [])).toContainEqual(
+      expect.objectContaining({
+        keyName: `boot-bench-${benchmarkId}`,
+        keyPairId: leftKeyPair,
+        benchmarkId,
+      }),
+    );
+    const after = await auditBenchmark(pipeline, benchmarkId, 2, sweeps);
     addRow("aborted mid-run, then sweeper (runs started: 2)", outcome, after, started);
     expect(after.runs.map((r) => [r.items, r.swept])).toEqual([
       [1, false],
@@ -697,17 +724,49 @@ describe("fault matrix, suites: a redriven or retried suite reuses finished chil
 
 /**
  * The sweeper as scheduled (the bound derived from the stack, infra/run-lifetime.ts) leaves these young
- * instances alone; invoked by hand with a bound of 0 it terminates them and records the sweep.
+ * instances and key pairs (ids) alone; invoked by hand with a bound of 0 it terminates and deletes
+ * them, and records the sweep. No other key pair of the stack may be left by then.
  */
-async function sweepLeftovers(leftovers: readonly string[]): Promise<void> {
+async function sweepLeftovers(
+  leftovers: readonly string[],
+  leftoverKeyPairs: readonly string[] = [],
+): Promise<void> {
   const scheduled = await invokeLocalSweeper({ source: "aws.events", "detail-type": "Scheduled Event" });
-  expect(scheduled).toMatchObject({ maxAgeMinutes: Number(deployedMaxAgeMinutes()), terminated: [] });
+  expect(scheduled).toMatchObject({
+    maxAgeMinutes: Number(deployedMaxAgeMinutes()),
+    terminated: [],
+    keyPairsDeleted: [],
+  });
   expect(scheduled.examined).toBeGreaterThanOrEqual(leftovers.length);
+  expect(scheduled.keyPairsExamined).toBe(leftoverKeyPairs.length);
 
   const manual = await invokeLocalSweeper({ maxAgeMinutes: 0 });
   expect(manual.terminated.map((i) => i.instanceId).sort()).toEqual([...leftovers].sort());
+  expect(manual.keyPairsDeleted.map((k) => k.keyPairId).sort()).toEqual([...leftoverKeyPairs].sort());
+  expect(manual.keyPairsFailed).toEqual([]);
   expect(manual.record?.pk).toMatch(/^SWEEP#\d{4}-\d{2}-\d{2}$/);
   expect(cloud.instances().filter(isAlive)).toEqual([]);
+}
+
+/** ImportKeyPair of a new ED25519 key, tagged as the guest-timings steps tag theirs; its id. */
+async function importKeyPair(keyName: string, stackTag: string, benchmarkId: string): Promise<string> {
+  const { public: publicKey } = utils.generateKeyPairSync("ed25519");
+  const imported = await ec2.send(
+    new ImportKeyPairCommand({
+      KeyName: keyName,
+      PublicKeyMaterial: new TextEncoder().encode(publicKey),
+      TagSpecifications: [
+        {
+          ResourceType: "key-pair",
+          Tags: [
+            { Key: TAG_STACK, Value: stackTag },
+            { Key: TAG_BENCHMARK, Value: benchmarkId },
+          ],
+        },
+      ],
+    }),
+  );
+  return imported.KeyPairId as string;
 }
 
 async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {

@@ -58,7 +58,7 @@ export async function runBenchmark(pipeline: LocalPipeline, input: unknown): Pro
   };
 }
 
-async function benchmarkItems(
+export async function benchmarkItems(
   pipeline: LocalPipeline,
   benchmarkId: string,
 ): Promise<Record<string, unknown>[]> {

@@ -118,6 +118,16 @@ describe("launchInstance (mocked EC2)", () => {
     expect(Buffer.from(input?.UserData ?? "", "base64").toString("utf8")).toBe(state.settings.userData);
   });
 
+  it("launches with the benchmark's key pair when it has one (guest timings), with none otherwise", () => {
+    const state = runState(1);
+    expect(buildRunInstancesInput({ ...state, guestKey: {} }, config)).not.toHaveProperty("KeyName");
+    const withKey = buildRunInstancesInput(
+      { ...state, guestKey: { keyName: "boot-bench-weekly-2025-01", keyPairId: "key-0123456789abcdef0" } },
+      config,
+    );
+    expect(withKey.KeyName).toBe("boot-bench-weekly-2025-01");
+  });
+
   it("allows IMDSv1 only when the benchmark says imdsV2 optional", () => {
     const state = runState(0);
     expect(buildRunInstancesInput(state, config).MetadataOptions).toEqual({ HttpTokens: "required" });

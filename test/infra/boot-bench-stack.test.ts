@@ -400,12 +400,17 @@ describe("IAM", () => {
     expect(condition.ArnEquals["ec2:Subnet"].map(flatten)).toEqual(subnetArns);
   });
 
-  it("allows CreateTags only as part of RunInstances", () => {
+  it("allows CreateTags only as part of RunInstances, and of ImportKeyPair for the guest key", () => {
     const createTags = statementsWithAction(allFunctionStatements(), "ec2:CreateTags");
-    expect(createTags).toHaveLength(1);
-    expect(createTags[0]?.Condition).toEqual({ StringEquals: { "ec2:CreateAction": "RunInstances" } });
+    expect(createTags.map((statement) => statement.Condition)).toEqual([
+      { StringEquals: { "ec2:CreateAction": "RunInstances" } },
+      { StringEquals: { "ec2:CreateAction": "ImportKeyPair" } },
+    ]);
     expect(
       statementsWithAction(statementsOfFunctionRole(template, "launch-instance"), "ec2:CreateTags"),
+    ).toHaveLength(1);
+    expect(
+      statementsWithAction(statementsOfFunctionRole(template, "prepare-guest-key"), "ec2:CreateTags"),
     ).toHaveLength(1);
   });
 
@@ -446,7 +451,16 @@ describe("IAM", () => {
       "ec2:RunInstances",
       "ec2:RunInstances",
       "ec2:RunInstances",
+      "ec2:RunInstances",
     ]);
+    expect(serviceActions("prepare-guest-key")).toEqual([
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "ec2:CreateTags",
+      "ec2:DescribeKeyPairs",
+      "ec2:ImportKeyPair",
+    ]);
+    expect(serviceActions("delete-guest-key")).toEqual(["dynamodb:UpdateItem", "ec2:DeleteKeyPair"]);
     expect(serviceActions("poll-state")).toEqual(["dynamodb:Query", "ec2:DescribeInstances"]);
     expect(serviceActions("probe-port")).toEqual([
       "dynamodb:GetItem",
@@ -487,7 +501,7 @@ describe("IAM", () => {
     const dynamodb = allFunctionStatements().filter((s) =>
       actionsOf(s).some((a) => a.startsWith("dynamodb:")),
     );
-    expect(dynamodb).toHaveLength(10);
+    expect(dynamodb).toHaveLength(13);
     for (const statement of dynamodb) expect(statement.Resource).toEqual(getAtt(table, "Arn"));
   });
 

@@ -5,6 +5,7 @@
  */
 import { App, Stack } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
+import { GUEST_KEY_ATTRIBUTES } from "../../functions/domain/guest-timings.js";
 import { POWERTOOLS_ENVIRONMENT } from "../../infra/constructs/benchmark-function.js";
 import {
   DEFAULT_SWEEP_INTERVAL_MINUTES,
@@ -61,6 +62,7 @@ const ARN = "arn:<AWS::Partition>";
 const INSTANCES = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:instance/*`;
 const VOLUMES = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:volume/*`;
 const NETWORK_INTERFACES = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*`;
+const KEY_PAIRS = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:key-pair/*`;
 const SUBNET_ARNS = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet")).map(
   (id) => `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:subnet/<${id}>`,
 );
@@ -80,6 +82,7 @@ const ACTIONS_WITHOUT_RESOURCES = new Set([
   "xray:GetSamplingRules",
   "xray:GetSamplingTargets",
   "ec2:DescribeInstances",
+  "ec2:DescribeKeyPairs",
   "ec2:DescribeImages",
   "ec2:DescribeInstanceTypes",
   "ec2:DescribeNetworkInterfaces",
@@ -163,7 +166,7 @@ describe("least privilege, across every role in the stack", () => {
     });
   });
 
-  it("confines RunInstances to the stack's subnets and instance security group, with no key pair", () => {
+  it("confines RunInstances to the stack's subnets, instance security group and key pairs", () => {
     const [untagged, ...others] = withAction("ec2:RunInstances").filter(
       ({ statement }) => statement.Condition === undefined,
     );
@@ -181,21 +184,55 @@ describe("least privilege, across every role in the stack", () => {
     expect(interfaces.map(({ statement }) => [resourcesOf(statement), subnetCondition(statement)])).toEqual([
       [[NETWORK_INTERFACES], SUBNET_ARNS],
     ]);
-    // RunInstances with KeyName or a launch template needs these resources: nothing grants them.
+    // A launch template or an instance profile: nothing grants them.
     const all = everyStatement().flatMap(({ statement }) => resourcesOf(statement));
-    expect(all.filter((resource) => /:(key-pair|launch-template|instance-profile)\//.test(resource))).toEqual(
-      [],
+    expect(all.filter((resource) => /:(launch-template|instance-profile)\//.test(resource))).toEqual([]);
+    // Key pairs (guest timings): only the stack's own, made on import with its tag, to be used, imported
+    // or deleted. Every grant on them is conditioned on the tag (CreateTags on the import itself).
+    const keyPairGrants = everyStatement().filter(({ statement }) =>
+      resourcesOf(statement).some((resource) => resource.includes(":key-pair/")),
     );
+    const stackTag = (kind: "Request" | "Resource") => ({
+      StringEquals: { [`aws:${kind}Tag/boot-bench:stack`]: "BootBench" },
+    });
+    expect(
+      keyPairGrants
+        .filter(({ roles }) => !roles.includes(SWEEPER_ROLE))
+        .map(({ roles, statement }) => [
+          roles,
+          actionsOf(statement),
+          resourcesOf(statement),
+          statement.Condition,
+        ]),
+    ).toEqual([
+      [[functionRole("launch-instance")], ["ec2:RunInstances"], [KEY_PAIRS], stackTag("Resource")],
+      [[functionRole("prepare-guest-key")], ["ec2:ImportKeyPair"], [KEY_PAIRS], stackTag("Request")],
+      [
+        [functionRole("prepare-guest-key")],
+        ["ec2:CreateTags"],
+        [KEY_PAIRS],
+        { StringEquals: { "ec2:CreateAction": "ImportKeyPair" } },
+      ],
+      [[functionRole("delete-guest-key")], ["ec2:DeleteKeyPair"], [KEY_PAIRS], stackTag("Resource")],
+    ]);
   });
 
-  it("allows CreateTags only as part of RunInstances", () => {
+  it("allows CreateTags only as part of RunInstances, and of ImportKeyPair for the guest key", () => {
     const createTags = withAction("ec2:CreateTags");
-    expect(createTags).toHaveLength(1);
-    expect(createTags[0]?.roles).toEqual([functionRole("launch-instance")]);
-    expect(createTags[0]?.statement.Condition).toEqual({
-      StringEquals: { "ec2:CreateAction": "RunInstances" },
-    });
-    expect(resourcesOf(createTags[0]?.statement)).toEqual([INSTANCES, VOLUMES]);
+    expect(
+      createTags.map(({ roles, statement }) => [roles, statement.Condition, resourcesOf(statement)]),
+    ).toEqual([
+      [
+        [functionRole("launch-instance")],
+        { StringEquals: { "ec2:CreateAction": "RunInstances" } },
+        [INSTANCES, VOLUMES],
+      ],
+      [
+        [functionRole("prepare-guest-key")],
+        { StringEquals: { "ec2:CreateAction": "ImportKeyPair" } },
+        [KEY_PAIRS],
+      ],
+    ]);
   });
 
   it("allows TerminateInstances only on instances tagged with the stack, to terminate-instance and the sweeper", () => {
@@ -207,6 +244,16 @@ describe("least privilege, across every role in the stack", () => {
       expect(actionsOf(statement)).toEqual(["ec2:TerminateInstances"]);
       expect(statement.Condition).toEqual(STACK_TAG_CONDITION("ResourceTag"));
       expect(resourcesOf(statement)).toEqual([INSTANCES]);
+    }
+  });
+
+  it("allows DeleteKeyPair only on key pairs tagged with the stack, the sweeper's included", () => {
+    const deletes = withAction("ec2:DeleteKeyPair");
+    expect(deletes.flatMap(({ roles }) => roles)).toContain(SWEEPER_ROLE);
+    for (const { statement } of deletes) {
+      expect(actionsOf(statement)).toEqual(["ec2:DeleteKeyPair"]);
+      expect(statement.Condition).toEqual(STACK_TAG_CONDITION("ResourceTag"));
+      expect(resourcesOf(statement)).toEqual([KEY_PAIRS]);
     }
   });
 
@@ -261,7 +308,9 @@ describe("least privilege, across every role in the stack", () => {
       "ec2:AssignPrivateIpAddresses",
       "ec2:CreateNetworkInterface",
       "ec2:CreateTags",
+      "ec2:DeleteKeyPair",
       "ec2:DeleteNetworkInterface",
+      "ec2:ImportKeyPair",
       "ec2:RunInstances",
       "ec2:TerminateInstances",
       "ec2:UnassignPrivateIpAddresses",
@@ -323,7 +372,7 @@ describe("least privilege, across every role in the stack", () => {
       "dynamodb:PutItem",
       "dynamodb:Query",
     ]);
-    expect(actions(SWEEPER_ROLE)).toEqual(["dynamodb:PutItem"]);
+    expect(actions(SWEEPER_ROLE)).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]);
   });
 
   it("uses KMS only to publish alerts: summarise-suite alone, the alert topic's key, only through SNS", () => {
@@ -398,7 +447,7 @@ describe("the sweeper", () => {
   const runLife = longestRunLife(definitionOf(template), RUN_LIFE_LIMITS);
   const { defaultMinutes, minimumMinutes } = sweepAgeBounds(runLife);
 
-  it("may describe instances, terminate tagged ones, record sweeps, write its own logs, and nothing else", () => {
+  it("may describe instances and key pairs, end tagged ones, record sweeps, write its own logs, and nothing else", () => {
     const logGroup = (sweeperFunction.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
     const statements = statementsOfRole(template, SWEEPER_ROLE);
     expect(statements.map((s) => [actionsOf(s).join(","), flatten(s.Resource), s.Condition ?? null])).toEqual(
@@ -407,7 +456,24 @@ describe("the sweeper", () => {
         ["xray:PutTraceSegments,xray:PutTelemetryRecords", "*", null],
         ["ec2:DescribeInstances", "*", null],
         ["ec2:TerminateInstances", INSTANCES, STACK_TAG_CONDITION("ResourceTag")],
+        ["ec2:DescribeKeyPairs", "*", null],
+        ["ec2:DeleteKeyPair", KEY_PAIRS, STACK_TAG_CONDITION("ResourceTag")],
         ["dynamodb:PutItem", `<${TABLE}.Arn>`, null],
+        // Guest keys: whether a key pair's benchmark still runs, and the private half of one it deleted.
+        ["dynamodb:GetItem", `<${TABLE}.Arn>`, null],
+        [
+          "dynamodb:UpdateItem",
+          `<${TABLE}.Arn>`,
+          {
+            "ForAllValues:StringEquals": { "dynamodb:Attributes": [...GUEST_KEY_ATTRIBUTES] },
+            StringEqualsIfExists: { "dynamodb:ReturnValues": ["NONE"] },
+          },
+        ],
+        [
+          "states:DescribeExecution",
+          `${ARN}:states:<AWS::Region>:<AWS::AccountId>:execution:BootBench-Benchmark:*`,
+          null,
+        ],
       ],
     );
     const role = resourcesOfType(template, "AWS::IAM::Role")[SWEEPER_ROLE];

@@ -94,7 +94,7 @@ describe("dashboard", () => {
 
   it("graphs the sweeper's actions, with the service dimension only", () => {
     expect(plainMetrics(widget(/^Sweeper/))).toEqual(
-      ["instancesExpired", "instancesSwept", "sweepFailures"].map((name) => [
+      ["instancesExpired", "instancesSwept", "keyPairsDeleted", "sweepFailures"].map((name) => [
         "BootBench",
         name,
         "service",

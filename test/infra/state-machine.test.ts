@@ -36,6 +36,8 @@ const TASK_STEPS: Record<string, (typeof STEPS)[number] | (typeof SUITE_STEPS)[n
   ReleaseRunSlot: "release-run-slot",
   RecordRun: "record-run",
   Summarise: "summarise",
+  PrepareGuestKey: "prepare-guest-key",
+  DeleteGuestKey: "delete-guest-key",
   DiscoverTargets: "discover-targets",
   SummariseSuite: "summarise-suite",
 };
@@ -74,6 +76,11 @@ describe("state machine definition", () => {
         "RunRecorded",
         "RunUnrecorded",
         "Summarise",
+        "GuestTimings?",
+        "PrepareGuestKey",
+        "NoGuestKey",
+        "GuestKeyMade?",
+        "DeleteGuestKey",
         "BenchmarkOutcome?",
         "TerminationFailed",
         "RunsUnrecorded",
@@ -111,8 +118,44 @@ describe("state machine definition", () => {
       Default: "ValidateInput",
     });
     expect(state("ValidateInput").Next).toBe("ResolveImage");
-    expect(state("ResolveImage").Next).toBe("Runs");
-    expect(runs.Next).toBe("Summarise");
+    expect(state("ResolveImage").Next).toBe("GuestTimings?");
+    expect(state("GuestTimings?")).toEqual({
+      Type: "Choice",
+      Choices: [
+        {
+          And: [
+            { Variable: "$.settings.guestTimings", IsPresent: true },
+            { Variable: "$.settings.guestTimings", BooleanEquals: true },
+          ],
+          Next: "PrepareGuestKey",
+        },
+      ],
+      Default: "NoGuestKey",
+    });
+    expect(state("NoGuestKey")).toMatchObject({
+      Type: "Pass",
+      Result: {},
+      ResultPath: "$.guestKey",
+      Next: "Runs",
+    });
+    expect(state("PrepareGuestKey")).toMatchObject({
+      Parameters: { "benchmark.$": "$.benchmark" },
+      ResultPath: "$.guestKey",
+      Next: "Runs",
+    });
+    // The key pair is deleted once the runs are over, whatever they did (the Map never fails).
+    expect(runs.Next).toBe("GuestKeyMade?");
+    expect(state("GuestKeyMade?")).toEqual({
+      Type: "Choice",
+      Choices: [{ Variable: "$.guestKey.keyPairId", IsPresent: true, Next: "DeleteGuestKey" }],
+      Default: "Summarise",
+    });
+    expect(state("DeleteGuestKey")).toMatchObject({
+      Parameters: { "benchmark.$": "$.benchmark", "guestKey.$": "$.guestKey" },
+      ResultPath: "$.guestKeyDeleted",
+      Next: "Summarise",
+      Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.guestKeyDeleteFailure", Next: "Summarise" }],
+    });
     expect(state("Summarise").Next).toBe("BenchmarkOutcome?");
   });
 
@@ -141,7 +184,7 @@ describe("state machine definition", () => {
     expect(state("ValidateInput")).not.toHaveProperty("ResultPath");
     expect(state("ValidateInput").Catch).toBeUndefined();
     expect(state("ResolveImage")).toMatchObject({
-      Parameters: { "settings.$": "$.settings" },
+      Parameters: { "benchmarkId.$": "$.benchmark.benchmarkId", "settings.$": "$.settings" },
       ResultPath: "$.image",
     });
   });
@@ -156,6 +199,7 @@ describe("state machine definition", () => {
         "benchmark.$": "$.benchmark",
         "settings.$": "$.settings",
         "image.$": "$.image",
+        "guestKey.$": "$.guestKey",
         "run.$": "$$.Map.Item.Value",
       },
     });

@@ -24,6 +24,8 @@ export const STEPS = [
   "release-run-slot",
   "record-run",
   "summarise",
+  "prepare-guest-key",
+  "delete-guest-key",
 ] as const;
 
 /** The suite steps (infra/suite-flow.ts): Lambda steps of the same state machine, in its suite branch. */
