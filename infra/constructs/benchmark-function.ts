@@ -47,11 +47,17 @@ export const BENCHMARK_RUNTIME = lambda.Runtime.NODEJS_24_X;
 /** esbuild settings of every boot-bench Lambda: the steps and the sweeper bundle the same way. */
 export const BUNDLING: BundlingOptions = {
   forceDockerBundling: false,
-  // @middy/core 7 is ESM-only; the banner gives bundled CommonJS dependencies a `require`.
+  // @middy/core 7 is ESM-only; the banner gives bundled CommonJS dependencies what CommonJS has and
+  // ESM has not: `require`, and `__dirname`/`__filename` (ssh2 reads __dirname when it loads).
   format: OutputFormat.ESM,
   mainFields: ["module", "main"],
   banner:
-    "import { createRequire as __bootBenchCreateRequire } from 'node:module'; const require = __bootBenchCreateRequire(import.meta.url);",
+    "import { createRequire as __bootBenchCreateRequire } from 'node:module'; " +
+    "import { fileURLToPath as __bootBenchFileURLToPath } from 'node:url'; " +
+    "import { dirname as __bootBenchDirname } from 'node:path'; " +
+    "const require = __bootBenchCreateRequire(import.meta.url); " +
+    "const __filename = __bootBenchFileURLToPath(import.meta.url); " +
+    "const __dirname = __bootBenchDirname(__filename);",
   minify: true,
   sourceMap: true,
   sourceMapMode: SourceMapMode.DEFAULT,
