@@ -1,5 +1,6 @@
 import middy from "@middy/core";
-import { utils } from "ssh2";
+// ssh2 is CommonJS whose exports Node's ESM loader cannot name: the default import is the module.
+import ssh2 from "ssh2";
 import { putGuestKeyOnce } from "../aws/benchmark-table.js";
 import { dynamoDbClient } from "../aws/dynamodb-client.js";
 import { ec2Client } from "../aws/ec2-client.js";
@@ -18,7 +19,7 @@ export const lambdaHandler = (event: PrepareGuestKeyEvent): Promise<PrepareGuest
     // ssh2 writes both halves in OpenSSH's formats: the public line EC2 imports, the private key the
     // probe's ssh2 client reads.
     generate: () => {
-      const pair = utils.generateKeyPairSync("ed25519", { comment: `boot-bench ${stackTag}` });
+      const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: `boot-bench ${stackTag}` });
       return { publicKey: pair.public, privateKey: pair.private };
     },
     stackTag,

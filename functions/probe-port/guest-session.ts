@@ -10,7 +10,9 @@
  * to it: the client authenticates with a key pair made for this benchmark alone.
  */
 import { createHash } from "node:crypto";
-import { Client, type ClientChannel } from "ssh2";
+// ssh2 is CommonJS whose exports Node's ESM loader cannot name: the default import is the module.
+import ssh2, { type Client, type ClientChannel } from "ssh2";
+
 import {
   GUEST_COMMAND_TIMEOUT_MS,
   GUEST_OUTPUT_LIMIT_BYTES,
@@ -103,7 +105,7 @@ export async function collectGuestOutput(
   commands: readonly GuestCommand[],
   options: GuestSessionOptions,
 ): Promise<GuestSession> {
-  const client = new Client();
+  const client = new ssh2.Client();
   let hostKeySha256: string | undefined;
   const outputs: GuestCommandOutput[] = [];
   try {

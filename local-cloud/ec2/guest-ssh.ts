@@ -9,7 +9,9 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
-import { type Connection, type ParsedKey, Server, utils } from "ssh2";
+// ssh2 is CommonJS whose exports Node's ESM loader cannot name: the default import is the module.
+import ssh2, { type Connection, type ParsedKey } from "ssh2";
+
 import {
   GUEST_COMMANDS,
   type GuestCommandId,
@@ -154,12 +156,12 @@ export function guestShellAnswer(guest: GuestIdentity, command: string): ShellAn
 /** The local cloud's host key, one for all its guests (their fingerprints are not what is measured). */
 let hostKey: string | undefined;
 const localHostKey = (): string => {
-  hostKey ??= utils.generateKeyPairSync("ed25519").private;
+  hostKey ??= ssh2.utils.generateKeyPairSync("ed25519").private;
   return hostKey;
 };
 
 function parsedPublicKey(line: string): ParsedKey {
-  const parsed = utils.parseKey(line);
+  const parsed = ssh2.utils.parseKey(line);
   if (parsed instanceof Error) throw new Error(`The key pair's public key cannot be read: ${parsed.message}`);
   return Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
 }
@@ -172,7 +174,7 @@ const sameBytes = (a: Buffer, b: Buffer): boolean => a.length === b.length && ti
  */
 export function serveGuestSsh(socket: Socket, guest: GuestIdentity): void {
   const authorized = parsedPublicKey(guest.authorizedKey);
-  const server = new Server(
+  const server = new ssh2.Server(
     { hostKeys: [localHostKey()], ident: "OpenSSH_9.9 boot-bench-local" },
     (client: Connection) => {
       client.on("error", () => client.end());
