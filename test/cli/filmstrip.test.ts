@@ -526,6 +526,17 @@ describe.skipIf(!chromiumInstalled())("the filmstrip page in headless Chromium",
       });
 
       await page.click("#next");
+      // The browser picks the new image up asynchronously (HTML's "update the image data"): until then
+      // currentSrc is empty, which a loaded CI host showed once.
+      await page.waitForFunction(() =>
+        (
+          (globalThis as unknown as { document: PageDocument }).document.getElementById(
+            "frame",
+          ) as unknown as {
+            currentSrc: string;
+          }
+        ).currentSrc.endsWith("frame-0002.jpg"),
+      );
       const second = await state();
       expect(second).toMatchObject({
         frame: "1",

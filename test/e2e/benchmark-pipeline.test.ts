@@ -62,10 +62,11 @@ describe("a benchmark on the local cloud", () => {
     );
     expect(result.instances).toHaveLength(3);
     expect(result.instances.every(wasTerminated)).toBe(true);
-    // Suite? (no: a single benchmark), validate, resolve, map, summarise, choice, succeed + per run:
-    // take a run slot, launch, parallel, poll, probe, film (off: it returns at once), keep the console,
-    // terminate, give the slot back, record, and the pass that ends the iteration.
-    expect(result.execution.stateTransitions).toBe(7 + 3 * 11);
+    // Suite? (no: a single benchmark), validate, resolve, map, summarise, choice, succeed, and the guest
+    // key's choices and pass (none asked for) + per run: take a run slot, launch, parallel, poll, probe,
+    // film (off: it returns at once), keep the console, terminate, give the slot back, record, and the
+    // pass that ends the iteration.
+    expect(result.execution.stateTransitions).toBe(7 + 3 + 3 * 11);
   });
 
   it("records every run as failed when no instance can be launched, and fails the execution by name", async () => {

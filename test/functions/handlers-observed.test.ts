@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../infra/constructs/benchmark-function.js";
+import { STEPS, SUITE_STEPS } from "../infra/synth.js";
 
 const functionsDir = join(PROJECT_ROOT, "functions");
 const entryFiles = readdirSync(functionsDir, { withFileTypes: true })
@@ -22,8 +23,8 @@ const sourcesUnder = (dir: string): string[] =>
   });
 
 describe("Powertools on every function", () => {
-  it("finds the fifteen entry files", () => {
-    expect(entryFiles).toHaveLength(15);
+  it("finds an entry file for every function of the stack: the steps, the suite steps and the sweeper", () => {
+    expect(entryFiles).toHaveLength(STEPS.length + SUITE_STEPS.length + 1);
   });
 
   it.each(entryFiles.map((file) => [file.slice(functionsDir.length + 1)]))(
