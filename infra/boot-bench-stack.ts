@@ -12,7 +12,6 @@ import {
   allowListsToEnvironment,
   PUBLIC_PARAMETER_PREFIX,
 } from "../functions/domain/allow-lists.js";
-import { GUEST_KEY_ATTRIBUTES } from "../functions/domain/guest-timings.js";
 import {
   MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS,
   PROBE_LAMBDA_TIMEOUT_SECONDS,
@@ -45,6 +44,7 @@ import { runLifeOf } from "./run-lifetime.js";
 import { runSlotsFromContext } from "./run-slots.js";
 import { BenchmarkStateMachine } from "./state-machine.js";
 import { type LoadedSuite, loadSuites } from "./suites-schema.js";
+import { GUEST_KEY_ITEM_CONDITIONS } from "./table-conditions.js";
 
 /** Days a run's console output is kept (context `consoleRetentionDays`). */
 export const DEFAULT_CONSOLE_RETENTION_DAYS = 90;
@@ -719,16 +719,12 @@ export class BootBenchStack extends Stack {
       }),
     );
     // The private half, for the probe: one item per benchmark, written once, its key removed at the end.
-    const guestKeyAttributes = {
-      "ForAllValues:StringEquals": { "dynamodb:Attributes": [...GUEST_KEY_ATTRIBUTES] },
-      StringEqualsIfExists: { "dynamodb:ReturnValues": ["NONE"] },
-    };
     f.prepareGuestKey.addToRolePolicy(
       new iam.PolicyStatement({
         sid: "StoreGuestKey",
         actions: ["dynamodb:PutItem"],
         resources: [this.table.tableArn],
-        conditions: guestKeyAttributes,
+        conditions: GUEST_KEY_ITEM_CONDITIONS,
       }),
     );
     f.prepareGuestKey.addToRolePolicy(
@@ -743,7 +739,7 @@ export class BootBenchStack extends Stack {
         sid: "RetireGuestKey",
         actions: ["dynamodb:UpdateItem"],
         resources: [this.table.tableArn],
-        conditions: guestKeyAttributes,
+        conditions: GUEST_KEY_ITEM_CONDITIONS,
       }),
     );
     f.launchInstance.addToRolePolicy(

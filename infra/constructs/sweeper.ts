@@ -8,9 +8,9 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { GUEST_KEY_ATTRIBUTES } from "../../functions/domain/guest-timings.js";
 import { TAG_STACK } from "../../functions/domain/instance-tags.js";
 import type { RunLifetime } from "../run-lifetime.js";
+import { GUEST_KEY_ITEM_CONDITIONS } from "../table-conditions.js";
 import { BENCHMARK_RUNTIME, BUNDLING, POWERTOOLS_ENVIRONMENT, PROJECT_ROOT } from "./benchmark-function.js";
 
 export const DEFAULT_SWEEP_INTERVAL_MINUTES = 10;
@@ -216,10 +216,7 @@ export class Sweeper extends Construct {
         sid: "RetireGuestKeys",
         actions: ["dynamodb:UpdateItem"],
         resources: [props.table.tableArn],
-        conditions: {
-          "ForAllValues:StringEquals": { "dynamodb:Attributes": [...GUEST_KEY_ATTRIBUTES] },
-          StringEqualsIfExists: { "dynamodb:ReturnValues": ["NONE"] },
-        },
+        conditions: GUEST_KEY_ITEM_CONDITIONS,
       }),
     );
     this.role.addToPrincipalPolicy(

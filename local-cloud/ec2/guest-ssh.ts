@@ -14,6 +14,7 @@ import ssh2, { type Connection, type ParsedKey } from "ssh2";
 
 import {
   GUEST_COMMANDS,
+  type GuestCommand,
   type GuestCommandId,
   type GuestFamily,
 } from "../../functions/domain/guest-timings.js";
@@ -143,14 +144,17 @@ const ANSWERS: Record<GuestCommandId, Answerer> = {
       : { stdout: `${lstart(truth.sshReadyAt)}\n`, exitCode: 0 },
 };
 
+/** The documented command a command line is, for the guest's family; undefined: not one of them. */
+const documentedCommand = (guest: GuestIdentity, line: string): GuestCommand | undefined =>
+  GUEST_COMMANDS[guest.family].find((c) => c.command === line);
+
 /** The guest's answer to one command line: a documented one of its family, or not found. */
-export function guestShellAnswer(guest: GuestIdentity, command: string): ShellAnswer {
-  const known = GUEST_COMMANDS[guest.family].find((c) => c.command === command);
-  if (known === undefined) {
-    const name = command.split(/\s/, 1)[0] ?? command;
+function guestShellAnswer(guest: GuestIdentity, line: string, asked: GuestCommand | undefined): ShellAnswer {
+  if (asked === undefined) {
+    const name = line.split(/\s/, 1)[0] ?? line;
     return { stdout: "", stderr: `sh: ${name}: not found\n`, exitCode: 127 };
   }
-  return ANSWERS[known.id](guest, guest.truth(), guest.now());
+  return ANSWERS[asked.id](guest, guest.truth(), guest.now());
 }
 
 /** The local cloud's host key, one for all its guests (their fingerprints are not what is measured). */
@@ -201,10 +205,10 @@ export function serveGuestSsh(socket: Socket, guest: GuestIdentity): void {
           const session = accept();
           session.on("exec", (acceptExec, _reject, info) => {
             const channel = acceptExec();
-            const asked = GUEST_COMMANDS[guest.family].find((c) => c.command === info.command);
+            const asked = documentedCommand(guest, info.command);
             // The fault: the channel stays open and silent until the client gives up on it.
             if (asked !== undefined && guest.hangs?.includes(asked.id)) return;
-            const answer = guestShellAnswer(guest, info.command);
+            const answer = guestShellAnswer(guest, info.command, asked);
             if (answer.stdout !== "") channel.write(answer.stdout);
             if (answer.stderr !== undefined) channel.stderr.write(answer.stderr);
             channel.exit(answer.exitCode);
