@@ -7,19 +7,13 @@ import {
 import type { BenchmarkRef, PrepareGuestKeyEvent, PrepareGuestKeyResult } from "../domain/contract.js";
 import { type ActiveGuestKey, guestKeyName, type NewGuestKey } from "../domain/guest-timings.js";
 import { TAG_BENCHMARK, TAG_STACK } from "../domain/instance-tags.js";
-
-export interface GuestKeyPair {
-  /** OpenSSH public key line. */
-  publicKey: string;
-  /** OpenSSH private key. */
-  privateKey: string;
-}
+import type { OpenSshKeyPair } from "../shared/ssh-key.js";
 
 export interface PrepareGuestKeyDeps {
   ec2: EC2Client;
   /** Stores the key unless one is stored already, and answers with the one that is (putGuestKeyOnce). */
   storeOnce: (record: NewGuestKey) => Promise<ActiveGuestKey>;
-  generate: () => GuestKeyPair;
+  generate: () => OpenSshKeyPair;
   stackTag: string;
   now: () => Date;
 }

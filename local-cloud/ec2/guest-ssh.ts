@@ -18,6 +18,7 @@ import {
   type GuestCommandId,
   type GuestFamily,
 } from "../../functions/domain/guest-timings.js";
+import { generateEd25519KeyPair } from "../../functions/shared/ssh-key.js";
 
 /** When the guest's boot reached each step, on the local cloud's clock (epoch ms); absent: not yet. */
 export interface GuestBootTruth {
@@ -160,7 +161,7 @@ function guestShellAnswer(guest: GuestIdentity, line: string, asked: GuestComman
 /** The local cloud's host key, one for all its guests (their fingerprints are not what is measured). */
 let hostKey: string | undefined;
 const localHostKey = (): string => {
-  hostKey ??= ssh2.utils.generateKeyPairSync("ed25519").private;
+  hostKey ??= generateEd25519KeyPair().privateKey;
   return hostKey;
 };
 

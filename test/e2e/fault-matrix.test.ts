@@ -10,7 +10,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { DescribeKeyPairsCommand, EC2Client, ImportKeyPairCommand } from "@aws-sdk/client-ec2";
-import { utils } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { marshallItem, unmarshallItem } from "../../functions/aws/benchmark-table.js";
 import { benchmarkIdFor } from "../../functions/domain/benchmark-identity.js";
@@ -18,6 +17,7 @@ import type { RunState } from "../../functions/domain/contract.js";
 import type { BenchmarkInput } from "../../functions/domain/input-schema.js";
 import { TAG_BENCHMARK, TAG_STACK } from "../../functions/domain/instance-tags.js";
 import { buildRunRecord } from "../../functions/domain/run-record.js";
+import { generateEd25519KeyPair } from "../../functions/shared/ssh-key.js";
 import { auditBenchmark, type BenchmarkAudit, isAlive, sweepRecords } from "../../local-cloud/audit.js";
 import type { LocalCloud } from "../../local-cloud/cloud.js";
 import type { FaultSettings } from "../../local-cloud/faults.js";
@@ -750,7 +750,7 @@ async function sweepLeftovers(
 
 /** ImportKeyPair of a new ED25519 key, tagged as the guest-timings steps tag theirs; its id. */
 async function importKeyPair(keyName: string, stackTag: string, benchmarkId: string): Promise<string> {
-  const { public: publicKey } = utils.generateKeyPairSync("ed25519");
+  const { publicKey } = generateEd25519KeyPair();
   const imported = await ec2.send(
     new ImportKeyPairCommand({
       KeyName: keyName,

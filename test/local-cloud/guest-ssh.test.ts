@@ -5,14 +5,14 @@
  * ground truth the guest answered from.
  */
 import net from "node:net";
-import { utils } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GUEST_COMMANDS, guestMilestones } from "../../functions/domain/guest-timings.js";
 import { collectGuestOutput } from "../../functions/probe-port/guest-session.js";
+import { generateEd25519KeyPair } from "../../functions/shared/ssh-key.js";
 import { type GuestIdentity, serveGuestSsh } from "../../local-cloud/ec2/guest-ssh.js";
 
-const keys = utils.generateKeyPairSync("ed25519");
-const otherKeys = utils.generateKeyPairSync("ed25519");
+const keys = generateEd25519KeyPair();
+const otherKeys = generateEd25519KeyPair();
 const KERNEL_AT = Date.UTC(2026, 11, 4, 8, 0, 0, 250);
 const truth = {
   kernelAt: KERNEL_AT,
@@ -36,14 +36,14 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 const linuxGuest = (overrides: Partial<GuestIdentity> = {}): GuestIdentity => ({
   family: "linux",
   user: "admin",
-  authorizedKey: keys.public,
+  authorizedKey: keys.publicKey,
   hostname: "ip-172-31-1-2",
   truth: () => truth,
   now: () => KERNEL_AT + 9_000,
   ...overrides,
 });
 
-const login = (username = "admin", privateKey = keys.private) => ({
+const login = (username = "admin", privateKey = keys.privateKey) => ({
   host: "127.0.0.1",
   port,
   username,
@@ -103,7 +103,7 @@ describe("a guest timing session against the local guest's sshd", () => {
 
   it("refuses another user and another key, and says so instead of failing", async () => {
     guest = linuxGuest();
-    for (const attempt of [login("root"), login("admin", otherKeys.private)]) {
+    for (const attempt of [login("root"), login("admin", otherKeys.privateKey)]) {
       const session = await collectGuestOutput(attempt, GUEST_COMMANDS.linux, { readyTimeoutMs: 5_000 });
       expect(session).toMatchObject({
         status: "failed",

@@ -5,10 +5,10 @@
  */
 import net from "node:net";
 import { ImportKeyPairCommand } from "@aws-sdk/client-ec2";
-import { utils } from "ssh2";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GUEST_COMMANDS, guestMilestones } from "../../functions/domain/guest-timings.js";
 import { collectGuestOutput } from "../../functions/probe-port/guest-session.js";
+import { generateEd25519KeyPair } from "../../functions/shared/ssh-key.js";
 import { BUILT_IN_AMI_IDS } from "../../local-cloud/catalogue.js";
 import { consoleMilestones } from "../../local-cloud/ec2/console-output.js";
 import {
@@ -20,7 +20,7 @@ import {
   terminateEveryInstance,
 } from "./local-aws-support.js";
 
-const keys = utils.generateKeyPairSync("ed25519");
+const keys = generateEd25519KeyPair();
 let t: TestCloud;
 
 beforeAll(async () => {
@@ -28,7 +28,7 @@ beforeAll(async () => {
   await t.ec2.send(
     new ImportKeyPairCommand({
       KeyName: "bench-1",
-      PublicKeyMaterial: new TextEncoder().encode(keys.public),
+      PublicKeyMaterial: new TextEncoder().encode(keys.publicKey),
     }),
   );
 });
@@ -50,7 +50,7 @@ const login = (host: string, username: string) => ({
   host,
   port: t.aws.cloud.sshPort,
   username,
-  privateKey: keys.private,
+  privateKey: keys.privateKey,
 });
 
 describe("the local guest's sshd", () => {
