@@ -21,6 +21,8 @@ import {
   benchmarkPk,
   CONSOLE_KEY_PREFIX,
   FILMSTRIP_KEY_PREFIX,
+  GUEST_KEY_READ_ATTRIBUTES,
+  GUEST_OUTPUT_KEY_PREFIX,
   LAUNCH_LEDGER_ATTRIBUTES,
   OBSERVATION_MARK_ATTRIBUTES,
   PROBE_ENDED_ATTRIBUTES,
@@ -196,7 +198,7 @@ export class BootBenchStack extends Stack {
     const stackTag = this.stackName;
 
     // ---- network ------------------------------------------------------------------------------
-    const { vpc, subnets } = this.network(network, logRetention);
+    const { vpc, instanceSubnets, probeSubnets } = this.network(network, logRetention);
 
     const instanceSecurityGroup = new ec2.SecurityGroup(this, "InstanceSecurityGroup", {
       vpc,
@@ -234,8 +236,8 @@ export class BootBenchStack extends Stack {
       })),
     });
 
-    this.dynamoDbEndpoint(network, vpc, subnets);
     this.consoleBucket = this.consoleOutputBucket();
+    this.probeEndpoints(network, vpc, probeSubnets);
 
     // The construct id predates the alarms: kept, so that the deployed topic, its ARN and its confirmed
     // subscriptions stay.
@@ -272,7 +274,7 @@ export class BootBenchStack extends Stack {
         step: "launch-instance",
         timeout: Duration.seconds(60),
         environment: {
-          SUBNET_IDS: subnets.map((subnet) => subnet.subnetId).join(","),
+          SUBNET_IDS: instanceSubnets.map((subnet) => subnet.subnetId).join(","),
           INSTANCE_SECURITY_GROUP_ID: instanceSecurityGroup.securityGroupId,
           STACK_TAG: stackTag,
           TABLE_NAME: this.table.tableName,
@@ -296,10 +298,11 @@ export class BootBenchStack extends Stack {
         timeout: Duration.seconds(PROBE_LAMBDA_TIMEOUT_SECONDS),
         memorySize: 512,
         vpc,
-        vpcSubnets: { subnets },
+        vpcSubnets: { subnets: probeSubnets },
         securityGroups: [probeSecurityGroup],
-        // The run-ended mark, read through the VPC's DynamoDB gateway endpoint.
-        environment: { TABLE_NAME: this.table.tableName },
+        // The run-ended mark and the guest key, read through the VPC's DynamoDB gateway endpoint; the
+        // guest timings' answers, stored through its S3 gateway endpoint.
+        environment: { CONSOLE_BUCKET: this.consoleBucket.bucketName, TABLE_NAME: this.table.tableName },
       }),
       // At most a screenshot a second until a few seconds after the probe: it ends by the probe's
       // deadline plus its tail and finish (functions/domain/filmstrip.ts), well inside this timeout.
@@ -357,7 +360,11 @@ export class BootBenchStack extends Stack {
       }),
       ...this.suiteFunctions(fn, common),
     };
-    this.grantStepPermissions(subnets, { instanceSecurityGroup, probeSecurityGroup }, stackTag);
+    this.grantStepPermissions(
+      { instanceSubnets, probeSubnets },
+      { instanceSecurityGroup, probeSecurityGroup },
+      stackTag,
+    );
     this.grantSuitePermissions();
 
     // ---- state machine ------------------------------------------------------------------------
@@ -453,6 +460,11 @@ export class BootBenchStack extends Stack {
           prefix: FILMSTRIP_KEY_PREFIX,
           expiration: Duration.days(retentionDays),
         },
+        {
+          id: "ExpireGuestTimings",
+          prefix: GUEST_OUTPUT_KEY_PREFIX,
+          expiration: Duration.days(retentionDays),
+        },
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -521,7 +533,7 @@ export class BootBenchStack extends Stack {
   private network(
     settings: NetworkSettings,
     logRetention: logs.RetentionDays,
-  ): { vpc: ec2.IVpc; subnets: ec2.ISubnet[] } {
+  ): { vpc: ec2.IVpc; instanceSubnets: ec2.ISubnet[]; probeSubnets: ec2.ISubnet[] } {
     if (settings.existingVpc !== undefined) {
       const { vpcId, subnetIds } = settings.existingVpc;
       const azs = settings.availabilityZones;
@@ -540,7 +552,7 @@ export class BootBenchStack extends Stack {
             })
           : ec2.Subnet.fromSubnetId(this, `Subnet${i}`, subnetId),
       );
-      return { vpc, subnets };
+      return { vpc, instanceSubnets: subnets, probeSubnets: subnets };
     }
     // Public subnets behind an internet gateway and no NAT: nothing to pay while idle, and images
     // whose first boot reaches the internet behave as they do for users.
@@ -549,7 +561,14 @@ export class BootBenchStack extends Stack {
         ? { availabilityZones: settings.availabilityZones }
         : { maxAzs: 2 }),
       natGateways: 0,
-      subnetConfiguration: [{ name: "Public", subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+      // The probe's subnets are apart, with route tables of their own: the gateway endpoints through
+      // which it reaches DynamoDB and S3 (probeEndpoints) go there only, so that the instances' route to
+      // AWS services is the internet's, as for users, and not an endpoint whose policy refuses them.
+      // Listed after Public, so that the public subnets keep their CIDR blocks.
+      subnetConfiguration: [
+        { name: "Public", subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: "Probe", subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+      ],
       // Nothing uses the default security group; restricting it costs a custom-resource Lambda.
       restrictDefaultSecurityGroup: false,
     });
@@ -564,35 +583,44 @@ export class BootBenchStack extends Stack {
         }),
       ),
     });
-    return { vpc, subnets: vpc.publicSubnets };
+    return { vpc, instanceSubnets: vpc.publicSubnets, probeSubnets: vpc.isolatedSubnets };
   }
 
   /**
-   * The probe has no NAT: a DynamoDB gateway endpoint (free, unlike interface endpoints) is its one way
-   * to an AWS API, for reading the run-ended mark. In the dedicated VPC its policy allows only that
-   * read; an existing VPC gets it only on the route tables named (NetworkSettings), with the default
-   * policy, since other workloads' DynamoDB traffic would take the same route.
+   * The probe has no NAT: gateway endpoints (free, unlike interface endpoints) are its one way to AWS
+   * APIs, DynamoDB for the run-ended mark and its own end mark, S3 for the guest timings' answers. In
+   * the dedicated VPC they sit on the probe's route tables only, and their policies allow exactly what
+   * the probe's role may do there (test/infra/boot-bench-stack.test.ts holds the two together). An
+   * existing VPC gets them only on the route tables named (NetworkSettings), with the default policy,
+   * since other workloads' traffic would take the same route.
    */
-  private dynamoDbEndpoint(settings: NetworkSettings, vpc: ec2.IVpc, subnets: ec2.ISubnet[]): void {
+  private probeEndpoints(settings: NetworkSettings, vpc: ec2.IVpc, probeSubnets: ec2.ISubnet[]): void {
     if (settings.existingVpc !== undefined && settings.existingVpc.routeTableIds === undefined) return;
-    const endpoint = new ec2.GatewayVpcEndpoint(this, "DynamoDbEndpoint", {
-      vpc,
-      service: ec2.GatewayVpcEndpointAwsService.DYNAMODB,
-      subnets: [{ subnets }],
-    });
+    const endpoint = (id: string, service: ec2.GatewayVpcEndpointAwsService) =>
+      new ec2.GatewayVpcEndpoint(this, id, { vpc, service, subnets: [{ subnets: probeSubnets }] });
+    const dynamoDb = endpoint("DynamoDbEndpoint", ec2.GatewayVpcEndpointAwsService.DYNAMODB);
+    const s3Endpoint = endpoint("S3Endpoint", ec2.GatewayVpcEndpointAwsService.S3);
     if (settings.existingVpc !== undefined) return;
-    endpoint.addToPolicy(
+    dynamoDb.addToPolicy(
       new iam.PolicyStatement({
-        sid: "ReadRunEndedMarks",
+        sid: "ReadRunEndedMarksAndMarkProbeEnded",
         principals: [new iam.AnyPrincipal()],
-        actions: ["dynamodb:GetItem"],
+        actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
         resources: [this.table.tableArn],
+      }),
+    );
+    s3Endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "StoreGuestTimings",
+        principals: [new iam.AnyPrincipal()],
+        actions: ["s3:PutObject"],
+        resources: [this.consoleBucket.arnForObjects(`${GUEST_OUTPUT_KEY_PREFIX}*`)],
       }),
     );
   }
 
   private grantStepPermissions(
-    subnets: ec2.ISubnet[],
+    subnets: { instanceSubnets: ec2.ISubnet[]; probeSubnets: ec2.ISubnet[] },
     securityGroups: { instanceSecurityGroup: ec2.ISecurityGroup; probeSecurityGroup: ec2.ISecurityGroup },
     stackTag: string,
   ): void {
@@ -600,9 +628,12 @@ export class BootBenchStack extends Stack {
     const instanceArn = this.formatArn({ service: "ec2", resource: "instance", resourceName: "*" });
     const volumeArn = this.formatArn({ service: "ec2", resource: "volume", resourceName: "*" });
 
-    const subnetArns = subnets.map((subnet) =>
-      this.formatArn({ service: "ec2", resource: "subnet", resourceName: subnet.subnetId }),
-    );
+    const arnsOf = (list: ec2.ISubnet[]) =>
+      list.map((subnet) =>
+        this.formatArn({ service: "ec2", resource: "subnet", resourceName: subnet.subnetId }),
+      );
+    const instanceSubnetArns = arnsOf(subnets.instanceSubnets);
+    const probeSubnetArns = arnsOf(subnets.probeSubnets);
 
     const f = this.functions;
     // A ReturnValues of ALL_OLD or ALL_NEW would return attributes beyond those named in the request.
@@ -658,7 +689,7 @@ export class BootBenchStack extends Stack {
         actions: ["ec2:RunInstances"],
         resources: [
           this.formatArn({ service: "ec2", account: "", resource: "image", resourceName: "*" }),
-          ...subnetArns,
+          ...instanceSubnetArns,
           this.formatArn({
             service: "ec2",
             resource: "security-group",
@@ -673,7 +704,7 @@ export class BootBenchStack extends Stack {
         sid: "RunInstancesInterfacesInStackSubnets",
         actions: ["ec2:RunInstances"],
         resources: [this.formatArn({ service: "ec2", resource: "network-interface", resourceName: "*" })],
-        conditions: { ArnEquals: { "ec2:Subnet": subnetArns } },
+        conditions: { ArnEquals: { "ec2:Subnet": instanceSubnetArns } },
       }),
     );
     // Guest timings: only the stack's own key pairs (PrepareGuestKey tags each at import).
@@ -796,7 +827,7 @@ export class BootBenchStack extends Stack {
         sid: "CreateProbeInterfacesInStackSubnets",
         actions: ["ec2:CreateNetworkInterface"],
         resources: [networkInterfaceArn],
-        conditions: { ArnEquals: { "ec2:Subnet": subnetArns } },
+        conditions: { ArnEquals: { "ec2:Subnet": probeSubnetArns } },
       }),
     );
     f.probePort.addToRolePolicy(
@@ -804,7 +835,7 @@ export class BootBenchStack extends Stack {
         sid: "CreateProbeInterfacesWithProbeNetwork",
         actions: ["ec2:CreateNetworkInterface"],
         resources: [
-          ...subnetArns,
+          ...probeSubnetArns,
           this.formatArn({
             service: "ec2",
             resource: "security-group",
@@ -842,6 +873,26 @@ export class BootBenchStack extends Stack {
           "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${benchmarkPk("*")}`] },
           "ForAllValues:StringEquals": { "dynamodb:Attributes": [...RUN_ENDED_ATTRIBUTES] },
         },
+      }),
+    );
+
+    // Guest timings: the private half of the benchmark's key, and nothing else of its item.
+    f.probePort.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ReadGuestKeys",
+        actions: ["dynamodb:GetItem"],
+        resources: [this.table.tableArn],
+        conditions: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${benchmarkPk("*")}`] },
+          "ForAllValues:StringEquals": { "dynamodb:Attributes": [...GUEST_KEY_READ_ATTRIBUTES] },
+        },
+      }),
+    );
+    f.probePort.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "StoreGuestTimings",
+        actions: ["s3:PutObject"],
+        resources: [this.consoleBucket.arnForObjects(`${GUEST_OUTPUT_KEY_PREFIX}*`)],
       }),
     );
 

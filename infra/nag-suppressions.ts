@@ -157,10 +157,16 @@ export function acknowledgeFindings(stack: BootBenchStack): void {
       "per run, not known in advance; PutObject only, under the filmstrip/ prefix of the stack's own bucket.",
   );
   ack(
+    probePort.role,
+    iam5(`<${stack.getLogicalId(stack.consoleBucket.node.defaultChild as CfnElement)}.Arn>/guest/*`),
+    "One object per run with guest timings (guest/<benchmark>/run-NNNN.json.gz), not known in advance; " +
+      "PutObject only, under the guest/ prefix of the stack's own bucket.",
+  );
+  ack(
     stack.consoleBucket,
     "AwsSolutions-S1",
-    "The bucket holds copies of EC2 console output and screenshots, written only by the stack's CaptureConsole " +
-      "and CaptureScreenshots roles (PutObject under console/ and filmstrip/) and expiring by lifecycle; an access-log bucket would hold more than the data it audits. " +
+    "The bucket holds copies of EC2 console output and screenshots, written only by the stack's CaptureConsole, " +
+      "CaptureScreenshots and ProbePort roles (PutObject under console/, filmstrip/ and guest/) and expiring by lifecycle; an access-log bucket would hold more than the data it audits. " +
       "CloudTrail data events are the way to audit its reads where an account needs that.",
   );
 

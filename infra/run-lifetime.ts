@@ -21,6 +21,7 @@
 import { Stack } from "aws-cdk-lib";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { FILMSTRIP_SECONDS_AFTER_LAUNCH } from "../functions/domain/filmstrip.js";
+import { GUEST_TIMINGS_MAX_SECONDS } from "../functions/domain/guest-timings.js";
 import { MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS } from "../functions/domain/input-schema.js";
 import type { AslDefinition, AslState } from "./asl.js";
 import { flattenIntrinsic } from "./intrinsics.js";
@@ -55,13 +56,15 @@ export interface RunLifeLimits {
  * The stack's own limits. PollState stops at launchRespondedAt + runningTimeoutSeconds, ProbePort at
  * launchRespondedAt + runningTimeoutSeconds + openTimeoutSeconds; validation bounds the sum (and so
  * both) by MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS (runningTimeoutSeconds alone is also at most 600 today,
- * a figure the schema does not export: the poll's bound is the looser one, never too short).
+ * a figure the schema does not export: the poll's bound is the looser one, never too short). With
+ * guest timings the probe logs in after the port opened, by the deadline at the latest, for up to
+ * GUEST_TIMINGS_MAX_SECONDS more (functions/domain/guest-timings.ts).
  * CaptureScreenshots returns by the probe's deadline plus its tail and finish (functions/domain/filmstrip.ts).
  */
 export const RUN_LIFE_LIMITS: RunLifeLimits = {
   deadlinesAfterLaunch: {
     PollState: MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS,
-    ProbePort: MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS,
+    ProbePort: MAX_RUNNING_PLUS_OPEN_TIMEOUT_SECONDS + GUEST_TIMINGS_MAX_SECONDS,
     CaptureScreenshots: FILMSTRIP_SECONDS_AFTER_LAUNCH,
   },
   taskMarginSeconds: TASK_TIMEOUT_MARGIN.toSeconds(),

@@ -252,6 +252,9 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
       launchRespondedAt: sfn.JsonPath.numberAt("$.launch.launchRespondedAt"),
       runningTimeoutSeconds: sfn.JsonPath.numberAt("$.settings.runningTimeoutSeconds"),
       openTimeoutSeconds: sfn.JsonPath.numberAt("$.settings.openTimeoutSeconds"),
+      // Guest timings: with a key pair ({} without), the probe logs in once the port is open.
+      guestKey: sfn.JsonPath.objectAt("$.guestKey"),
+      image: sfn.JsonPath.objectAt("$.image"),
     }),
   });
   // Beside both, on every run: the handler reads settings.screenshots, which JSONPath cannot test

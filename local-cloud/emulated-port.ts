@@ -66,6 +66,11 @@ const FILLER_SETTLE_MS = 5;
 const { ENOTCONN } = constants.errno;
 /** Accepted connections that the client leaves open are dropped after this long. */
 const CONNECTION_IDLE_MS = 10_000;
+/**
+ * A guest's sshd keeps a quiet session open (OpenSSH's ClientAliveInterval is off by default): one waiting
+ * on a silent command is not dropped at CONNECTION_IDLE_MS, only after LoginGraceTime's 120 s.
+ */
+const SERVED_CONNECTION_IDLE_MS = 120_000;
 /** How long a command to the silent-listener worker may take, worker start-up included. */
 const WORKER_REPLY_TIMEOUT_MS = 15_000;
 
@@ -439,7 +444,7 @@ function acceptingServer(connections: Set<net.Socket>, serve: ConnectionServer |
     socket.unref();
     socket.on("error", noop);
     socket.on("close", () => connections.delete(socket));
-    socket.setTimeout(CONNECTION_IDLE_MS, () => socket.destroy());
+    socket.setTimeout(serve ? SERVED_CONNECTION_IDLE_MS : CONNECTION_IDLE_MS, () => socket.destroy());
     if (serve) serve(socket);
     else socket.end(SSH_BANNER);
   });

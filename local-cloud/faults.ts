@@ -8,6 +8,7 @@ import {
   EC2_TOKEN_BUCKETS,
   type TokenBucketSpec,
 } from "../functions/domain/ec2-request-buckets.js";
+import type { GuestCommandId } from "../functions/domain/guest-timings.js";
 
 /**
  * Which launches a per-launch fault hits. `true`: every launch. An object: launches of the listed
@@ -59,6 +60,18 @@ export interface FaultSettings {
    */
   consoleScreenshotUnavailable?: LaunchSelector;
   /**
+   * The guest's sshd refuses every login of an instance launched with a key pair: the key never
+   * reached the login user's authorized_keys (cloud-init could not fetch it from the instance metadata,
+   * or the image names its user otherwise). The port opens and the banner comes as usual.
+   */
+  guestLoginRefused?: LaunchSelector;
+  /**
+   * The listed guest-timing commands never answer on a hit instance (a `journalctl` reading a huge
+   * journal, a `ps` stuck on a hung NFS mount): their channels stay open and silent until the client
+   * gives up. The other commands answer as usual.
+   */
+  guestCommandsHang?: Exclude<LaunchSelector, boolean> & { commands: readonly GuestCommandId[] };
+  /**
    * EC2 itself slower this week (another host generation, a slower volume path): every boot's running
    * to network takes this many seconds longer, before time scaling, whatever the image. A suite's
    * control target exists to tell this from an image's own regression.
@@ -97,6 +110,8 @@ export type LaunchFault =
   | "portNeverOpens"
   | "consoleOutputUnavailable"
   | "consoleScreenshotUnavailable"
+  | "guestLoginRefused"
+  | "guestCommandsHang"
   | "launchWithoutPrivateIp";
 
 class TokenBucket {
@@ -218,6 +233,13 @@ export class Faults {
     const launched = this.#settings.runInstancesInternalError?.launched === true;
     if (!this.hits("runInstancesInternalError", launch)) return undefined;
     return launched ? "launched" : "nothingLaunched";
+  }
+
+  /** For a launch `guestCommandsHang` hits: the commands its guest never answers. Undefined: not hit. */
+  hungGuestCommands(launch: LaunchDescription): readonly GuestCommandId[] | undefined {
+    // Read before hits(), which drops the selector once its count is used up.
+    const commands = this.#settings.guestCommandsHang?.commands;
+    return this.hits("guestCommandsHang", launch) ? commands : undefined;
   }
 
   /** Seconds every boot's running to network is slowed by (platformSlowdownSeconds), 0 when none. */

@@ -381,6 +381,28 @@ export async function putGuestKeyOnce(
 }
 
 /**
+ * The private half of the benchmark's key, for the probe's guest session: a consistent read of that
+ * one attribute (IAM lets the probe read nothing else of the item). Undefined once it is retired.
+ */
+export async function readGuestPrivateKey(
+  client: DynamoDBClient,
+  tableName: string,
+  benchmarkId: string,
+  abortSignal?: AbortSignal,
+): Promise<string | undefined> {
+  const output = await client.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: keyOf(guestKeyItemKey(benchmarkId)),
+      ConsistentRead: true,
+      ProjectionExpression: "privateKey",
+    }),
+    abortSignal === undefined ? {} : { abortSignal },
+  );
+  return output.Item?.privateKey?.S;
+}
+
+/**
  * Removes the private half of the benchmark's key once its runs are over (idempotent: a retired key
  * stays retired). The item is updated, not deleted: no step may delete items of this table.
  */

@@ -11,21 +11,27 @@ export const createS3Client = (): S3Client => tracer.captureAWSv3Client(new S3Cl
 /** The shared client of a Lambda, created at module scope so that connections are reused. */
 export const s3Client = createS3Client();
 
-/** Stores a gzip-compressed text object: a browser or `curl --compressed` shows it as text. */
-export async function putGzippedText(
+/**
+ * Stores a gzip-compressed object (text by default): a browser or `curl --compressed` shows it as what
+ * it is. `abortSignal` bounds the put, the SDK's retries included.
+ */
+export async function putGzipped(
   client: S3Client,
   bucket: string,
   key: string,
   gzipped: Uint8Array,
+  contentType = "text/plain; charset=utf-8",
+  abortSignal?: AbortSignal,
 ): Promise<void> {
   await client.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
       Body: gzipped,
-      ContentType: "text/plain; charset=utf-8",
+      ContentType: contentType,
       ContentEncoding: "gzip",
     }),
+    abortSignal === undefined ? {} : { abortSignal },
   );
 }
 

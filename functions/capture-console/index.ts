@@ -1,6 +1,6 @@
 import middy from "@middy/core";
 import { ec2Client } from "../aws/ec2-client.js";
-import { putGzippedText, s3Client } from "../aws/s3-client.js";
+import { putGzipped, s3Client } from "../aws/s3-client.js";
 import type { CaptureConsoleEvent, CaptureConsoleResult } from "../domain/contract.js";
 import { requireEnv } from "../shared/env.js";
 import { observed, runStateKeys } from "../shared/observability.js";
@@ -11,7 +11,7 @@ const bucket = requireEnv("CONSOLE_BUCKET");
 export const lambdaHandler = (event: CaptureConsoleEvent): Promise<CaptureConsoleResult> =>
   captureConsole(event, {
     ec2: ec2Client,
-    store: { bucket, put: (key, gzipped) => putGzippedText(s3Client, bucket, key, gzipped) },
+    store: { bucket, put: (key, gzipped) => putGzipped(s3Client, bucket, key, gzipped) },
     // When the fetch began: nothing is measured against it, so the plain wall clock will do.
     clock: Date.now,
   });

@@ -9,6 +9,7 @@
  * cross Lambda invocations on different hosts.
  */
 import type { ClockReport } from "../shared/clock.js";
+import type { GuestTimings } from "./guest-timings.js";
 
 /** Benchmark settings after validation, with every default applied. */
 export interface BenchmarkSettings {
@@ -240,6 +241,13 @@ export interface ProbePortEvent {
   launchRespondedAt: number;
   runningTimeoutSeconds: number;
   openTimeoutSeconds: number;
+  /**
+   * The benchmark's key pair (`{}`: none). With one, once the port is open the probe logs in as the
+   * image's user and collects the guest timings (functions/probe-port/guest-timings.ts).
+   */
+  guestKey: GuestKeyState;
+  /** Whose family and login user the guest session takes. */
+  image: ResolvedImage;
 }
 export interface ProbePortResult {
   status: "open" | "timeout";
@@ -268,6 +276,8 @@ export interface ProbePortResult {
   otherErrors: number;
   /** Why the probe's end mark could not be written: the run's filmstrip then ran to its deadline. */
   endMarkError?: string;
+  /** With a key pair and the port open: what the guest said of its boot, asked after the end mark. */
+  guest?: GuestTimings;
   clock?: ClockReport;
 }
 

@@ -7,10 +7,15 @@
  * boot), so the milestones are kept as the guest gave them: durations since the kernel started, and
  * the kernel's start on the guest's clock. Nothing here is compared with the observed timestamps.
  */
-import type { ResolvedImage } from "./contract.js";
+import type { GuestKeyState, ResolvedImage } from "./contract.js";
+import type { ErrorInfo } from "./run-record.js";
 
 /** The EC2 key pair of a benchmark with guest timings: one per benchmark, deleted when its runs end. */
 export const guestKeyName = (benchmarkId: string): string => `boot-bench-${benchmarkId}`;
+
+/** The key pair's name, when the benchmark has one (`{}` or absent: its instances get none). */
+export const guestKeyNameOf = (guestKey: GuestKeyState | undefined): string | undefined =>
+  guestKey !== undefined && "keyName" in guestKey ? guestKey.keyName : undefined;
 
 /** The sort key of the item that keeps the key pair's private half for the probe (its partition: the benchmark's). */
 export const GUEST_KEY_SK = "GUESTKEY";
@@ -78,12 +83,38 @@ export interface GuestCommand {
   source: string;
   /** What a failed or empty answer means: absent is an answer, never a failed run. */
   whenAbsent: string;
+  /**
+   * Asked again while its answer (stdout and stderr) matches `pattern`, every `everyMs`, for up to
+   * `forMs` after the first answer: an answer that only says "not yet".
+   */
+  askAgainWhile?: { pattern: RegExp; everyMs: number; forMs: number };
 }
 
 /** Each command's whole answer is bounded: kernel logs of big machines run to hundreds of KB. */
 export const GUEST_OUTPUT_LIMIT_BYTES = 256 * 1024;
 /** A command that has not answered after this long is abandoned (its channel closed). */
 export const GUEST_COMMAND_TIMEOUT_MS = 10_000;
+/** Until the SSH handshake and the login are done. */
+export const GUEST_LOGIN_TIMEOUT_MS = 10_000;
+/**
+ * The whole session, login included: a command that would start later is not run, one still running
+ * then is abandoned. The instance lives this much longer at most (the probe answers after it).
+ */
+export const GUEST_SESSION_BUDGET_MS = 40_000;
+/** Reading the benchmark's key before the session, and storing the answers after it, each. */
+export const GUEST_STORE_TIMEOUT_MS = 5_000;
+/**
+ * The most the guest timings add to the probe after the port opened: the key's read, the session and
+ * the store, and a second of slack. The probe's Lambda timeout and a run's longest life count it.
+ */
+export const GUEST_TIMINGS_MAX_SECONDS =
+  Math.ceil((GUEST_STORE_TIMEOUT_MS + GUEST_SESSION_BUDGET_MS + GUEST_STORE_TIMEOUT_MS) / 1000) + 1;
+
+/**
+ * systemd answers this while units are still starting, which can outlast sshd by seconds: asked again
+ * each second for up to 10 s (the instance is kept that much longer), then given up as "not finished".
+ */
+const SYSTEMD_NOT_FINISHED = { pattern: /Bootup is not yet finished/, everyMs: 1_000, forMs: 10_000 };
 
 export const GUEST_COMMANDS: Readonly<Record<GuestFamily, readonly GuestCommand[]>> = {
   linux: [
@@ -93,13 +124,16 @@ export const GUEST_COMMANDS: Readonly<Record<GuestFamily, readonly GuestCommand[
       source: "systemd's systemd-analyze(1): time spent in firmware, loader, kernel and userspace",
       whenAbsent:
         "not a systemd image (command not found), or the boot has not finished: systemd answers " +
-        "'Bootup is not yet finished' while units are still starting, which can outlast sshd",
+        "'Bootup is not yet finished' while units are still starting, which can outlast sshd " +
+        "(asked again each second for up to 10 s)",
+      askAgainWhile: SYSTEMD_NOT_FINISHED,
     },
     {
       id: "systemdCriticalChain",
       command: "systemd-analyze critical-chain --no-pager",
       source: "systemd-analyze(1) critical-chain: the chain of units that gated the default target",
       whenAbsent: "as for systemd-analyze time",
+      askAgainWhile: SYSTEMD_NOT_FINISHED,
     },
     {
       id: "uptime",
@@ -184,6 +218,8 @@ export interface GuestCommandOutput {
   /** Output beyond GUEST_OUTPUT_LIMIT_BYTES was dropped. */
   truncated?: true;
   timedOut?: true;
+  /** How many times it was asked (askAgainWhile); absent: once. */
+  asked?: number;
 }
 
 /**
@@ -356,4 +392,50 @@ export function guestMilestones(
     take({ sshdReadyMs: Math.max(0, sshdStartedAt - kernelStartedAt) }, "sshdStart");
   }
   return milestones;
+}
+
+/** What was asked of one command, as the run record keeps it (its output is in the stored document). */
+export interface GuestAnswerSummary {
+  id: GuestCommandId;
+  exitCode?: number;
+  truncated?: true;
+  timedOut?: true;
+  asked?: number;
+}
+
+/**
+ * The guest timings of one run, as the probe returns them and the run record keeps them. `collected`:
+ * every command of the family was asked (each may still have answered nothing); `failed`: the session
+ * or the key failed, with `error`, and what had been asked by then. Never a reason to fail the run.
+ */
+export interface GuestTimings {
+  status: "collected" | "failed";
+  family: GuestFamily;
+  loginUser: string;
+  /** On the probe's clock: when it began reading the key, and when it had stored the answers. */
+  startedAt: number;
+  endedAt: number;
+  error?: ErrorInfo;
+  /** The instance's host key (SHA256:…, as ssh-keygen -l prints it). */
+  hostKeySha256?: string;
+  milestones: GuestMilestones;
+  answers: GuestAnswerSummary[];
+  /** Commands left unasked because the session's budget was spent. */
+  notAsked?: GuestCommandId[];
+  /** Where the answers are, in the console bucket (gzip JSON, GuestOutputDocument). */
+  output?: { key: string; bytes: number; storedBytes: number };
+  /** Why the answers could not be stored (the milestones above are kept all the same). */
+  outputError?: string;
+}
+
+/** The stored answers of one run's session, each with where its command comes from. */
+export interface GuestOutputDocument {
+  benchmarkId: string;
+  runIndex: number;
+  instanceId: string;
+  family: GuestFamily;
+  loginUser: string;
+  hostKeySha256?: string;
+  error?: ErrorInfo;
+  commands: (GuestCommandOutput & Pick<GuestCommand, "source" | "whenAbsent">)[];
 }

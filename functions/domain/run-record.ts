@@ -15,6 +15,7 @@ import {
   type RunStatus,
   type SummariseResult,
 } from "./contract.js";
+import type { GuestTimings } from "./guest-timings.js";
 import {
   INTERVAL_NAMES,
   type IntervalName,
@@ -74,6 +75,15 @@ export const filmstripFrameKey = (benchmarkId: string, runIndex: number, frameIn
   `${filmstripRunPrefix(benchmarkId, runIndex)}frame-${paddedIndex(frameIndex)}.jpg`;
 export const filmstripManifestKey = (benchmarkId: string, runIndex: number): string =>
   `${filmstripRunPrefix(benchmarkId, runIndex)}frames.json`;
+/**
+ * A run's guest timings (functions/probe-port/guest-timings.ts): the session's answers as gzip JSON,
+ * under `guest/`, the only prefix the probe may write.
+ */
+export const GUEST_OUTPUT_KEY_PREFIX = "guest/";
+export const guestOutputKey = (benchmarkId: string, runIndex: number): string =>
+  `${GUEST_OUTPUT_KEY_PREFIX}${benchmarkId}/run-${paddedIndex(runIndex)}.json.gz`;
+/** What the probe may read of the guest key item: its keys and the private half. */
+export const GUEST_KEY_READ_ATTRIBUTES: readonly string[] = ["pk", "sk", "privateKey"];
 /** What the probe may read of a launch ledger: its keys and the run-ended mark. */
 export const RUN_ENDED_ATTRIBUTES: readonly string[] = ["pk", "sk", "endedAt"];
 /** What the probe may write of a launch ledger: its keys and its own end mark. */
@@ -197,6 +207,11 @@ export interface RunRecord {
   filmstrip?: RunFilmstrip;
   /** Why the probe's end mark was not written: the filmstrip then ran on to its deadline. */
   probeEndMarkError?: string;
+  /**
+   * What the guest said of its boot, when the benchmark asked for guest timings and the port opened
+   * (never a reason to fail the run; its answers are in the console bucket under `guest.output.key`).
+   */
+  guest?: GuestTimings;
   terminated: boolean;
   terminatedInstanceIds?: string[];
   terminationError?: ErrorInfo;
@@ -487,6 +502,7 @@ export function buildRunRecord(state: RunState): RunRecord {
     record.probe = { status, attempts, unanswered, refused, connected, otherErrors };
   }
   if (probe?.endMarkError !== undefined) record.probeEndMarkError = probe.endMarkError;
+  if (probe?.guest !== undefined) record.guest = probe.guest;
   const console = consoleOf(state);
   if (console) record.console = console;
   const filmstrip = filmstripOf(state, filmstripResult);

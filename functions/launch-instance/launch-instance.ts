@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { instanceIn, privateIpOf } from "../aws/ec2-client.js";
 import type { LaunchInstanceEvent, LaunchInstanceResult } from "../domain/contract.js";
+import { guestKeyNameOf } from "../domain/guest-timings.js";
 import type { Clock, Sleep } from "../shared/clock.js";
 import { instanceTags } from "./instance-tags.js";
 
@@ -177,8 +178,7 @@ export function buildRunInstancesInput(
       { DeviceName: deviceName, Ebs: { Encrypted: true, DeleteOnTermination: true } },
     ];
   }
-  const keyName =
-    event.guestKey !== undefined && "keyName" in event.guestKey ? event.guestKey.keyName : undefined;
+  const keyName = guestKeyNameOf(event.guestKey);
   if (keyName !== undefined) input.KeyName = keyName;
   if (settings.userData !== undefined && settings.userData !== "") {
     input.UserData = Buffer.from(settings.userData, "utf8").toString("base64");

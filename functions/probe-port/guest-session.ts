@@ -12,14 +12,15 @@
 import { createHash } from "node:crypto";
 // ssh2 is CommonJS whose exports Node's ESM loader cannot name: the default import is the module.
 import ssh2, { type Client, type ClientChannel } from "ssh2";
-
 import {
   GUEST_COMMAND_TIMEOUT_MS,
   GUEST_OUTPUT_LIMIT_BYTES,
   type GuestCommand,
+  type GuestCommandId,
   type GuestCommandOutput,
 } from "../domain/guest-timings.js";
 import type { ErrorInfo } from "../domain/run-record.js";
+import { type Clock, sleep as realSleep, type Sleep } from "../shared/clock.js";
 
 export interface GuestLogin {
   host: string;
@@ -34,11 +35,31 @@ export interface GuestSessionOptions {
   readyTimeoutMs: number;
   /** Each command's bound. @default GUEST_COMMAND_TIMEOUT_MS */
   commandTimeoutMs?: number;
+  /**
+   * The whole session's bound from its start, login included: a command is not started after it, and
+   * one still running then is abandoned. @default no bound but the commands' own
+   */
+  budgetMs?: number;
+  /** What the budget and askAgainWhile are timed with. @default Date.now and a timer */
+  clock?: Clock;
+  sleep?: Sleep;
+}
+
+/**
+ * After a command's bound its channel is closed; a guest that does not even answer the close (a frozen
+ * sshd) is given this long before the command is abandoned all the same.
+ */
+const CLOSE_GRACE_MS = 1_000;
+
+interface SessionAnswers {
+  outputs: GuestCommandOutput[];
+  /** Commands not asked because the budget was spent. */
+  notAsked: GuestCommandId[];
 }
 
 export type GuestSession =
-  | { status: "collected"; hostKeySha256: string; outputs: GuestCommandOutput[] }
-  | { status: "failed"; error: ErrorInfo; hostKeySha256?: string; outputs: GuestCommandOutput[] };
+  | ({ status: "collected"; hostKeySha256: string } & SessionAnswers)
+  | ({ status: "failed"; error: ErrorInfo; hostKeySha256?: string } & SessionAnswers);
 
 function errorInfo(error: unknown): ErrorInfo {
   if (!(error instanceof Error)) return { name: "Error", message: String(error) };
@@ -77,14 +98,17 @@ function runOne(client: Client, command: GuestCommand, timeoutMs: number): Promi
       const stdout = bounded();
       const stderr = bounded();
       let timedOut = false;
+      let grace: NodeJS.Timeout | undefined;
       const timer = setTimeout(() => {
         timedOut = true;
         channel.close();
+        grace = setTimeout(() => channel.emit("close"), CLOSE_GRACE_MS);
       }, timeoutMs);
       channel.on("data", (chunk: Buffer) => stdout.add(chunk));
       channel.stderr.on("data", (chunk: Buffer) => stderr.add(chunk));
-      channel.on("close", (code: number | null | undefined) => {
+      channel.once("close", (code: number | null | undefined) => {
         clearTimeout(timer);
+        clearTimeout(grace);
         resolve({
           id: command.id,
           command: command.command,
@@ -99,6 +123,34 @@ function runOne(client: Client, command: GuestCommand, timeoutMs: number): Promi
   });
 }
 
+/**
+ * Runs one command, and again while its answer says "not yet" (askAgainWhile) and time is left; the
+ * last answer is kept, with how many times it was asked.
+ */
+async function ask(
+  client: Client,
+  command: GuestCommand,
+  timeoutMs: number,
+  time: { clock: Clock; sleep: Sleep; remainingMs: () => number },
+): Promise<GuestCommandOutput> {
+  const { clock, remainingMs } = time;
+  const askedAt = clock();
+  let output = await runOne(client, command, Math.min(timeoutMs, remainingMs()));
+  const again = command.askAgainWhile;
+  if (again === undefined) return output;
+  let asked = 1;
+  while (
+    again.pattern.test(`${output.stdout}\n${output.stderr}`) &&
+    clock() + again.everyMs - askedAt <= again.forMs &&
+    remainingMs() > again.everyMs
+  ) {
+    await time.sleep(again.everyMs);
+    output = await runOne(client, command, Math.min(timeoutMs, remainingMs()));
+    asked++;
+  }
+  return asked > 1 ? { ...output, asked } : output;
+}
+
 /** Logs in, runs `commands` in order, logs out. Never throws: a failure is returned with what was had. */
 export async function collectGuestOutput(
   login: GuestLogin,
@@ -106,8 +158,14 @@ export async function collectGuestOutput(
   options: GuestSessionOptions,
 ): Promise<GuestSession> {
   const client = new ssh2.Client();
+  const clock = options.clock ?? Date.now;
+  const startedAt = clock();
+  const remainingMs = () =>
+    options.budgetMs === undefined ? Number.POSITIVE_INFINITY : startedAt + options.budgetMs - clock();
+  const time = { clock, sleep: options.sleep ?? realSleep, remainingMs };
   let hostKeySha256: string | undefined;
   const outputs: GuestCommandOutput[] = [];
+  const notAsked: GuestCommandId[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       client.once("ready", () => resolve());
@@ -118,7 +176,8 @@ export async function collectGuestOutput(
         port: login.port,
         username: login.username,
         privateKey: login.privateKey,
-        readyTimeout: options.readyTimeoutMs,
+        // At least 1 ms: ssh2 takes 0 for no bound at all.
+        readyTimeout: Math.max(1, Math.min(options.readyTimeoutMs, remainingMs())),
         hostVerifier: (key: Buffer) => {
           hostKeySha256 = `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
           return true;
@@ -126,15 +185,21 @@ export async function collectGuestOutput(
       });
     });
     for (const command of commands) {
-      outputs.push(await runOne(client, command, options.commandTimeoutMs ?? GUEST_COMMAND_TIMEOUT_MS));
+      if (remainingMs() <= 0) {
+        notAsked.push(command.id);
+        continue;
+      }
+      outputs.push(await ask(client, command, options.commandTimeoutMs ?? GUEST_COMMAND_TIMEOUT_MS, time));
     }
-    return { status: "collected", hostKeySha256: hostKeySha256 ?? "", outputs };
+    return { status: "collected", hostKeySha256: hostKeySha256 ?? "", outputs, notAsked };
   } catch (error) {
+    const asked = new Set(outputs.map((output) => output.id));
     return {
       status: "failed",
       error: errorInfo(error),
       ...(hostKeySha256 !== undefined && { hostKeySha256 }),
       outputs,
+      notAsked: commands.map((command) => command.id).filter((id) => !asked.has(id)),
     };
   } finally {
     client.end();

@@ -84,7 +84,10 @@ const DEFAULT_RUN_ENDED_CHECK_INTERVAL_MS = 1_000;
  * and terminate ran), the probe rejects with RunEndedError. The question goes out right after an
  * attempt, the furthest point from the next slot, and is never awaited, so it delays no attempt.
  */
-export async function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise<ProbePortResult> {
+/** What the probe itself reads of its event: the guest session's fields are the handler's. */
+export type ProbeTarget = Omit<ProbePortEvent, "guestKey" | "image">;
+
+export async function probePort(event: ProbeTarget, deps: ProbeDeps): Promise<ProbePortResult> {
   const result = await observePort(event, deps);
   const mark = deps.markProbeEnded;
   if (mark === undefined) return result;
@@ -103,7 +106,7 @@ export async function probePort(event: ProbePortEvent, deps: ProbeDeps): Promise
 }
 
 /** The probe itself: ends with the port's answer or the deadline, or rejects once the run has ended. */
-function observePort(event: ProbePortEvent, deps: ProbeDeps): Promise<ProbePortResult> {
+function observePort(event: ProbeTarget, deps: ProbeDeps): Promise<ProbePortResult> {
   validate(event);
   const { clock } = deps;
   const connect = deps.connect ?? connectTcp;
@@ -276,7 +279,7 @@ function observePort(event: ProbePortEvent, deps: ProbeDeps): Promise<ProbePortR
   });
 }
 
-function validate(event: ProbePortEvent): void {
+function validate(event: ProbeTarget): void {
   const problems: string[] = [];
   if (typeof event.benchmarkId !== "string" || event.benchmarkId === "") {
     problems.push(`benchmarkId: must be a non-empty string, got ${String(event.benchmarkId)}`);

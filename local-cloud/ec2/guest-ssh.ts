@@ -40,6 +40,8 @@ export interface GuestIdentity {
   now(): number;
   /** A fault: these commands never answer (a hung `journalctl`, a stuck NFS mount under `ps`). */
   hangs?: readonly GuestCommandId[];
+  /** A fault: the key never reached authorized_keys, so every login is refused. */
+  refusesLogins?: true;
 }
 
 export interface ShellAnswer {
@@ -185,6 +187,7 @@ export function serveGuestSsh(socket: Socket, guest: GuestIdentity): void {
       client.on("error", () => client.end());
       client.on("authentication", (ctx) => {
         const offered =
+          guest.refusesLogins !== true &&
           ctx.method === "publickey" &&
           ctx.username === guest.user &&
           ctx.key.algo === authorized.type &&

@@ -5,7 +5,7 @@
  * error can be reported against what the benchmark observed.
  */
 import { randomBytes } from "node:crypto";
-import { guestFamilyOf, loginUserOf } from "../../functions/domain/guest-timings.js";
+import { type GuestCommandId, guestFamilyOf, loginUserOf } from "../../functions/domain/guest-timings.js";
 import type { BootProfile, CatalogueImage } from "../catalogue.js";
 import type { ConnectionServer, EmulatedPort } from "../emulated-port.js";
 import type { Faults, LaunchFault } from "../faults.js";
@@ -16,7 +16,7 @@ import {
   LAST_ROW,
 } from "./address-blocks.js";
 import { consoleMilestones } from "./console-output.js";
-import { type GuestBootTruth, serveGuestSsh } from "./guest-ssh.js";
+import { type GuestBootTruth, type GuestIdentity, serveGuestSsh } from "./guest-ssh.js";
 import type { InstanceTypeInfo } from "./instance-types.js";
 import type { LaunchKeyPair } from "./key-pairs.js";
 
@@ -76,6 +76,8 @@ export interface InstanceTruth {
   plan: { pendingToRunningMs: number; runningToNetworkMs: number | null; networkToSshMs: number | null };
   /** Per-launch faults that hit this instance. */
   faults: LaunchFault[];
+  /** With `guestCommandsHang`: the guest-timing commands its sshd never answers. */
+  hungGuestCommands?: readonly GuestCommandId[];
   stateReason?: StateReason;
   /** A port phase change that failed (the transition it belonged to is then missing). */
   portError?: string;
@@ -399,10 +401,12 @@ export class Instance {
   #sshd(): ConnectionServer | undefined {
     const keyPair = this.spec.keyPair;
     if (keyPair === undefined) return undefined;
-    const identity = {
+    const identity: GuestIdentity = {
       family: guestFamilyOf(this.spec.image),
       user: loginUserOf(this.spec.image),
       authorizedKey: keyPair.publicKey,
+      ...(this.truth.faults.includes("guestLoginRefused") && { refusesLogins: true }),
+      ...(this.truth.hungGuestCommands !== undefined && { hangs: this.truth.hungGuestCommands }),
       hostname: `ip-${this.port.host.replaceAll(".", "-")}`,
       truth: () => this.#guestBootTruth(),
       now: () => this.#fleet.now(),
@@ -551,15 +555,21 @@ export class Fleet {
         "portNeverOpens",
         "consoleOutputUnavailable",
         "consoleScreenshotUnavailable",
+        "guestLoginRefused",
       ] as const
-    ).filter((f) => this.#options.faults.hits(f, launch));
+    ).filter((f): boolean => this.#options.faults.hits(f, launch));
+    const hungGuestCommands = this.#options.faults.hungGuestCommands(launch);
     const uefi =
       instanceType.supportedBootModes.includes("uefi") &&
       (image.bootMode === "uefi" || image.bootMode === "uefi-preferred");
     const legacyPenalty = !uefi && image.bootMode === "uefi-preferred";
     const plan = this.#plan(image.boot, legacyPenalty, faults);
     const port = await this.#openPort();
-    const instance = new Instance(spec, port, this, plan, uefi ? "uefi" : "legacy-bios", faults);
+    const instance = new Instance(spec, port, this, plan, uefi ? "uefi" : "legacy-bios", [
+      ...faults,
+      ...(hungGuestCommands !== undefined ? (["guestCommandsHang"] as const) : []),
+    ]);
+    if (hungGuestCommands !== undefined) instance.truth.hungGuestCommands = hungGuestCommands;
     this.#instances.set(instance.id, instance);
     return instance;
   }

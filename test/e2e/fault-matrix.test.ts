@@ -419,6 +419,30 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
     expectNothingLeakedOrLost(audit);
   });
 
+  it("guest timings whose login is refused on one instance and whose command hangs on another: runs kept, numbers stand", async () => {
+    const { execution, audit } = await run(
+      "guest login refused, guest command hangs",
+      input({ guestTimings: true }),
+      {
+        faults: { guestLoginRefused: { count: 1 }, guestCommandsHang: { count: 2, commands: ["kernelLog"] } },
+      },
+    );
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    // The first launch took both faults (its login refused before any command), the second the hang.
+    const guests = audit.runItems.map((runItem) => runItem.guest);
+    expect(guests.map((guest) => guest?.status).sort()).toEqual(["collected", "failed"]);
+    expect(guests.find((guest) => guest?.status === "failed")?.error?.name).toBe("SSH.client-authentication");
+    expect(guests.find((guest) => guest?.status === "collected")?.answers.at(-1)).toEqual({
+      id: "kernelLog",
+      timedOut: true,
+    });
+    expectNothingLeakedOrLost(audit);
+  });
+
   it("a probe Lambda that crashes", async () => {
     const { execution, audit } = await run("probe Lambda crashes", input(), {
       taskFaults: {

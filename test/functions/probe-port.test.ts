@@ -9,6 +9,7 @@ import {
   type Connect,
   type ConnectHandlers,
   connectTcp,
+  type ProbeTarget,
   probePort,
 } from "../../functions/probe-port/probe.js";
 import { anchorToWallClock, sleep } from "../../functions/shared/clock.js";
@@ -50,7 +51,14 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((port) => port.close()));
 });
 
-function probeEvent(port: EmulatedPort, overrides: Partial<ProbePortEvent> = {}): ProbePortEvent {
+/** The state machine's event: the probe's target, and no key pair (no guest session). */
+const handlerEvent = (port: EmulatedPort, overrides: Partial<ProbeTarget> = {}): ProbePortEvent => ({
+  ...probeEvent(port, overrides),
+  guestKey: {},
+  image: { amiId: "ami-0123456789abcdef0", name: "debian-13-amd64", architecture: "x86_64" },
+});
+
+function probeEvent(port: EmulatedPort, overrides: Partial<ProbeTarget> = {}): ProbeTarget {
   return {
     benchmarkId: "bench-1",
     runIndex: 0,
@@ -227,7 +235,7 @@ describe("probePort on real loopback sockets", () => {
     await port.silent();
     await port.accept();
     const { handler } = await loadHandler();
-    const result = await handler(probeEvent(port), {} as Context);
+    const result = await handler(handlerEvent(port), {} as Context);
     expect(result).toMatchObject({ status: "open", connected: 1, refused: 0 });
     // The handler runs on a freshly anchored clock and reports it.
     expect(result.clock).toEqual({
@@ -248,7 +256,7 @@ describe("probePort on real loopback sockets", () => {
       .resolvesOnce({})
       .resolves({ Item: { endedAt: { N: "1750000000000" } } });
     const started = epochMs();
-    await expect(handler(probeEvent(port, { runIndex: 3 }), {} as Context)).rejects.toMatchObject({
+    await expect(handler(handlerEvent(port, { runIndex: 3 }), {} as Context)).rejects.toMatchObject({
       name: "BootBench.RunEnded",
     });
     // The second read (about a second in) said ended; the probe's deadline was 10 s away.
@@ -265,7 +273,7 @@ describe("probePort on real loopback sockets", () => {
     const port = await emulatedPort("127.0.1.239");
     await port.accept();
     const { handler, ddb } = await loadHandler();
-    const result = await handler(probeEvent(port, { runIndex: 4 }), {} as Context);
+    const result = await handler(handlerEvent(port, { runIndex: 4 }), {} as Context);
     expect(result.status).toBe("open");
     expect(result).not.toHaveProperty("endMarkError");
     expect(ddb.commandCalls(UpdateItemCommand).map((call) => call.args[0].input)).toEqual([
@@ -291,7 +299,7 @@ describe("probePort on real loopback sockets", () => {
   });
 
   it("rejects a malformed event before opening any socket", async () => {
-    const event = { privateIp: "not-an-ip", port: 70000, probeIntervalMs: 0 } as unknown as ProbePortEvent;
+    const event = { privateIp: "not-an-ip", port: 70000, probeIntervalMs: 0 } as unknown as ProbeTarget;
     await expect(probePort(event, { clock: epochMs })).rejects.toThrow(
       /benchmarkId.*runIndex.*privateIp.*port.*probeIntervalMs/,
     );
@@ -301,6 +309,7 @@ describe("probePort on real loopback sockets", () => {
 /** The handler, loaded with TABLE_NAME set and DynamoDB mocked: no request leaves the process. */
 async function loadHandler() {
   vi.stubEnv("TABLE_NAME", "from-env");
+  vi.stubEnv("CONSOLE_BUCKET", "console-bucket");
   vi.resetModules();
   const ddb = mockClient(DynamoDBClient);
   ddb.on(GetItemCommand).resolves({});
@@ -316,7 +325,7 @@ afterEach(() => {
 describe("probePort asks whether the run has ended", () => {
   /** A network that never answers: the probe would run to its deadline. */
   const unanswered: Connect = () => ({ destroy: () => {} });
-  const event = (): ProbePortEvent => ({
+  const event = (): ProbeTarget => ({
     benchmarkId: "bench-1",
     runIndex: 2,
     instanceId: "i-0123456789abcdef0",
@@ -416,7 +425,7 @@ describe("probePort with overlapping attempts answered out of order", () => {
     return { connect, live, delivered, earliest };
   }
 
-  const event = (overrides: Partial<ProbePortEvent> = {}): ProbePortEvent => ({
+  const event = (overrides: Partial<ProbeTarget> = {}): ProbeTarget => ({
     benchmarkId: "bench-1",
     runIndex: 0,
     instanceId: "i-0123456789abcdef0",
@@ -534,7 +543,7 @@ describe("probePort lower ends of the brackets (virtual time)", () => {
       return { destroy: () => clearTimeout(timer) };
     };
 
-  const probeEvent: ProbePortEvent = {
+  const probeEvent: ProbeTarget = {
     benchmarkId: "bench-1",
     runIndex: 0,
     instanceId: "i-0123456789abcdef0",

@@ -37,6 +37,11 @@ const securityGroupId = (constructId: string): string => {
   if (!id) throw new Error(`No security group ${constructId}`);
   return id;
 };
+/** The dedicated VPC's subnets of one group, by CDK's logical ids (VpcPublicSubnet1Subnet…, VpcProbeSubnet1Subnet…). */
+const subnetsOf = (group: "Public" | "Probe"): string[] =>
+  Object.keys(resourcesOfType(template, "AWS::EC2::Subnet")).filter((id) =>
+    id.startsWith(`Vpc${group}Subnet`),
+  );
 const getAtt = (logicalId: string, attribute: string) => ({ "Fn::GetAtt": [logicalId, attribute] });
 const statementsWithAction = (statements: PolicyStatement[], action: string) =>
   statements.filter((statement) => actionsOf(statement).includes(action));
@@ -97,16 +102,15 @@ describe("step functions", () => {
     expect(new Set(referenced).size).toBe(STEPS.length);
   });
 
-  it("attaches only the probe to the VPC, in the stack's subnets with the probe security group", () => {
+  it("attaches only the probe to the VPC, in its own subnets with the probe security group", () => {
     const functions = Object.values(functionsByStep(template));
     const withVpc = functions.filter(({ resource }) => resource.Properties.VpcConfig !== undefined);
     const withoutVpc = functions.filter(({ resource }) => resource.Properties.VpcConfig === undefined);
     expect(withVpc.map(({ resource }) => resource.Metadata?.["BootBench:Step"])).toEqual(["probe-port"]);
     expect(withoutVpc).toHaveLength(STEPS.length + SUITE_STEPS.length - 1);
 
-    const subnets = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet"));
     expect(withVpc[0]?.resource.Properties.VpcConfig).toEqual({
-      SubnetIds: subnets.map((id) => ({ Ref: id })),
+      SubnetIds: subnetsOf("Probe").map((id) => ({ Ref: id })),
       SecurityGroupIds: [getAtt(securityGroupId("ProbeSecurityGroup"), "GroupId")],
     });
   });
@@ -149,15 +153,17 @@ describe("step functions", () => {
       return rest;
     };
     const table = logicalIdOfType("AWS::DynamoDB::GlobalTable");
-    const subnets = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet"));
-
     expect(variables("launch-instance")).toEqual({
       SUBNET_IDS: expect.anything(),
       INSTANCE_SECURITY_GROUP_ID: getAtt(securityGroupId("InstanceSecurityGroup"), "GroupId"),
       STACK_TAG: STACK_NAME,
       TABLE_NAME: { Ref: table },
     });
-    expect(flatten(variables("launch-instance").SUBNET_IDS)).toBe(subnets.map((id) => `<${id}>`).join(","));
+    expect(flatten(variables("launch-instance").SUBNET_IDS)).toBe(
+      subnetsOf("Public")
+        .map((id) => `<${id}>`)
+        .join(","),
+    );
     expect(variables("terminate-instance")).toEqual({ STACK_TAG: STACK_NAME, TABLE_NAME: { Ref: table } });
     expect(variables("record-run")).toEqual({ TABLE_NAME: { Ref: table } });
     expect(variables("capture-console")).toEqual({
@@ -178,7 +184,10 @@ describe("step functions", () => {
     expect(variables("release-run-slot")).toEqual(slotSteps);
     expect(variables("summarise")).toEqual({ TABLE_NAME: { Ref: table } });
     expect(variables("poll-state")).toEqual({ TABLE_NAME: { Ref: table } });
-    expect(variables("probe-port")).toEqual({ TABLE_NAME: { Ref: table } });
+    expect(variables("probe-port")).toEqual({
+      CONSOLE_BUCKET: { Ref: logicalIdOfType("AWS::S3::Bucket") },
+      TABLE_NAME: { Ref: table },
+    });
     // The allow-lists IAM enforces, so that ValidateInput can refuse first and name the field.
     expect(variables("validate-input")).toEqual({
       ALLOWED_INSTANCE_TYPES: "c7g.large,c7i.large",
@@ -189,34 +198,89 @@ describe("step functions", () => {
 });
 
 describe("network", () => {
-  it("gives the VPC a DynamoDB gateway endpoint on its subnets' route tables, allowing only reads of the table", () => {
-    const endpoints = Object.values(resourcesOfType(template, "AWS::EC2::VPCEndpoint"));
-    expect(endpoints).toHaveLength(1);
-    const routeTables = Object.keys(resourcesOfType(template, "AWS::EC2::RouteTable"));
-    expect(routeTables).toHaveLength(2);
-    const [endpoint] = endpoints;
-    expect(endpoint?.Properties).toMatchObject({
-      VpcEndpointType: "Gateway",
-      VpcId: { Ref: logicalIdOfType("AWS::EC2::VPC") },
-      RouteTableIds: routeTables.map((id) => ({ Ref: id })),
-    });
-    expect(flatten(endpoint?.Properties.ServiceName)).toBe("com.amazonaws.<AWS::Region>.dynamodb");
-    expect(endpoint?.Properties.PolicyDocument).toMatchObject({
-      Statement: [
-        {
-          Action: "dynamodb:GetItem",
-          Effect: "Allow",
-          Principal: { AWS: "*" },
-          Resource: getAtt(logicalIdOfType("AWS::DynamoDB::GlobalTable"), "Arn"),
-        },
-      ],
-    });
+  const routeTablesOf = (group: "Public" | "Probe"): string[] =>
+    Object.keys(resourcesOfType(template, "AWS::EC2::RouteTable")).filter((id) =>
+      id.startsWith(`Vpc${group}Subnet`),
+    );
+  const endpointFor = (service: "dynamodb" | "s3") => {
+    const endpoint = Object.values(resourcesOfType(template, "AWS::EC2::VPCEndpoint")).find(
+      (candidate) => flatten(candidate.Properties.ServiceName) === `com.amazonaws.<AWS::Region>.${service}`,
+    );
+    if (endpoint === undefined) throw new Error(`no ${service} endpoint`);
+    return endpoint.Properties as {
+      RouteTableIds: unknown[];
+      PolicyDocument: { Statement: PolicyStatement[] };
+    };
+  };
+
+  it("gives the probe's subnets, and only theirs, DynamoDB and S3 gateway endpoints", () => {
+    template.resourceCountIs("AWS::EC2::VPCEndpoint", 2);
+    expect(routeTablesOf("Probe")).toHaveLength(2);
+    for (const service of ["dynamodb", "s3"] as const) {
+      expect(endpointFor(service)).toMatchObject({
+        VpcEndpointType: "Gateway",
+        VpcId: { Ref: logicalIdOfType("AWS::EC2::VPC") },
+        // Not the instances' route tables: their way to AWS services stays the internet's, as for users.
+        RouteTableIds: routeTablesOf("Probe").map((id) => ({ Ref: id })),
+      });
+    }
+    expect(endpointFor("s3").PolicyDocument.Statement).toEqual([
+      {
+        Sid: "StoreGuestTimings",
+        Action: "s3:PutObject",
+        Effect: "Allow",
+        Principal: { AWS: "*" },
+        Resource: { "Fn::Join": ["", [getAtt(logicalIdOfType("AWS::S3::Bucket"), "Arn"), "/guest/*"]] },
+      },
+    ]);
   });
 
-  it("builds a VPC of public subnets only, without NAT gateways, logging rejected flows", () => {
-    const subnets = Object.values(resourcesOfType(template, "AWS::EC2::Subnet"));
-    expect(subnets).toHaveLength(2);
-    for (const subnet of subnets) expect(subnet.Properties.MapPublicIpOnLaunch).toBe(true);
+  it("lets through the endpoints exactly the DynamoDB and S3 actions the VPC functions' roles have, on the same resources", () => {
+    // The probe has no other way to AWS: an action its role allows that its endpoint refuses fails
+    // on AWS only (the local cloud has no endpoint policies), as UpdateItem of the end mark once did.
+    const vpcSteps = Object.values(functionsByStep(template))
+      .filter(({ resource }) => resource.Properties.VpcConfig !== undefined)
+      .map(({ resource }) => resource.Metadata?.["BootBench:Step"] as string);
+    expect(vpcSteps).toEqual(["probe-port"]);
+    const vpcStatements = vpcSteps.flatMap((step) => statementsOfFunctionRole(template, step));
+    for (const service of ["dynamodb", "s3"] as const) {
+      const granted = vpcStatements.flatMap((statement) =>
+        actionsOf(statement)
+          .filter((action) => action.startsWith(`${service}:`))
+          .flatMap((action) => resourcesOf(statement).map((resource) => `${action} ${resource}`)),
+      );
+      const allowed = endpointFor(service).PolicyDocument.Statement.flatMap((statement) =>
+        actionsOf(statement).flatMap((action) =>
+          resourcesOf(statement).map((resource) => `${action} ${resource}`),
+        ),
+      );
+      expect(granted.length).toBeGreaterThan(0);
+      expect(new Set(allowed)).toEqual(new Set(granted));
+    }
+  });
+
+  it("builds a VPC of public subnets for the instances and isolated ones for the probe, without NAT gateways, logging rejected flows", () => {
+    const subnets = resourcesOfType(template, "AWS::EC2::Subnet");
+    const cidrs = (group: "Public" | "Probe") =>
+      subnetsOf(group).map((id) => [
+        subnets[id]?.Properties.CidrBlock,
+        subnets[id]?.Properties.MapPublicIpOnLaunch,
+      ]);
+    // The instances' subnets kept their blocks when the probe's were added after them.
+    expect(cidrs("Public")).toEqual([
+      ["10.0.0.0/24", true],
+      ["10.0.1.0/24", true],
+    ]);
+    expect(cidrs("Probe")).toEqual([
+      ["10.0.2.0/24", false],
+      ["10.0.3.0/24", false],
+    ]);
+    expect(Object.keys(subnets)).toHaveLength(4);
+    // Only the public route tables lead to the internet.
+    const defaultRoutes = Object.values(resourcesOfType(template, "AWS::EC2::Route")).map(
+      (route) => route.Properties.RouteTableId,
+    );
+    expect(defaultRoutes).toEqual(routeTablesOf("Public").map((id) => ({ Ref: id })));
     template.resourceCountIs("AWS::EC2::NatGateway", 0);
     template.resourceCountIs("AWS::EC2::InternetGateway", 1);
     template.hasResourceProperties("AWS::EC2::FlowLog", {
@@ -380,8 +444,8 @@ describe("IAM", () => {
     );
     const untagged = runInstances.filter((statement) => statement.Condition === undefined);
     expect(untagged).toHaveLength(1);
-    const subnets = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet"));
-    const subnetArns = subnets.map(
+    // The instances' subnets, not the probe's.
+    const subnetArns = subnetsOf("Public").map(
       (id) => `arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:subnet/<${id}>`,
     );
     expect(resourcesOf(untagged[0])).toEqual([
@@ -464,6 +528,7 @@ describe("IAM", () => {
     expect(serviceActions("poll-state")).toEqual(["dynamodb:Query", "ec2:DescribeInstances"]);
     expect(serviceActions("probe-port")).toEqual([
       "dynamodb:GetItem",
+      "dynamodb:GetItem",
       "dynamodb:UpdateItem",
       "ec2:AssignPrivateIpAddresses",
       "ec2:CreateNetworkInterface",
@@ -472,6 +537,7 @@ describe("IAM", () => {
       "ec2:DescribeNetworkInterfaces",
       "ec2:DescribeSubnets",
       "ec2:UnassignPrivateIpAddresses",
+      "s3:PutObject",
     ]);
     expect(serviceActions("terminate-instance")).toEqual([
       "dynamodb:UpdateItem",
@@ -501,7 +567,7 @@ describe("IAM", () => {
     const dynamodb = allFunctionStatements().filter((s) =>
       actionsOf(s).some((a) => a.startsWith("dynamodb:")),
     );
-    expect(dynamodb).toHaveLength(13);
+    expect(dynamodb).toHaveLength(14);
     for (const statement of dynamodb) expect(statement.Resource).toEqual(getAtt(table, "Arn"));
   });
 
@@ -567,7 +633,7 @@ describe("IAM", () => {
     }
   });
 
-  it("lets the probe read only the run-ended mark of benchmark items, and write only its own end mark", () => {
+  it("lets the probe read only the run-ended mark and the guest key of benchmark items, and write only its own end mark", () => {
     const ledger = statementsOfFunctionRole(template, "probe-port").filter((s) =>
       actionsOf(s).some((a) => a.startsWith("dynamodb:")),
     );
@@ -577,6 +643,13 @@ describe("IAM", () => {
         Condition: {
           "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["BENCHMARK#*"] },
           "ForAllValues:StringEquals": { "dynamodb:Attributes": ["pk", "sk", "endedAt"] },
+        },
+      }),
+      expect.objectContaining({
+        Action: "dynamodb:GetItem",
+        Condition: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["BENCHMARK#*"] },
+          "ForAllValues:StringEquals": { "dynamodb:Attributes": ["pk", "sk", "privateKey"] },
         },
       }),
       expect.objectContaining({
@@ -668,7 +741,7 @@ describe("state machine resource", () => {
 describe("console bucket", () => {
   const bucket = logicalIdOfType("AWS::S3::Bucket");
 
-  it("is encrypted, private, owner-enforced, retained, and expires console output and filmstrips after 90 days", () => {
+  it("is encrypted, private, owner-enforced, retained, and expires console output, filmstrips and guest timings after 90 days", () => {
     expect(template.toJSON().Resources[bucket]).toMatchObject({
       DeletionPolicy: "Retain",
       UpdateReplacePolicy: "Retain",
@@ -694,6 +767,7 @@ describe("console bucket", () => {
             Status: "Enabled",
           },
           { Id: "ExpireFilmstrips", Prefix: "filmstrip/", ExpirationInDays: 90, Status: "Enabled" },
+          { Id: "ExpireGuestTimings", Prefix: "guest/", ExpirationInDays: 90, Status: "Enabled" },
         ],
       },
     });
@@ -721,7 +795,11 @@ describe("console bucket", () => {
     const { template: kept } = synthesize({ consoleRetentionDays: "400" });
     kept.hasResourceProperties("AWS::S3::Bucket", {
       LifecycleConfiguration: {
-        Rules: [Match.objectLike({ ExpirationInDays: 400 }), Match.objectLike({ ExpirationInDays: 400 })],
+        Rules: [
+          Match.objectLike({ ExpirationInDays: 400 }),
+          Match.objectLike({ ExpirationInDays: 400 }),
+          Match.objectLike({ ExpirationInDays: 400 }),
+        ],
       },
     });
     for (const bad of ["0", "7.5", "forever", "3651"]) {

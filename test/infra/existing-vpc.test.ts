@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { networkSettingsFromContext } from "../../infra/boot-bench-stack.js";
 import {
   actionsOf,
+  flatten,
   resourcesOf,
   resourcesOfType,
   statementsOfFunctionRole,
@@ -86,7 +87,7 @@ describe("existing VPC without availability zones", () => {
     });
   });
 
-  it("adds no DynamoDB endpoint when no route tables are named (the subnets may reach DynamoDB already)", () => {
+  it("adds no gateway endpoint when no route tables are named (the subnets may reach DynamoDB and S3 already)", () => {
     template.resourceCountIs("AWS::EC2::VPCEndpoint", 0);
   });
 });
@@ -99,16 +100,21 @@ describe("existing VPC with the route tables of its subnets", () => {
     routeTableIds: "rtb-0aaaaaaaaaaaaaaaa,rtb-0aaaaaaaaaaaaaaaa",
   });
 
-  it("adds a DynamoDB gateway endpoint on those route tables, once each, with the default policy", () => {
+  it("adds DynamoDB and S3 gateway endpoints on those route tables, once each, with the default policy", () => {
     const endpoints = Object.values(resourcesOfType(template, "AWS::EC2::VPCEndpoint"));
-    expect(endpoints).toHaveLength(1);
-    expect(endpoints[0]?.Properties).toMatchObject({
-      VpcEndpointType: "Gateway",
-      VpcId: VPC_ID,
-      RouteTableIds: ["rtb-0aaaaaaaaaaaaaaaa"],
-    });
-    // Other workloads' DynamoDB traffic in these subnets takes the same route: no policy narrows it.
-    expect(endpoints[0]?.Properties.PolicyDocument).toBeUndefined();
+    expect(endpoints.map((endpoint) => flatten(endpoint.Properties.ServiceName))).toEqual([
+      "com.amazonaws.<AWS::Region>.dynamodb",
+      "com.amazonaws.<AWS::Region>.s3",
+    ]);
+    for (const endpoint of endpoints) {
+      expect(endpoint.Properties).toMatchObject({
+        VpcEndpointType: "Gateway",
+        VpcId: VPC_ID,
+        RouteTableIds: ["rtb-0aaaaaaaaaaaaaaaa"],
+      });
+      // Other workloads' traffic in these subnets takes the same route: no policy narrows it.
+      expect(endpoint.Properties.PolicyDocument).toBeUndefined();
+    }
   });
 });
 

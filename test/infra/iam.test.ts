@@ -63,9 +63,13 @@ const INSTANCES = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:instance/*`;
 const VOLUMES = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:volume/*`;
 const NETWORK_INTERFACES = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*`;
 const KEY_PAIRS = `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:key-pair/*`;
-const SUBNET_ARNS = Object.keys(resourcesOfType(template, "AWS::EC2::Subnet")).map(
-  (id) => `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:subnet/<${id}>`,
-);
+/** The ARNs of the dedicated VPC's subnets of one group: the instances' (Public) or the probe's. */
+const subnetArnsOf = (group: "Public" | "Probe"): string[] =>
+  Object.keys(resourcesOfType(template, "AWS::EC2::Subnet"))
+    .filter((id) => id.startsWith(`Vpc${group}Subnet`))
+    .map((id) => `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:subnet/<${id}>`);
+const INSTANCE_SUBNET_ARNS = subnetArnsOf("Public");
+const PROBE_SUBNET_ARNS = subnetArnsOf("Probe");
 /** The subnets an `ArnEquals ec2:Subnet` condition allows, flattened; undefined without one. */
 const subnetCondition = (statement: PolicyStatement): string[] | undefined => {
   const condition = statement.Condition as { ArnEquals?: { "ec2:Subnet": unknown[] } } | undefined;
@@ -174,15 +178,15 @@ describe("least privilege, across every role in the stack", () => {
     const instanceGroup = onlyLogicalId("AWS::EC2::SecurityGroup", "InstanceSecurityGroup");
     expect(resourcesOf(untagged?.statement)).toEqual([
       `${ARN}:ec2:<AWS::Region>::image/*`,
-      ...SUBNET_ARNS,
+      ...INSTANCE_SUBNET_ARNS,
       `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:security-group/<${instanceGroup}.GroupId>`,
     ]);
-    // The instance's network interface: any id, but only in the stack's subnets.
+    // The instance's network interface: any id, but only in the instances' subnets.
     const interfaces = withAction("ec2:RunInstances").filter(({ statement }) =>
       resourcesOf(statement).includes(NETWORK_INTERFACES),
     );
     expect(interfaces.map(({ statement }) => [resourcesOf(statement), subnetCondition(statement)])).toEqual([
-      [[NETWORK_INTERFACES], SUBNET_ARNS],
+      [[NETWORK_INTERFACES], INSTANCE_SUBNET_ARNS],
     ]);
     // A launch template or an instance profile: nothing grants them.
     const all = everyStatement().flatMap(({ statement }) => resourcesOf(statement));
@@ -275,7 +279,7 @@ describe("least privilege, across every role in the stack", () => {
     expect(resourcesOf(statement)).toEqual([INSTANCES]);
   });
 
-  it("lets capture-console write only under console/ and capture-screenshots only under filmstrip/, PutObject alone", () => {
+  it("lets capture-console write only under console/, capture-screenshots only under filmstrip/ and the probe only under guest/, PutObject alone", () => {
     const bucket = onlyLogicalId("AWS::S3::Bucket", "ConsoleOutput");
     const s3 = everyStatement().filter(({ statement }) =>
       actionsOf(statement).some((a) => a.startsWith("s3:")),
@@ -288,6 +292,7 @@ describe("least privilege, across every role in the stack", () => {
         statement.Condition,
       ]),
     ).toEqual([
+      [[functionRole("probe-port")], ["s3:PutObject"], [`<${bucket}.Arn>/guest/*`], undefined],
       [[functionRole("capture-screenshots")], ["s3:PutObject"], [`<${bucket}.Arn>/filmstrip/*`], undefined],
       [[functionRole("capture-console")], ["s3:PutObject"], [`<${bucket}.Arn>/console/*`], undefined],
     ]);
@@ -322,13 +327,16 @@ describe("least privilege, across every role in the stack", () => {
     }
   });
 
-  it("lets Lambda create the probe's interfaces only in the stack's subnets, with the probe's security group", () => {
+  it("lets Lambda create the probe's interfaces only in the probe's subnets, with the probe's security group", () => {
     const create = withAction("ec2:CreateNetworkInterface").map(({ statement }) => statement);
     const probeGroup = onlyLogicalId("AWS::EC2::SecurityGroup", "ProbeSecurityGroup");
     expect(create.map((statement) => [resourcesOf(statement), subnetCondition(statement)])).toEqual([
-      [[NETWORK_INTERFACES], SUBNET_ARNS],
+      [[NETWORK_INTERFACES], PROBE_SUBNET_ARNS],
       [
-        [...SUBNET_ARNS, `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:security-group/<${probeGroup}.GroupId>`],
+        [
+          ...PROBE_SUBNET_ARNS,
+          `${ARN}:ec2:<AWS::Region>:<AWS::AccountId>:security-group/<${probeGroup}.GroupId>`,
+        ],
         undefined,
       ],
     ]);

@@ -296,6 +296,9 @@ describe("state machine definition", () => {
       "launchRespondedAt.$": "$.launch.launchRespondedAt",
       "runningTimeoutSeconds.$": "$.settings.runningTimeoutSeconds",
       "openTimeoutSeconds.$": "$.settings.openTimeoutSeconds",
+      // The guest session's: the key pair ({} without one) and whose family and user to log in as.
+      "guestKey.$": "$.guestKey",
+      "image.$": "$.image",
     });
   });
 

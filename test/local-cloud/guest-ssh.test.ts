@@ -82,23 +82,75 @@ describe("a guest timing session against the local guest's sshd", () => {
     expect(Math.abs((milestones.sshdReadyMs ?? 0) - 4_512.25)).toBeLessThan(1000);
   });
 
-  it("answers 'Bootup is not yet finished' while the boot goes on, and takes no milestone from it", async () => {
+  /** A clock the session's sleeps move on, and a boot that finishes when the clock says so. */
+  const bootGoingOn = (finishesAfterMs: number) => {
+    let now = KERNEL_AT + 5_000;
+    const startedAt = now;
     guest = linuxGuest({
+      now: () => now,
       truth: () => ({
         kernelAt: KERNEL_AT,
         userlandAt: KERNEL_AT + 1_234.5,
         sshReadyAt: KERNEL_AT + 4_512.25,
+        ...(now - startedAt >= finishesAfterMs && { bootFinishedAt: KERNEL_AT + 6_000 }),
       }),
     });
-    const session = await collectGuestOutput(login(), GUEST_COMMANDS.linux, { readyTimeoutMs: 5_000 });
-    const time = session.outputs.find((o) => o.id === "systemdAnalyzeTime");
-    expect(time).toMatchObject({
+    return {
+      clock: () => now,
+      sleep: async (ms: number) => {
+        now += ms;
+      },
+    };
+  };
+
+  it("asks systemd again each second while 'Bootup is not yet finished', and keeps the answer once it is", async () => {
+    const time = bootGoingOn(2_500);
+    const session = await collectGuestOutput(login(), GUEST_COMMANDS.linux, {
+      readyTimeoutMs: 5_000,
+      ...time,
+    });
+    // Asked at +0, +1 and +2 s (not finished), then at +3 s: finished.
+    expect(session.outputs.find((o) => o.id === "systemdAnalyzeTime")).toMatchObject({
+      exitCode: 0,
+      asked: 4,
+    });
+    // Asked once: by then the boot had finished.
+    expect(session.outputs.find((o) => o.id === "systemdCriticalChain")).toMatchObject({ exitCode: 0 });
+    expect(session.outputs.find((o) => o.id === "systemdCriticalChain")).not.toHaveProperty("asked");
+    const milestones = guestMilestones("linux", session.outputs);
+    expect(Math.abs((milestones.bootFinishedMs ?? 0) - 6_000)).toBeLessThanOrEqual(0.5);
+  });
+
+  it("gives up asking after 10 s of 'Bootup is not yet finished', and takes no milestone from it", async () => {
+    const time = bootGoingOn(Number.POSITIVE_INFINITY);
+    const session = await collectGuestOutput(login(), GUEST_COMMANDS.linux, {
+      readyTimeoutMs: 5_000,
+      ...time,
+    });
+    const systemdTime = session.outputs.find((o) => o.id === "systemdAnalyzeTime");
+    // At +0 … +10 s: eleven asks, every one of them "not yet".
+    expect(systemdTime).toMatchObject({
       exitCode: 1,
+      asked: 11,
       stderr: expect.stringContaining("Bootup is not yet finished"),
     });
     const milestones = guestMilestones("linux", session.outputs);
     expect(milestones.userlandStartedMs).toBeUndefined();
+    expect(milestones.bootFinishedMs).toBeUndefined();
     expect(milestones.sshdReadyMs).toBe(4_512.25);
+  });
+
+  it("starts no command once the session's budget is spent, and abandons the one that outlasts it", async () => {
+    guest = linuxGuest({ hangs: ["systemdAnalyzeTime"] });
+    const started = performance.now();
+    const session = await collectGuestOutput(login(), GUEST_COMMANDS.linux, {
+      readyTimeoutMs: 5_000,
+      budgetMs: 1_500,
+    });
+    expect(performance.now() - started).toBeLessThan(3_500);
+    expect(session.status).toBe("collected");
+    expect(session.outputs.map((o) => [o.id, o.timedOut])).toEqual([["systemdAnalyzeTime", true]]);
+    expect(session.notAsked).toEqual(GUEST_COMMANDS.linux.slice(1).map((c) => c.id));
   });
 
   it("refuses another user and another key, and says so instead of failing", async () => {
