@@ -18,7 +18,6 @@ import {
 } from "../functions/domain/input-schema.js";
 import { TAG_STACK } from "../functions/domain/instance-tags.js";
 import {
-  benchmarkPk,
   CONSOLE_KEY_PREFIX,
   FILMSTRIP_KEY_PREFIX,
   GUEST_KEY_READ_ATTRIBUTES,
@@ -46,7 +45,7 @@ import { runLifeOf } from "./run-lifetime.js";
 import { runSlotsFromContext } from "./run-slots.js";
 import { BenchmarkStateMachine } from "./state-machine.js";
 import { type LoadedSuite, loadSuites } from "./suites-schema.js";
-import { GUEST_KEY_ITEM_CONDITIONS } from "./table-conditions.js";
+import { benchmarkItemAttributes, GUEST_KEY_ITEM_CONDITIONS } from "./table-conditions.js";
 
 /** Days a run's console output is kept (context `consoleRetentionDays`). */
 export const DEFAULT_CONSOLE_RETENTION_DAYS = 90;
@@ -869,10 +868,7 @@ export class BootBenchStack extends Stack {
         actions: ["dynamodb:GetItem"],
         resources: [this.table.tableArn],
         // Benchmark partitions only, and of their items only the keys and the mark.
-        conditions: {
-          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${benchmarkPk("*")}`] },
-          "ForAllValues:StringEquals": { "dynamodb:Attributes": [...RUN_ENDED_ATTRIBUTES] },
-        },
+        conditions: benchmarkItemAttributes(RUN_ENDED_ATTRIBUTES),
       }),
     );
 
@@ -882,10 +878,7 @@ export class BootBenchStack extends Stack {
         sid: "ReadGuestKeys",
         actions: ["dynamodb:GetItem"],
         resources: [this.table.tableArn],
-        conditions: {
-          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${benchmarkPk("*")}`] },
-          "ForAllValues:StringEquals": { "dynamodb:Attributes": [...GUEST_KEY_READ_ATTRIBUTES] },
-        },
+        conditions: benchmarkItemAttributes(GUEST_KEY_READ_ATTRIBUTES),
       }),
     );
     f.probePort.addToRolePolicy(
@@ -903,8 +896,7 @@ export class BootBenchStack extends Stack {
         actions: ["dynamodb:UpdateItem"],
         resources: [this.table.tableArn],
         conditions: {
-          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${benchmarkPk("*")}`] },
-          "ForAllValues:StringEquals": { "dynamodb:Attributes": [...PROBE_ENDED_ATTRIBUTES] },
+          ...benchmarkItemAttributes(PROBE_ENDED_ATTRIBUTES),
           StringEqualsIfExists: { "dynamodb:ReturnValues": ["NONE"] },
         },
       }),
@@ -930,10 +922,7 @@ export class BootBenchStack extends Stack {
         sid: "ReadObservationMarks",
         actions: ["dynamodb:GetItem"],
         resources: [this.table.tableArn],
-        conditions: {
-          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${benchmarkPk("*")}`] },
-          "ForAllValues:StringEquals": { "dynamodb:Attributes": [...OBSERVATION_MARK_ATTRIBUTES] },
-        },
+        conditions: benchmarkItemAttributes(OBSERVATION_MARK_ATTRIBUTES),
       }),
     );
 
