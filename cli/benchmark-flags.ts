@@ -20,6 +20,7 @@ export interface BenchmarkFlags {
   concurrency?: string;
   label?: string;
   screenshots?: string;
+  guestTimings?: boolean;
 }
 
 /** Numbers stay numbers; anything else goes to the validation as typed, which names it. */
@@ -47,6 +48,7 @@ export function inputFromFlags(
     ...(flags.concurrency !== undefined && { concurrency: numeric(flags.concurrency) }),
     ...(flags.label !== undefined && { label: flags.label }),
     ...(flags.screenshots !== undefined && { screenshots: { framesPerSecond: numeric(flags.screenshots) } }),
+    ...(flags.guestTimings && { guestTimings: true }),
   };
 }
 
@@ -65,6 +67,7 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   label: "--label",
   screenshots: "--screenshots",
   "screenshots.framesPerSecond": "--screenshots",
+  guestTimings: "--guest-timings",
 };
 
 export const FLAG_VOCABULARY: InputVocabulary = {

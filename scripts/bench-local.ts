@@ -11,12 +11,16 @@
  * frames and bytes stored per run, and how long after the probe's end the observation (and so the
  * instance) went on: what the filmstrip adds to a run.
  *
+ * With `--guest-timings`, every benchmark asks for guest timings: the figures then include the guest
+ * session's time (login, commands, store) and the answers' size per run, stored and not, and how far the
+ * milestones the guest gave are from the local cloud's truth.
+ *
  * With `--hostile`, the local cloud is as unkind as AWS: the poll's process clock is 300 ms off and
  * drifting, every third probe starts 3 s late, every fourth launch loses its response and is replayed.
  * Errors are then over the intervals judged valid only, and the hazard runs' marks are counted: every
  * hazard run must be marked (or its numbers right).
  *
- *   npm run bench -- [--runs-per-image 10] [--time-scale 0.1] [--images a,b,...] [--hostile] [--screenshots 1]
+ *   npm run bench -- [--runs-per-image 10] [--time-scale 0.1] [--images a,b,...] [--hostile] [--screenshots 1] [--guest-timings]
  */
 
 import { randomUUID } from "node:crypto";
@@ -40,8 +44,10 @@ const { values } = parseArgs({
     images: { type: "string" },
     hostile: { type: "boolean", default: false },
     screenshots: { type: "string" },
+    "guest-timings": { type: "boolean", default: false },
   },
 });
+const guestTimings = values["guest-timings"] === true;
 const framesPerSecond = values.screenshots === undefined ? undefined : Number(values.screenshots);
 const hostile = values.hostile === true;
 const lostResponse = (): Error =>
@@ -99,6 +105,11 @@ try {
   const filmstripBytesPerRun: number[] = [];
   const skippedPerRun = { busy: [] as number[], throttled: [] as number[], failed: [] as number[] };
   const observePastProbeMs: number[] = [];
+  const guestSessionMs: number[] = [];
+  const guestBytes: number[] = [];
+  const guestStoredBytes: number[] = [];
+  const guestSshdErrorMs: number[] = [];
+  let guestCollected = 0;
   let runsMeasured = 0;
   let markedRuns = 0;
   let wrongUnmarked = 0;
@@ -115,6 +126,7 @@ try {
         runs: runsPerImage,
         port: cloud.sshPort,
         ...(framesPerSecond !== undefined && { screenshots: { framesPerSecond } }),
+        ...(guestTimings && { guestTimings: true }),
       },
       executionName,
       hostile ? { taskFaults: HOSTILE_FAULTS } : {},
@@ -136,6 +148,19 @@ try {
         filmstripBytesPerRun.push(run.filmstrip.storedBytes);
         for (const why of ["busy", "throttled", "failed"] as const)
           skippedPerRun[why].push(run.filmstrip[why]);
+      }
+      if (run.guest !== undefined) {
+        if (run.guest.status === "collected") guestCollected++;
+        guestSessionMs.push(run.guest.endedAt - run.guest.startedAt);
+        if (run.guest.output) {
+          guestBytes.push(run.guest.output.bytes);
+          guestStoredBytes.push(run.guest.output.storedBytes);
+        }
+        const truth = cloud.truth(run.instanceId ?? "");
+        const sshd = run.guest.milestones.sshdReadyMs;
+        if (sshd !== undefined && truth?.sshUpAt !== undefined && truth.runningAt !== undefined) {
+          guestSshdErrorMs.push(Math.abs(sshd - (truth.sshUpAt - truth.runningAt)));
+        }
       }
       if (run.console?.status === "stored") {
         consoleBytes.push(run.console.bytes);
@@ -209,6 +234,16 @@ try {
     `observation past the probe's end (Observe's end minus probeEndedAt): median ${median(observePastProbeMs).toFixed(0)} ms, ` +
       `p99 ${percentile(observePastProbeMs, 99).toFixed(0)} ms per run`,
   );
+  if (guestTimings) {
+    const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+    console.log(
+      `guest timings: ${guestCollected} of ${runs} runs collected; session (key read, login, commands, store) median ` +
+        `${median(guestSessionMs).toFixed(0)} ms, p99 ${percentile(guestSessionMs, 99).toFixed(0)} ms per run; answers median ` +
+        `${kib(median(guestBytes))} of JSON, ${kib(median(guestStoredBytes))} stored (gzip), from ${kib(Math.min(...guestStoredBytes))} ` +
+        `to ${kib(Math.max(...guestStoredBytes))}; sshd ready against the truth: median ${median(guestSshdErrorMs).toFixed(3)} ms, ` +
+        `max ${Math.max(...guestSshdErrorMs).toFixed(3)} ms off`,
+    );
+  }
   if (framesPerSecond !== undefined) {
     console.log(
       `filmstrip at ${framesPerSecond} fps: ${framesPerRun.length} of ${runs} runs captured; per run median ${median(framesPerRun)} frames ` +

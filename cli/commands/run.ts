@@ -57,6 +57,10 @@ export function registerRunCommand(program: Command): void {
     .option("--concurrency <n>", "runs of one image at once (default 1: one after another)")
     .option("--label <label>", "a label stored with the benchmark")
     .option("--screenshots <fps>", "a boot filmstrip: console screenshots at 0.2 to 1 frames a second")
+    .option(
+      "--guest-timings",
+      "log in once the port is open (a key pair made for the benchmark) and keep the guest's boot milestones",
+    )
     .option("--time-scale <factor>", "local cloud: boot durations are multiplied by this", "0.1")
     .option("--parallel <n>", "local cloud: images benchmarked at once", "4")
     .option(

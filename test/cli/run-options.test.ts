@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { checkFlagInputs } from "../../cli/benchmark-flags.js";
+import { checkFlagInputs, inputFromFlags } from "../../cli/benchmark-flags.js";
 import { checkReportOut } from "../../cli/commands/report.js";
 import { executionInput } from "../../cli/run-modes.js";
 import { BUILT_IN_AMI_IDS } from "../../local-cloud/catalogue.js";
@@ -49,6 +49,12 @@ describe("run: every option checked before any execution starts", () => {
     expect(run.err).toContain("--runs: must be at least 2 when --keep-first is not given");
     expect(run.err).toContain("pass --keep-first to count a single run");
     expect(run.err).not.toContain("discardFirst");
+  });
+
+  it("asks for guest timings with --guest-timings, and for none without it", () => {
+    const flags = { instanceType: "c7i.large", runs: "3" };
+    expect(inputFromFlags(DEBIAN, { ...flags, guestTimings: true })).toMatchObject({ guestTimings: true });
+    expect(inputFromFlags(DEBIAN, flags)).not.toHaveProperty("guestTimings");
   });
 
   it("lists every bad flag, each by its flag", () => {
