@@ -3,6 +3,7 @@
  * browser: the page's script only hands these arrays to Chart.js. Pure.
  */
 import type { HistoryEntry, SeriesHistory, SummaryDigest } from "../functions/domain/comparison.js";
+import { type GuestSpan, guestBootSpans } from "../functions/domain/guest-timings.js";
 import {
   INTERVAL_NAMES,
   type IntervalName,
@@ -25,8 +26,8 @@ export interface SeriesReport {
   histories: SeriesHistory<SummaryDigest>[];
 }
 
-/** A compared benchmark with marked runs, and every one of its runs. */
-export interface MarkedBenchmark {
+/** A compared benchmark (one with marked runs, or with guest timings), and every one of its runs. */
+export interface BenchmarkRuns {
   summary: SummaryDigest;
   /** In run order. */
   runs: RunRecord[];
@@ -38,7 +39,9 @@ export interface ChartSources {
   comparison: SummaryDigest[];
   series: SeriesReport[];
   /** The compared benchmarks with marked runs whose runs were read. */
-  markedBenchmarks: MarkedBenchmark[];
+  markedBenchmarks: BenchmarkRuns[];
+  /** The compared benchmarks with guest timings whose runs were read. */
+  guestBenchmarks: BenchmarkRuns[];
 }
 
 /** A chart of a thousand rows is a texture, not a picture; the table below it has every row. */
@@ -181,7 +184,7 @@ export interface RunBarData {
   marks: string[][];
 }
 
-function runBarData(marked: readonly MarkedBenchmark[]): RunBarData {
+function runBarData(marked: readonly BenchmarkRuns[]): RunBarData {
   const label = benchmarkLabeller(marked.map((benchmark) => benchmark.summary));
   const bars = marked
     .flatMap(({ summary, runs }) => runs.filter(isCountedSuccess).map((run) => ({ summary, run })))
@@ -200,6 +203,49 @@ function runBarData(marked: readonly MarkedBenchmark[]): RunBarData {
       isValidInterval(run.integrity, interval) ? null : value(run, interval),
     ),
     marks: bars.map(({ run }) => invalidatingMarks(run.integrity).map((mark) => mark.name)),
+  };
+}
+
+/**
+ * One row per counted succeeded run with guest milestones and a valid total: the observed running to
+ * open, and the guest's kernel and userland placed inside it by guestBootSpans (its one anchor: sshd
+ * ready at the port's first SYN/ACK). Seconds after running was seen; a span may start before it.
+ */
+export interface GuestBarData {
+  labels: string[];
+  observed: GuestSpan[];
+  kernel: (GuestSpan | null)[];
+  userland: (GuestSpan | null)[];
+  kernelAndUserland: (GuestSpan | null)[];
+  /** Per row, which command each milestone came from ("sshd ready: sshdJournal, …"). */
+  sources: string[];
+}
+
+function guestBarData(benchmarks: readonly BenchmarkRuns[]): GuestBarData {
+  const label = benchmarkLabeller(benchmarks.map((benchmark) => benchmark.summary));
+  const rows = benchmarks
+    .flatMap(({ summary, runs }) =>
+      runs.flatMap((run) => {
+        const total = run.intervals?.total;
+        if (!isCountedSuccess(run) || total === undefined || !isValidInterval(run.integrity, "total"))
+          return [];
+        const milestones = run.guest?.milestones;
+        const spans = milestones && guestBootSpans(total, milestones);
+        return spans && milestones ? [{ summary, run, total, spans, milestones }] : [];
+      }),
+    )
+    .slice(0, MAX_CHART_ROWS);
+  return {
+    labels: rows.map(({ summary, run }) => `${label(summary)} · run ${run.runIndex}`),
+    observed: rows.map(({ total }) => [0, total]),
+    kernel: rows.map(({ spans }) => spans.kernel ?? null),
+    userland: rows.map(({ spans }) => spans.userland ?? null),
+    kernelAndUserland: rows.map(({ spans }) => spans.kernelAndUserland ?? null),
+    sources: rows.map(({ milestones }) =>
+      Object.entries(milestones.sources)
+        .map(([milestone, command]) => `${milestone}: ${command}`)
+        .join(", "),
+    ),
   };
 }
 
@@ -253,6 +299,7 @@ export interface ShiftChart {
 export interface ChartData {
   runBoxes: BoxChartData;
   runBars: RunBarData;
+  guestBars: GuestBarData;
   /** Every series' totals in one chart. */
   trends: TrendLine[];
   /** Per history of each series, in the report's order: a chart of its own. */
@@ -354,6 +401,7 @@ export function chartData(sources: ChartSources): ChartData {
   return {
     runBoxes: boxChartData(sources),
     runBars: runBarData(sources.markedBenchmarks),
+    guestBars: guestBarData(sources.guestBenchmarks),
     ...seriesCharts(sources.series),
     colours: { regression: REGRESSION_COLOUR, drift: DRIFT_COLOUR, control: CONTROL_COLOUR },
   };

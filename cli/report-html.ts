@@ -21,7 +21,7 @@ import {
 import type { IntegritySummary } from "../functions/domain/integrity-summary.js";
 import type { RunRecord } from "../functions/domain/run-record.js";
 import type { RegressionThresholds } from "../functions/domain/suite-schema.js";
-import { type ChartSources, chartData, type RunBarData } from "./report-charts.js";
+import { type ChartSources, chartData, type GuestBarData, type RunBarData } from "./report-charts.js";
 import {
   COMPARISON_NOTE,
   comparisonColumns,
@@ -576,6 +576,44 @@ const PAGE_SCRIPT = `
         plugins: [ready]
       });
     }
+
+    var guestBars = document.getElementById("chart-guest");
+    if (guestBars) {
+      var guestData = data.guestBars;
+      // Floating bars on one row per run, drawn over each other: the observed span, the guest's inside it.
+      var guestDataset = function (label, values, colour, extra) {
+        return Object.assign({ label: label, data: values, backgroundColor: colour, grouped: false }, extra || {});
+      };
+      new Chart(guestBars, {
+        type: "bar",
+        data: {
+          labels: guestData.labels,
+          datasets: [
+            guestDataset("kernel (guest)", guestData.kernel, "#6a51a3", { barPercentage: 0.55 }),
+            guestDataset("userland until sshd ready (guest)", guestData.userland, "#31a354", { barPercentage: 0.55 }),
+            guestDataset("kernel and userland until sshd ready (guest)", guestData.kernelAndUserland, "#9e9ac8", { barPercentage: 0.55 }),
+            guestDataset("running to port open (observed)", guestData.observed, "#d9d9d9", { borderColor: "#737373", borderWidth: 1, barPercentage: 0.9 })
+          ]
+        },
+        options: {
+          indexAxis: "y", responsive: true, maintainAspectRatio: false,
+          scales: {
+            x: { title: { display: true, text: "seconds after running was seen; the guest's spans end at the port's first SYN/ACK" }, ticks: { callback: secondsTick } },
+            y: { ticks: { autoSkip: false } }
+          },
+          plugins: {
+            tooltip: { callbacks: {
+              label: function (item) {
+                var span = item.raw;
+                return item.dataset.label + ": " + span[0].toFixed(2) + " to " + span[1].toFixed(2) + " s (" + (span[1] - span[0]).toFixed(2) + " s)";
+              },
+              footer: function (items) { return items.length ? "from " + guestData.sources[items[0].dataIndex] : ""; }
+            } }
+          }
+        },
+        plugins: [ready]
+      });
+    }
   } catch (error) {
     body.dataset.chartsError = String((error && error.message) || error);
     throw error;
@@ -629,6 +667,32 @@ function markedRunsSection(
       `<p class="note">${more} more compared benchmarks have marked runs; boot-bench results --runs &lt;benchmark&gt; lists each one's runs.</p>`,
     );
   }
+  return sections;
+}
+
+/** The compared benchmarks with guest timings: each run's guest milestones inside its running to open. */
+function guestTimingsSection(model: ReportModel, guestBars: GuestBarData): string[] {
+  if (model.guestBenchmarks.length === 0) return [];
+  const sections = ['<h2 id="guest">Guest timings</h2>'];
+  if (guestBars.labels.length === 0) {
+    sections.push(
+      '<p class="note">No counted run of the benchmarks with guest timings has an sshd milestone and a valid total.</p>',
+    );
+    return sections;
+  }
+  sections.push(
+    `<div class="chart" style="height:${chartHeight(guestBars.labels.length)}px"><canvas id="chart-guest" data-chart="guest" role="img" ` +
+      `aria-label="Per run of the benchmarks with guest timings: running to port open as observed, with the guest's kernel and userland inside it"></canvas></div>`,
+  );
+  sections.push(
+    `<p class="note">${escapeHtml(
+      "What the guest said of its own boot (systemd, the journal, kern.boottime, boottrace; boot-bench " +
+        "logged in after the port opened). Its figures count from its kernel's start on its own clock, " +
+        "which no observed timestamp shares, so they are placed with sshd ready at the port's first " +
+        "SYN/ACK: a kernel span that starts left of 0 started before EC2 reported running. Never part " +
+        "of the intervals or their statistics.",
+    )}</p>`,
+  );
   return sections;
 }
 
@@ -746,6 +810,7 @@ export function reportHtml(model: ReportModel, chartSources: string, evidence?: 
   sections.push(...seriesSection(model, charts));
 
   if (model.comparison.length > 0) sections.push(...markedRunsSection(model, charts.runBars, evidence));
+  sections.push(...guestTimingsSection(model, charts.guestBars));
 
   sections.push('<h2 id="failures">Failed and timed-out runs</h2>');
   if (model.failedRuns.length === 0) sections.push('<p class="note">None.</p>');

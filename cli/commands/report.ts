@@ -35,7 +35,7 @@ import {
   thresholdsFrom,
   withResultsTable,
 } from "../query-options.js";
-import type { MarkedBenchmark, SeriesReport } from "../report-charts.js";
+import type { BenchmarkRuns, SeriesReport } from "../report-charts.js";
 import {
   evidenceWords,
   openedOnFirstRead,
@@ -134,14 +134,29 @@ export async function buildReportModel(
     .map(([sourceParameter, list]) => ({ sourceParameter, histories: seriesHistory(list, thresholds) }));
   const comparison = [...chosen].sort(byTotal);
   const marked = comparison.filter((summary) => (summary.integrity?.markedRuns ?? 0) > 0);
-  const markedBenchmarks: MarkedBenchmark[] = await mapConcurrently(
-    marked.slice(0, MAX_MARKED_BENCHMARKS),
-    4,
-    async (summary) => ({
-      summary,
-      runs: (await queryBenchmark(deps.client, deps.tableName, summary.benchmarkId)).runs,
-    }),
+  const withGuestTimings = comparison.filter((summary) => summary.comparability?.guestKeyPair === true);
+  // Each benchmark's runs are read once, whether it is marked, has guest timings, or both.
+  const read = [
+    ...new Set([
+      ...marked.slice(0, MAX_MARKED_BENCHMARKS),
+      ...withGuestTimings.slice(0, MAX_MARKED_BENCHMARKS),
+    ]),
+  ];
+  const runsOf = new Map(
+    await mapConcurrently(
+      read,
+      4,
+      async (summary) =>
+        [
+          summary.benchmarkId,
+          (await queryBenchmark(deps.client, deps.tableName, summary.benchmarkId)).runs,
+        ] as const,
+    ),
   );
+  const withRuns = (summaries: SummaryDigest[]): BenchmarkRuns[] =>
+    summaries
+      .slice(0, MAX_MARKED_BENCHMARKS)
+      .map((summary) => ({ summary, runs: runsOf.get(summary.benchmarkId) ?? [] }));
   return {
     title: request.title ?? DEFAULT_REPORT_TITLE,
     generatedAt: new Date(now).toISOString(),
@@ -152,8 +167,9 @@ export async function buildReportModel(
     series,
     thresholds,
     failedRuns: failedRuns.filter((run) => matchesImage(run, filter)).sort(newestRunFirst),
-    markedBenchmarks,
+    markedBenchmarks: withRuns(marked),
     markedBenchmarkCount: marked.length,
+    guestBenchmarks: withRuns(withGuestTimings),
   };
 }
 

@@ -439,3 +439,33 @@ export interface GuestOutputDocument {
   error?: ErrorInfo;
   commands: (GuestCommandOutput & Pick<GuestCommand, "source" | "whenAbsent">)[];
 }
+
+/** A span in seconds after the run's observed running (negative: before it was seen). */
+export type GuestSpan = [start: number, end: number];
+
+/**
+ * Where the guest's milestones fall inside a run's observed running-to-open span (`total`, seconds).
+ * The guest's durations count from its kernel's start on its own clock, which no observer timestamp
+ * shares, so one anchor places them: sshd ready at the port's first SYN/ACK (the probe sees the
+ * listening socket within a probe interval and a round trip). The kernel's start then falls `sshdReady`
+ * before open, which may be before running was seen (EC2 reports running once the VM is going). The
+ * one rule for placing them: the report draws these spans, and says so in its legend.
+ */
+export interface GuestBootSpans {
+  /** The kernel, from its start until init (PID 1) started. */
+  kernel?: GuestSpan;
+  /** Userland until sshd listened. */
+  userland?: GuestSpan;
+  /** Kernel and userland together, when the guest did not say when userland started. */
+  kernelAndUserland?: GuestSpan;
+}
+
+export function guestBootSpans(total: number, milestones: GuestMilestones): GuestBootSpans | undefined {
+  const sshd = milestones.sshdReadyMs;
+  if (sshd === undefined) return undefined;
+  const kernelAt = total - sshd / 1000;
+  const userland = milestones.userlandStartedMs;
+  if (userland === undefined || userland > sshd) return { kernelAndUserland: [kernelAt, total] };
+  const userlandAt = kernelAt + userland / 1000;
+  return { kernel: [kernelAt, userlandAt], userland: [userlandAt, total] };
+}

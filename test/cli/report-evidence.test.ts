@@ -170,6 +170,7 @@ function modelWith(failedRuns: RunRecord[], markedRuns: RunRecord[]): ReportMode
     failedRuns,
     markedBenchmarks: markedRuns.length > 0 ? [{ summary, runs: markedRuns }] : [],
     markedBenchmarkCount: markedRuns.length > 0 ? 1 : 0,
+    guestBenchmarks: [],
   };
 }
 

@@ -744,6 +744,62 @@ describe.skipIf(!chromiumInstalled())("the report in headless Chromium", () => {
     }
   });
 
+  it("draws the guest's kernel and userland inside each run's running to open, where the guest said", async () => {
+    const report = await model();
+    const summary = report.comparison.find((s) => s.benchmarkId === "weekly-1") as SummaryDigest;
+    const runs = (MARKED_DATASET.find((b) => b.summary.benchmarkId === "weekly-1")?.runs ?? []).map(
+      (run, i): RunRecord => {
+        const total = run.intervals?.total ?? 0;
+        // Every other run's guest did not say when userland started: one span for kernel and userland.
+        const milestones = {
+          ...(i % 2 === 0 && { userlandStartedMs: 400 }),
+          sshdReadyMs: total * 1000 - 300,
+          sources: { sshdReadyMs: "sshdJournal" as const },
+        };
+        const guest = { status: "collected" as const, family: "linux" as const, loginUser: "admin" };
+        return { ...run, guest: { ...guest, startedAt: 0, endedAt: 1, milestones, answers: [] } };
+      },
+    );
+    const withGuest = { ...report, guestBenchmarks: [{ summary, runs }] };
+    const { guestBars } = chartData(withGuest);
+    expect(guestBars.labels).toHaveLength(9);
+    const { page, pageErrors } = await render(withGuest);
+    try {
+      expect(pageErrors).toEqual([]);
+      expect(await page.locator("h2").allTextContents()).toContain("Guest timings");
+      const png = PNG.sync.read(await page.screenshot({ fullPage: true }));
+      const [kernel, userland, both, observed] = ["#6a51a3", "#31a354", "#9e9ac8", "#d9d9d9"];
+      // Run 0 is discarded (the first run), so the rows are runs 1 to 9. An even run: the kernel's 0.4 s
+      // and then userland, inside the observed bar (it shows 0.3 s before them); an odd run: one span.
+      const rowOf = (runIndex: number) =>
+        rowBand(page, "chart-guest", guestBars.labels.find((l) => l.endsWith(`· run ${runIndex}`)) as string);
+      const [split, whole] = [await rowOf(2), await rowOf(1)];
+      expect(countColour(png, split.plot, kernel, 12), "kernel").toBeGreaterThan(20);
+      expect(countColour(png, split.plot, userland, 12), "userland").toBeGreaterThan(200);
+      expect(countColour(png, split.plot, observed, 12), "observed before the guest's spans").toBeGreaterThan(
+        20,
+      );
+      expect(countColour(png, whole.plot, both, 12), "kernel and userland").toBeGreaterThan(200);
+      expect(countColour(png, whole.plot, kernel, 12), "no kernel apart").toBeLessThan(5);
+      const drawn = await page.evaluate(
+        () =>
+          (
+            globalThis as unknown as {
+              Chart: { getChart(id: string): { data: { datasets: { label: string; data: unknown[] }[] } } };
+            }
+          ).Chart.getChart("chart-guest").data.datasets,
+      );
+      expect(drawn.map((dataset) => dataset.data)).toEqual([
+        guestBars.kernel,
+        guestBars.userland,
+        guestBars.kernelAndUserland,
+        guestBars.observed,
+      ]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it("draws each interval of the runs on request", async () => {
     const report = await model();
     const { runBoxes } = chartData(report);

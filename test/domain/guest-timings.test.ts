@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   GUEST_COMMANDS,
   type GuestCommandOutput,
+  guestBootSpans,
   guestFamilyOf,
   guestMilestones,
   loginUserOf,
@@ -168,5 +169,33 @@ describe("guestMilestones", () => {
       sshdReadyMs: 6500,
       sources: { kernelStartedAt: "bootTime", sshdReadyMs: "sshdStart" },
     });
+  });
+});
+
+describe("guestBootSpans", () => {
+  it("ends the guest's userland at the port's first SYN/ACK and starts its kernel sshd-ready before it", () => {
+    const spans = guestBootSpans(5.5, { userlandStartedMs: 1234, sshdReadyMs: 4500, sources: {} });
+    expect(spans?.kernel?.[0]).toBeCloseTo(1.0, 9);
+    expect(spans?.kernel?.[1]).toBeCloseTo(2.234, 9);
+    expect(spans?.userland?.[0]).toBeCloseTo(2.234, 9);
+    expect(spans?.userland?.[1]).toBe(5.5);
+    expect(spans).not.toHaveProperty("kernelAndUserland");
+  });
+
+  it("starts the kernel before running was seen when the guest booted longer than the observed span", () => {
+    const spans = guestBootSpans(3, { userlandStartedMs: 500, sshdReadyMs: 4000, sources: {} });
+    expect(spans?.kernel?.[0]).toBeCloseTo(-1, 9);
+    expect(spans?.userland?.[1]).toBe(3);
+  });
+
+  it("draws kernel and userland as one span when the guest did not say when userland started, or said it after sshd", () => {
+    expect(guestBootSpans(6, { sshdReadyMs: 4000, sources: {} })).toEqual({ kernelAndUserland: [2, 6] });
+    expect(guestBootSpans(6, { userlandStartedMs: 4100, sshdReadyMs: 4000, sources: {} })).toEqual({
+      kernelAndUserland: [2, 6],
+    });
+  });
+
+  it("places nothing without sshd ready, the one anchor", () => {
+    expect(guestBootSpans(6, { userlandStartedMs: 1000, bootFinishedMs: 3000, sources: {} })).toBeUndefined();
   });
 });

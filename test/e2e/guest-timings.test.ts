@@ -8,6 +8,8 @@
 import { gunzipSync } from "node:zlib";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildReportModel } from "../../cli/commands/report.js";
+import { chartData } from "../../cli/report-charts.js";
 import {
   GUEST_COMMAND_TIMEOUT_MS,
   GUEST_COMMANDS,
@@ -91,6 +93,31 @@ describe("guest timings on the local pipeline", () => {
       });
       expect(document.commands.map((c) => c.id)).toEqual(GUEST_COMMANDS.linux.map((c) => c.id));
       for (const command of document.commands) expect(command.source).not.toBe("");
+    }
+
+    // The report places the guest's kernel where the truth has it: sshd ready at the port's first
+    // SYN/ACK puts the kernel's start late by as much as the probe saw the port open late.
+    const { guestBars } = chartData(
+      await buildReportModel(
+        { client: pipeline.dynamoDb, tableName: pipeline.tableName, clock: () => Date.now() },
+        {},
+      ),
+    );
+    const rows = result.runs.map((run) =>
+      guestBars.labels.findIndex((label) => label.endsWith(`· run ${run.runIndex}`)),
+    );
+    expect(rows.every((row) => row >= 0)).toBe(true);
+    for (const [i, run] of result.runs.entries()) {
+      const row = rows[i] as number;
+      const truth = truthOf(result, run);
+      const t = run.timestamps;
+      const trueKernelAt = ((truth.runningAt ?? Number.NaN) - (t.runningAt ?? Number.NaN)) / 1000;
+      const openLateBy = ((t.firstOpenAt ?? Number.NaN) - (truth.sshUpAt ?? Number.NaN)) / 1000;
+      expect(openLateBy).toBeGreaterThanOrEqual(0);
+      expect(guestBars.observed[row]).toEqual([0, run.intervals?.total]);
+      expect(guestBars.kernel[row]?.[0]).toBeCloseTo(trueKernelAt + openLateBy, 2);
+      expect(guestBars.userland[row]?.[1]).toBe(run.intervals?.total);
+      expect(guestBars.sources[row]).toContain("sshdReadyMs: sshdJournal");
     }
   }, 120_000);
 
