@@ -217,8 +217,10 @@ export interface GuestBarData {
   kernel: (GuestSpan | null)[];
   userland: (GuestSpan | null)[];
   kernelAndUserland: (GuestSpan | null)[];
-  /** Per row, which command each milestone came from ("sshd ready: sshdJournal, …"). */
+  /** Per row, which command each milestone came from ("sshdReadyMs: sshdJournal, …"). */
   sources: string[];
+  /** Per row, how coarse its spans' edges are (ms); a row coarser than a millisecond says so in its label. */
+  resolutionMs: number[];
 }
 
 function guestBarData(benchmarks: readonly BenchmarkRuns[]): GuestBarData {
@@ -236,7 +238,11 @@ function guestBarData(benchmarks: readonly BenchmarkRuns[]): GuestBarData {
     )
     .slice(0, MAX_CHART_ROWS);
   return {
-    labels: rows.map(({ summary, run }) => `${label(summary)} · run ${run.runIndex}`),
+    labels: rows.map(
+      ({ summary, run, spans }) =>
+        `${label(summary)} · run ${run.runIndex}` +
+        (spans.resolutionMs > 1 ? ` · guest times to ${spans.resolutionMs / 1000} s` : ""),
+    ),
     observed: rows.map(({ total }) => [0, total]),
     kernel: rows.map(({ spans }) => spans.kernel ?? null),
     userland: rows.map(({ spans }) => spans.userland ?? null),
@@ -246,6 +252,7 @@ function guestBarData(benchmarks: readonly BenchmarkRuns[]): GuestBarData {
         .map(([milestone, command]) => `${milestone}: ${command}`)
         .join(", "),
     ),
+    resolutionMs: rows.map(({ spans }) => spans.resolutionMs),
   };
 }
 

@@ -689,8 +689,9 @@ function guestTimingsSection(model: ReportModel, guestBars: GuestBarData): strin
       "What the guest said of its own boot (systemd, the journal, kern.boottime, boottrace; boot-bench " +
         "logged in after the port opened). Its figures count from its kernel's start on its own clock, " +
         "which no observed timestamp shares, so they are placed with sshd ready at the port's first " +
-        "SYN/ACK: a kernel span that starts left of 0 started before EC2 reported running. Never part " +
-        "of the intervals or their statistics.",
+        "SYN/ACK: a kernel span that starts left of 0 started before EC2 reported running. A row whose " +
+        "guest gave coarser times says so (FreeBSD's ps lstart: sshd's start in whole seconds, so its " +
+        "spans can be a second short). Never part of the intervals or their statistics.",
     )}</p>`,
   );
   return sections;

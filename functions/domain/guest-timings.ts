@@ -88,6 +88,8 @@ export interface GuestCommand {
    * `forMs` after the first answer: an answer that only says "not yet".
    */
   askAgainWhile?: { pattern: RegExp; everyMs: number; forMs: number };
+  /** How coarse the times it gives are (a whole multiple of this, ms), when coarser than a millisecond. */
+  resolutionMs?: number;
 }
 
 /** Each command's whole answer is bounded: kernel logs of big machines run to hundreds of KB. */
@@ -142,6 +144,7 @@ export const GUEST_COMMANDS: Readonly<Record<GuestFamily, readonly GuestCommand[
         "Linux procfs proc(5) /proc/uptime, seconds since the kernel started, then the guest's clock " +
         "(coreutils date): their difference is the kernel's start on the guest's clock",
       whenAbsent: "never on Linux",
+      resolutionMs: 10,
     },
     {
       id: "sshdJournal",
@@ -186,6 +189,7 @@ export const GUEST_COMMANDS: Readonly<Record<GuestFamily, readonly GuestCommand[
       command: 'ps -o lstart= -p "$(cat /var/run/sshd.pid)"',
       source: "FreeBSD ps(1) lstart of the pid in sshd's pid file: when sshd started, whole seconds",
       whenAbsent: "sshd not started from rc(8) (no pid file)",
+      resolutionMs: 1_000,
     },
   ],
 };
@@ -452,6 +456,11 @@ export type GuestSpan = [start: number, end: number];
  * one rule for placing them: the report draws these spans, and says so in its legend.
  */
 export interface GuestBootSpans {
+  /**
+   * The coarsest resolution of the milestones the spans come from (ms; 1 for systemd's and the
+   * journal's microseconds, 1000 for FreeBSD's `ps lstart`): the spans' edges are that uncertain.
+   */
+  resolutionMs: number;
   /** The kernel, from its start until init (PID 1) started. */
   kernel?: GuestSpan;
   /** Userland until sshd listened. */
@@ -465,7 +474,30 @@ export function guestBootSpans(total: number, milestones: GuestMilestones): Gues
   if (sshd === undefined) return undefined;
   const kernelAt = total - sshd / 1000;
   const userland = milestones.userlandStartedMs;
-  if (userland === undefined || userland > sshd) return { kernelAndUserland: [kernelAt, total] };
+  if (userland === undefined || userland > sshd) {
+    return { resolutionMs: resolutionOf(milestones, ["sshdReadyMs"]), kernelAndUserland: [kernelAt, total] };
+  }
   const userlandAt = kernelAt + userland / 1000;
-  return { kernel: [kernelAt, userlandAt], userland: [userlandAt, total] };
+  return {
+    resolutionMs: resolutionOf(milestones, ["sshdReadyMs", "userlandStartedMs"]),
+    kernel: [kernelAt, userlandAt],
+    userland: [userlandAt, total],
+  };
+}
+
+const COMMAND_RESOLUTION_MS = new Map(
+  Object.values(GUEST_COMMANDS)
+    .flat()
+    .map((command) => [command.id, command.resolutionMs ?? 1]),
+);
+
+/** The coarsest resolution of the commands the milestones named came from. */
+function resolutionOf(milestones: GuestMilestones, names: (keyof GuestMilestones["sources"])[]): number {
+  return Math.max(
+    1,
+    ...names.map((name) => {
+      const source = milestones.sources[name];
+      return source === undefined ? 1 : (COMMAND_RESOLUTION_MS.get(source) ?? 1);
+    }),
+  );
 }

@@ -10,6 +10,7 @@ import { chartData } from "../../cli/report-charts.js";
 import { escapeHtml, type ReportModel, reportHtml } from "../../cli/report-html.js";
 import type { SummaryDigest } from "../../functions/domain/comparison.js";
 import type { BenchmarkSettings } from "../../functions/domain/contract.js";
+import type { GuestMilestones } from "../../functions/domain/guest-timings.js";
 import { judgeRun } from "../../functions/domain/integrity.js";
 import { compareWithPrevious } from "../../functions/domain/regression.js";
 import { buildSummaryRecord, type RunRecord } from "../../functions/domain/run-record.js";
@@ -256,6 +257,28 @@ afterAll(async () => {
 
 const model = (request: ReportRequest = {}): Promise<ReportModel> =>
   buildReportModel({ client: table.client, tableName: table.tableName, clock: () => NOW }, request);
+
+/**
+ * The report with weekly-1 as a benchmark with guest timings: each run's sshd ready 0.3 s before its
+ * port opened, and every other run's userland started 0.4 s after its kernel (the others did not say).
+ */
+async function withGuestTimings(sources: GuestMilestones["sources"]): Promise<ReportModel> {
+  const report = await model();
+  const summary = report.comparison.find((s) => s.benchmarkId === "weekly-1") as SummaryDigest;
+  const runs = (MARKED_DATASET.find((b) => b.summary.benchmarkId === "weekly-1")?.runs ?? []).map(
+    (run, i): RunRecord => {
+      const total = run.intervals?.total ?? 0;
+      const milestones = {
+        ...(i % 2 === 0 && { userlandStartedMs: 400 }),
+        sshdReadyMs: total * 1000 - 300,
+        sources,
+      };
+      const guest = { status: "collected" as const, family: "linux" as const, loginUser: "admin" };
+      return { ...run, guest: { ...guest, startedAt: 0, endedAt: 1, milestones, answers: [] } };
+    },
+  );
+  return { ...report, guestBenchmarks: [{ summary, runs }] };
+}
 
 describe("the report's content", () => {
   it("compares one benchmark per AMI, instance type and label, fastest first", async () => {
@@ -532,6 +555,25 @@ describe("the report's content", () => {
     }
   });
 
+  it("places each counted run's guest spans by sshd ready, and labels a row whose guest gave whole seconds", async () => {
+    const journal = chartData(await withGuestTimings({ sshdReadyMs: "sshdJournal" })).guestBars;
+    // Run 0 is the discarded first run: runs 1 to 9.
+    expect(journal.labels).toEqual(
+      [1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `FreeBSD 15.0-CURRENT-amd64-20250501 UFS · run ${i}`),
+    );
+    const runs = MARKED_DATASET.find((b) => b.summary.benchmarkId === "weekly-1")?.runs ?? [];
+    const total = runs[2]?.intervals?.total as number;
+    expect(journal.observed[1]).toEqual([0, total]);
+    expect(journal.kernel[1]?.[0]).toBeCloseTo(0.3, 9);
+    expect(journal.kernel[1]?.[1]).toBeCloseTo(0.7, 9);
+    expect(journal.userland[1]).toEqual([journal.kernel[1]?.[1], total]);
+    expect(journal.kernelAndUserland[0]?.[0]).toBeCloseTo(0.3, 9);
+    expect(journal.resolutionMs.every((ms) => ms === 1)).toBe(true);
+    const lstart = chartData(await withGuestTimings({ sshdReadyMs: "sshdStart" })).guestBars;
+    expect(lstart.resolutionMs.every((ms) => ms === 1000)).toBe(true);
+    expect(lstart.labels[0]).toBe("FreeBSD 15.0-CURRENT-amd64-20250501 UFS · run 1 · guest times to 1 s");
+  });
+
   it("is one file that loads nothing: Chart.js inlined, no external references, fetching forbidden", async () => {
     const html = reportHtml(await model(), chartLibrariesSource());
     expect(html).not.toMatch(/<script[^>]+src=/i);
@@ -745,22 +787,7 @@ describe.skipIf(!chromiumInstalled())("the report in headless Chromium", () => {
   });
 
   it("draws the guest's kernel and userland inside each run's running to open, where the guest said", async () => {
-    const report = await model();
-    const summary = report.comparison.find((s) => s.benchmarkId === "weekly-1") as SummaryDigest;
-    const runs = (MARKED_DATASET.find((b) => b.summary.benchmarkId === "weekly-1")?.runs ?? []).map(
-      (run, i): RunRecord => {
-        const total = run.intervals?.total ?? 0;
-        // Every other run's guest did not say when userland started: one span for kernel and userland.
-        const milestones = {
-          ...(i % 2 === 0 && { userlandStartedMs: 400 }),
-          sshdReadyMs: total * 1000 - 300,
-          sources: { sshdReadyMs: "sshdJournal" as const },
-        };
-        const guest = { status: "collected" as const, family: "linux" as const, loginUser: "admin" };
-        return { ...run, guest: { ...guest, startedAt: 0, endedAt: 1, milestones, answers: [] } };
-      },
-    );
-    const withGuest = { ...report, guestBenchmarks: [{ summary, runs }] };
+    const withGuest = await withGuestTimings({ sshdReadyMs: "sshdJournal" });
     const { guestBars } = chartData(withGuest);
     expect(guestBars.labels).toHaveLength(9);
     const { page, pageErrors } = await render(withGuest);

@@ -189,10 +189,34 @@ describe("guestBootSpans", () => {
   });
 
   it("draws kernel and userland as one span when the guest did not say when userland started, or said it after sshd", () => {
-    expect(guestBootSpans(6, { sshdReadyMs: 4000, sources: {} })).toEqual({ kernelAndUserland: [2, 6] });
-    expect(guestBootSpans(6, { userlandStartedMs: 4100, sshdReadyMs: 4000, sources: {} })).toEqual({
+    expect(guestBootSpans(6, { sshdReadyMs: 4000, sources: {} })).toEqual({
+      resolutionMs: 1,
       kernelAndUserland: [2, 6],
     });
+    expect(guestBootSpans(6, { userlandStartedMs: 4100, sshdReadyMs: 4000, sources: {} })).toEqual({
+      resolutionMs: 1,
+      kernelAndUserland: [2, 6],
+    });
+  });
+
+  it("says how coarse the spans are: FreeBSD's ps lstart gives sshd's start in whole seconds", () => {
+    const freebsd = guestBootSpans(6, {
+      kernelStartedAt: 1_764_835_200_500,
+      sshdReadyMs: 6500,
+      sources: { kernelStartedAt: "bootTime", sshdReadyMs: "sshdStart" },
+    });
+    expect(freebsd?.resolutionMs).toBe(1000);
+    const linux = guestBootSpans(6, {
+      userlandStartedMs: 1234,
+      sshdReadyMs: 4512.345,
+      sources: {
+        userlandStartedMs: "systemdAnalyzeTime",
+        sshdReadyMs: "sshdJournal",
+        kernelStartedAt: "uptime",
+      },
+    });
+    // The kernel's start on the guest's clock (to 10 ms) places nothing: it does not count.
+    expect(linux?.resolutionMs).toBe(1);
   });
 
   it("places nothing without sshd ready, the one anchor", () => {
