@@ -72,6 +72,16 @@ export interface FaultSettings {
    */
   guestCommandsHang?: Exclude<LaunchSelector, boolean> & { commands: readonly GuestCommandId[] };
   /**
+   * The guest of a hit instance stops answering altogether when asked `command` (a kernel panic, a
+   * hung guest, its host gone): nothing more is read or sent on the session's connection, which is
+   * neither closed nor reset. `when`: before the command's channel is answered (`asked`, the default),
+   * or once it is open (`answering`).
+   */
+  guestGoesDark?: Exclude<LaunchSelector, boolean> & {
+    command: GuestCommandId;
+    when?: "asked" | "answering";
+  };
+  /**
    * EC2 itself slower this week (another host generation, a slower volume path): every boot's running
    * to network takes this many seconds longer, before time scaling, whatever the image. A suite's
    * control target exists to tell this from an image's own regression.
@@ -112,6 +122,7 @@ export type LaunchFault =
   | "consoleScreenshotUnavailable"
   | "guestLoginRefused"
   | "guestCommandsHang"
+  | "guestGoesDark"
   | "launchWithoutPrivateIp";
 
 class TokenBucket {
@@ -240,6 +251,14 @@ export class Faults {
     // Read before hits(), which drops the selector once its count is used up.
     const commands = this.#settings.guestCommandsHang?.commands;
     return this.hits("guestCommandsHang", launch) ? commands : undefined;
+  }
+
+  /** For a launch `guestGoesDark` hits: the command at which its guest stops answering. Undefined: not hit. */
+  darkGuest(launch: LaunchDescription): { command: GuestCommandId; when: "asked" | "answering" } | undefined {
+    // Read before hits(), which drops the selector once its count is used up.
+    const fault = this.#settings.guestGoesDark;
+    if (fault === undefined || !this.hits("guestGoesDark", launch)) return undefined;
+    return { command: fault.command, when: fault.when ?? "asked" };
   }
 
   /** Seconds every boot's running to network is slowed by (platformSlowdownSeconds), 0 when none. */

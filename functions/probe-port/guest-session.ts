@@ -47,13 +47,13 @@ export interface GuestSessionOptions {
 
 /**
  * After a command's bound its channel is closed; a guest that does not even answer the close (a frozen
- * sshd) is given this long before the command is abandoned all the same.
+ * sshd, a hung or dead guest) is given this long, then taken to have stopped answering.
  */
 const CLOSE_GRACE_MS = 1_000;
 
 interface SessionAnswers {
   outputs: GuestCommandOutput[];
-  /** Commands not asked because the budget was spent. */
+  /** Commands not asked: the budget was spent, or the guest had stopped answering. */
   notAsked: GuestCommandId[];
 }
 
@@ -88,28 +88,27 @@ function bounded() {
   };
 }
 
-function runOne(client: Client, command: GuestCommand, timeoutMs: number): Promise<GuestCommandOutput> {
+/**
+ * A command's answer, and whether the guest has stopped answering altogether: it never opened the
+ * command's channel, or never answered its close. Nothing more is asked of such a guest.
+ */
+interface CommandAnswer {
+  output: GuestCommandOutput;
+  guestSilent: boolean;
+}
+
+function runOne(client: Client, command: GuestCommand, timeoutMs: number): Promise<CommandAnswer> {
   return new Promise((resolve, reject) => {
-    client.exec(command.command, (error, channel: ClientChannel) => {
-      if (error) {
-        reject(error);
-        return;
-      }
-      const stdout = bounded();
-      const stderr = bounded();
-      let timedOut = false;
-      let grace: NodeJS.Timeout | undefined;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        channel.close();
-        grace = setTimeout(() => channel.emit("close"), CLOSE_GRACE_MS);
-      }, timeoutMs);
-      channel.on("data", (chunk: Buffer) => stdout.add(chunk));
-      channel.stderr.on("data", (chunk: Buffer) => stderr.add(chunk));
-      channel.once("close", (code: number | null | undefined) => {
-        clearTimeout(timer);
-        clearTimeout(grace);
-        resolve({
+    const stdout = bounded();
+    const stderr = bounded();
+    let channel: ClientChannel | undefined;
+    let timedOut = false;
+    let grace: NodeJS.Timeout | undefined;
+    const finish = (code: number | null | undefined, guestSilent: boolean) => {
+      clearTimeout(timer);
+      clearTimeout(grace);
+      resolve({
+        output: {
           id: command.id,
           command: command.command,
           ...(typeof code === "number" && !timedOut && { exitCode: code }),
@@ -117,8 +116,35 @@ function runOne(client: Client, command: GuestCommand, timeoutMs: number): Promi
           stderr: stderr.text(),
           ...((stdout.truncated || stderr.truncated) && { truncated: true as const }),
           ...(timedOut && { timedOut: true as const }),
-        });
+        },
+        guestSilent,
       });
+    };
+    // From the request on: a guest that has stopped answering never opens the channel at all.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (channel === undefined) {
+        finish(undefined, true);
+        return;
+      }
+      channel.close();
+      grace = setTimeout(() => finish(undefined, true), CLOSE_GRACE_MS);
+    }, timeoutMs);
+    client.exec(command.command, (error, opened: ClientChannel) => {
+      if (timedOut) {
+        // Opened after the command was given up: nothing more is read from it.
+        opened?.close();
+        return;
+      }
+      if (error) {
+        clearTimeout(timer);
+        reject(error);
+        return;
+      }
+      channel = opened;
+      opened.on("data", (chunk: Buffer) => stdout.add(chunk));
+      opened.stderr.on("data", (chunk: Buffer) => stderr.add(chunk));
+      opened.once("close", (code: number | null | undefined) => finish(code, false));
     });
   });
 }
@@ -132,23 +158,24 @@ async function ask(
   command: GuestCommand,
   timeoutMs: number,
   time: { clock: Clock; sleep: Sleep; remainingMs: () => number },
-): Promise<GuestCommandOutput> {
+): Promise<CommandAnswer> {
   const { clock, remainingMs } = time;
   const askedAt = clock();
-  let output = await runOne(client, command, Math.min(timeoutMs, remainingMs()));
+  let answer = await runOne(client, command, Math.min(timeoutMs, remainingMs()));
   const again = command.askAgainWhile;
-  if (again === undefined) return output;
+  if (again === undefined) return answer;
   let asked = 1;
   while (
-    again.pattern.test(`${output.stdout}\n${output.stderr}`) &&
+    !answer.guestSilent &&
+    again.pattern.test(`${answer.output.stdout}\n${answer.output.stderr}`) &&
     clock() + again.everyMs - askedAt <= again.forMs &&
     remainingMs() > again.everyMs
   ) {
     await time.sleep(again.everyMs);
-    output = await runOne(client, command, Math.min(timeoutMs, remainingMs()));
+    answer = await runOne(client, command, Math.min(timeoutMs, remainingMs()));
     asked++;
   }
-  return asked > 1 ? { ...output, asked } : output;
+  return asked > 1 ? { ...answer, output: { ...answer.output, asked } } : answer;
 }
 
 /** Logs in, runs `commands` in order, logs out. Never throws: a failure is returned with what was had. */
@@ -184,12 +211,29 @@ export async function collectGuestOutput(
         },
       });
     });
+    let silentAt: GuestCommandId | undefined;
     for (const command of commands) {
-      if (remainingMs() <= 0) {
+      if (silentAt !== undefined || remainingMs() <= 0) {
         notAsked.push(command.id);
         continue;
       }
-      outputs.push(await ask(client, command, options.commandTimeoutMs ?? GUEST_COMMAND_TIMEOUT_MS, time));
+      const answer = await ask(client, command, options.commandTimeoutMs ?? GUEST_COMMAND_TIMEOUT_MS, time);
+      outputs.push(answer.output);
+      if (answer.guestSilent) silentAt = command.id;
+    }
+    if (silentAt !== undefined) {
+      return {
+        status: "failed",
+        error: {
+          name: "BootBench.GuestStoppedAnswering",
+          message:
+            `the guest stopped answering at ${silentAt}: it did not open the command's channel, or did ` +
+            `not answer its close within ${CLOSE_GRACE_MS} ms; nothing more was asked`,
+        },
+        ...(hostKeySha256 !== undefined && { hostKeySha256 }),
+        outputs,
+        notAsked,
+      };
     }
     return { status: "collected", hostKeySha256: hostKeySha256 ?? "", outputs, notAsked };
   } catch (error) {

@@ -42,6 +42,13 @@ export interface GuestIdentity {
   hangs?: readonly GuestCommandId[];
   /** A fault: the key never reached authorized_keys, so every login is refused. */
   refusesLogins?: true;
+  /**
+   * A fault: the guest stops answering altogether when asked this command (a kernel panic, a hung
+   * guest, its host gone): from then on nothing is read from its connection or sent on it, and the
+   * connection is neither closed nor reset. `asked`: before the command's channel is answered;
+   * `answering`: once its channel is open.
+   */
+  goesDark?: { command: GuestCommandId; when: "asked" | "answering" };
 }
 
 export interface ShellAnswer {
@@ -208,8 +215,17 @@ export function serveGuestSsh(socket: Socket, guest: GuestIdentity): void {
         client.on("session", (accept) => {
           const session = accept();
           session.on("exec", (acceptExec, _reject, info) => {
-            const channel = acceptExec();
             const asked = documentedCommand(guest, info.command);
+            const dark =
+              asked !== undefined && guest.goesDark?.command === asked.id ? guest.goesDark : undefined;
+            // The fault: the link goes dark, reads stopped and writes held back for good.
+            const goDark = () => {
+              socket.pause();
+              socket.cork();
+            };
+            if (dark?.when === "asked") return goDark();
+            const channel = acceptExec();
+            if (dark?.when === "answering") return goDark();
             // The fault: the channel stays open and silent until the client gives up on it.
             if (asked !== undefined && guest.hangs?.includes(asked.id)) return;
             const answer = guestShellAnswer(guest, info.command, asked);

@@ -78,6 +78,8 @@ export interface InstanceTruth {
   faults: LaunchFault[];
   /** With `guestCommandsHang`: the guest-timing commands its sshd never answers. */
   hungGuestCommands?: readonly GuestCommandId[];
+  /** With `guestGoesDark`: where its guest stops answering. */
+  guestGoesDark?: GuestIdentity["goesDark"];
   stateReason?: StateReason;
   /** A port phase change that failed (the transition it belonged to is then missing). */
   portError?: string;
@@ -407,6 +409,7 @@ export class Instance {
       authorizedKey: keyPair.publicKey,
       ...(this.truth.faults.includes("guestLoginRefused") && { refusesLogins: true }),
       ...(this.truth.hungGuestCommands !== undefined && { hangs: this.truth.hungGuestCommands }),
+      ...(this.truth.guestGoesDark !== undefined && { goesDark: this.truth.guestGoesDark }),
       hostname: `ip-${this.port.host.replaceAll(".", "-")}`,
       truth: () => this.#guestBootTruth(),
       now: () => this.#fleet.now(),
@@ -559,6 +562,7 @@ export class Fleet {
       ] as const
     ).filter((f): boolean => this.#options.faults.hits(f, launch));
     const hungGuestCommands = this.#options.faults.hungGuestCommands(launch);
+    const guestGoesDark = this.#options.faults.darkGuest(launch);
     const uefi =
       instanceType.supportedBootModes.includes("uefi") &&
       (image.bootMode === "uefi" || image.bootMode === "uefi-preferred");
@@ -568,8 +572,10 @@ export class Fleet {
     const instance = new Instance(spec, port, this, plan, uefi ? "uefi" : "legacy-bios", [
       ...faults,
       ...(hungGuestCommands !== undefined ? (["guestCommandsHang"] as const) : []),
+      ...(guestGoesDark !== undefined ? (["guestGoesDark"] as const) : []),
     ]);
     if (hungGuestCommands !== undefined) instance.truth.hungGuestCommands = hungGuestCommands;
+    if (guestGoesDark !== undefined) instance.truth.guestGoesDark = guestGoesDark;
     this.#instances.set(instance.id, instance);
     return instance;
   }

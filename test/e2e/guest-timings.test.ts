@@ -171,4 +171,38 @@ describe("guest timings on the local pipeline", () => {
       cloud.faults.set({ guestCommandsHang: undefined });
     }
   }, 120_000);
+
+  it("stops asking a guest that goes dark mid-session, keeps and stores what it had, and the run's numbers stand", async () => {
+    cloud.faults.set({ guestGoesDark: { count: 1, command: "sshdJournal", when: "answering" } });
+    try {
+      const result = await runBenchmark(pipeline, shortBenchmark(cloud, { guestTimings: true }));
+      expectIntervalsStand(result);
+      const dark = result.runs.find((run) => run.guest?.status === "failed");
+      expect(dark?.guest).toMatchObject({
+        error: { name: "BootBench.GuestStoppedAnswering" },
+        notAsked: ["kernelLog"],
+      });
+      expect(dark?.guest?.answers.map((a) => [a.id, a.timedOut ?? false])).toEqual([
+        ["systemdAnalyzeTime", false],
+        ["systemdCriticalChain", false],
+        ["uptime", false],
+        ["sshdJournal", true],
+      ]);
+      expect(dark?.guest?.milestones.kernelStartedAt).toBeDefined();
+      const document = await storedDocument(dark as RunRecord);
+      expect(document.commands.map((c) => c.id)).toEqual([
+        "systemdAnalyzeTime",
+        "systemdCriticalChain",
+        "uptime",
+        "sshdJournal",
+      ]);
+      // One command's bound and the second its close is given: not the 51 s after which it is abandoned.
+      const took = (dark?.guest?.endedAt ?? 0) - (dark?.guest?.startedAt ?? 0);
+      expect(took).toBeGreaterThanOrEqual(GUEST_COMMAND_TIMEOUT_MS);
+      expect(took).toBeLessThan(GUEST_COMMAND_TIMEOUT_MS + 5_000);
+      expect(result.runs.find((run) => run !== dark)?.guest?.status).toBe("collected");
+    } finally {
+      cloud.faults.set({ guestGoesDark: undefined });
+    }
+  }, 120_000);
 });

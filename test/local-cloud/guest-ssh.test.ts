@@ -24,14 +24,26 @@ const truth = {
 let guest: GuestIdentity;
 let server: net.Server;
 let port: number;
+/** A guest gone dark never closes its end: the test closes it, as terminating the instance would. */
+const sockets = new Set<net.Socket>();
 
 beforeAll(async () => {
-  server = net.createServer((socket) => serveGuestSsh(socket, guest));
+  server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    serveGuestSsh(socket, guest);
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   port = (server.address() as net.AddressInfo).port;
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(
+  () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
+);
 
 const linuxGuest = (overrides: Partial<GuestIdentity> = {}): GuestIdentity => ({
   family: "linux",
@@ -180,6 +192,31 @@ describe("a guest timing session against the local guest's sshd", () => {
     expect(session.outputs.at(-1)).toMatchObject({ id: "kernelLog", exitCode: 0 });
     expect(guestMilestones("linux", session.outputs).sshdReadyMs).toBeUndefined();
   });
+
+  for (const when of ["asked", "answering"] as const) {
+    it(`stops asking a guest that goes dark (${when === "asked" ? "its channel never opened" : "its close never answered"}), and keeps what it had`, async () => {
+      guest = linuxGuest({ goesDark: { command: "uptime", when } });
+      const started = performance.now();
+      const session = await collectGuestOutput(login(), GUEST_COMMANDS.linux, {
+        readyTimeoutMs: 5_000,
+        commandTimeoutMs: 300,
+        budgetMs: 30_000,
+      });
+      // One command's bound, and for an open channel the 1 s given to its close: not the budget.
+      expect(performance.now() - started).toBeLessThan(when === "asked" ? 1_500 : 2_500);
+      expect(session).toMatchObject({
+        status: "failed",
+        error: { name: "BootBench.GuestStoppedAnswering", message: expect.stringContaining("at uptime") },
+        notAsked: ["sshdJournal", "kernelLog"],
+      });
+      expect(session.outputs.map((o) => [o.id, o.exitCode, o.timedOut])).toEqual([
+        ["systemdAnalyzeTime", 0, undefined],
+        ["systemdCriticalChain", 0, undefined],
+        ["uptime", undefined, true],
+      ]);
+      expect(guestMilestones("linux", session.outputs).userlandStartedMs).toBeDefined();
+    });
+  }
 
   it("answers a command outside the documented list as not found", async () => {
     guest = linuxGuest();
