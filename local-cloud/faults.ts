@@ -30,7 +30,8 @@ export interface FaultSettings {
   throttleBursts?: Readonly<Record<string, number>>;
   /**
    * Eventual consistency: for this long after an instance's launch, DescribeInstances and
-   * TerminateInstances naming it answer `InvalidInstanceID.NotFound`, and filters do not see it.
+   * TerminateInstances naming it answer `InvalidInstanceID.NotFound`, and filters do not see it; for
+   * this long after a key pair's import, RunInstances naming it answers `InvalidKeyPair.NotFound`.
    */
   notFoundWindowMs?: number;
   /** RunInstances fails with `InsufficientInstanceCapacity`. */

@@ -53,11 +53,14 @@ export interface LaunchInstanceDeps {
 }
 
 /**
- * Two kinds of failed RunInstances are retried here, with the same ClientToken and full-jitter backoff:
+ * Three kinds of failed RunInstances are retried here, with the same ClientToken and full-jitter backoff:
  * - throttling: RunInstances refills at 2 requests a second per account. Many runs launching at once
  *   exhaust the state machine's few, widely spaced retries; waiting here is cheaper (no state
  *   transitions) and spreads the launches. Past the budget, RequestLimitExceeded goes back to the state
  *   machine, whose own retries follow.
+ * - a key pair not found yet: PrepareGuestKey imports the benchmark's key pair right before the first
+ *   launch names it, and EC2 is eventually consistent, so `InvalidKeyPair.NotFound` may answer a name
+ *   it has just accepted. A refusal (nothing launched), retried within the same budget.
  * - an answer that leaves open whether the instance was launched (a 5xx that is no refusal, a dropped
  *   connection, no answer in time): EC2 documents a retry with the same ClientToken as safe, returning
  *   the reservation the first request made, if it made one. Without this, the step fails and terminate
@@ -110,6 +113,15 @@ export function mayHaveLaunched(error: unknown): boolean {
   const { $fault, $metadata } = error as { $fault?: string; $metadata?: { httpStatusCode?: number } };
   const status = $metadata?.httpStatusCode;
   return $fault === "server" || status === undefined || status >= 500;
+}
+
+/** A refusal worth another attempt: throttling, or the launch's key pair not visible to RunInstances yet. */
+function retriedRefusal(error: unknown, input: RunInstancesCommandInput): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    error.name === "RequestLimitExceeded" ||
+    (error.name === "InvalidKeyPair.NotFound" && input.KeyName !== undefined)
+  );
 }
 
 /** `SUBNET_IDS` is a comma-separated list; blanks around commas and empty entries are tolerated. */
@@ -216,7 +228,7 @@ export async function launchInstance(
     if (mayHaveLaunched(error)) {
       uncertainAttempts++;
       if (uncertainAttempts >= maxUncertain) throw error;
-    } else if (!(error instanceof Error && error.name === "RequestLimitExceeded")) {
+    } else if (!retriedRefusal(error, input)) {
       throw error;
     }
     const delayMs = retry.random() * Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_DELAY_MS * 2 ** (attempt - 1));

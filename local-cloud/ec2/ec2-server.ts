@@ -473,7 +473,10 @@ function parseRunRequest(ctx: ActionContext): RunRequest {
   const placement = placeLaunch(cloud.network, q.string("SubnetId"), q.list("SecurityGroupId"));
   if (!placement.ok) throw new Ec2Error(placement.code, placement.message);
   const keyName = q.string("KeyName");
-  const key = keyName === undefined || keyName === "" ? undefined : cloud.keyPairs.forLaunch(keyName);
+  const key =
+    keyName === undefined || keyName === ""
+      ? undefined
+      : cloud.keyPairs.forLaunch(keyName, cloud.fleet.now(), cloud.faults.notFoundWindowMs);
   if (key && !key.ok) throw new Ec2Error(key.code, key.message);
   return {
     image,

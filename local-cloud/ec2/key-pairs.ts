@@ -24,6 +24,8 @@ export interface LocalKeyPair {
   publicKey: string;
   /** When it was imported, to the second (as EC2 shows it). */
   createTime: Date;
+  /** When it was imported, epoch ms: the start of its eventual-consistency window. */
+  importedAt: number;
   tags: Tag[];
 }
 
@@ -175,6 +177,7 @@ export class KeyPairs {
       keyFingerprint: parsed.keyFingerprint,
       publicKey: parsed.publicKey,
       createTime: new Date(Math.floor(now / 1000) * 1000),
+      importedAt: now,
       tags: tags.map((t) => ({ ...t })),
     };
     this.#byName.set(name, keyPair);
@@ -241,10 +244,14 @@ export class KeyPairs {
     return { ok: true, deleted: found.keyPairId };
   }
 
-  /** RunInstances' `KeyName`: what the instance keeps, or EC2's error for a key pair it does not have. */
-  forLaunch(keyName: string): KeyPairResult<{ keyPair: LaunchKeyPair }> {
+  /**
+   * RunInstances' `KeyName`: what the instance keeps, or EC2's error for a key pair it does not have.
+   * Eventual consistency (`notFoundWindowMs`): for `notFoundWindowMs` after its import, a key pair is
+   * not found yet, as on EC2, where a name just imported may not have reached RunInstances.
+   */
+  forLaunch(keyName: string, now: number, notFoundWindowMs = 0): KeyPairResult<{ keyPair: LaunchKeyPair }> {
     const found = this.#byName.get(keyName);
-    if (!found) {
+    if (!found || now - found.importedAt < notFoundWindowMs) {
       return {
         ok: false,
         code: "InvalidKeyPair.NotFound",

@@ -127,6 +127,18 @@ describe("guest timings on the local pipeline", () => {
     for (const run of result.runs) expect(run).not.toHaveProperty("guest");
   }, 120_000);
 
+  it("launches with a key pair EC2 does not find yet (just imported, eventually consistent), and loses no run", async () => {
+    // PrepareGuestKey imports the key pair right before the first launch names it.
+    cloud.faults.set({ notFoundWindowMs: 1_500 });
+    try {
+      const result = await runBenchmark(pipeline, shortBenchmark(cloud, { guestTimings: true }));
+      expectIntervalsStand(result);
+      for (const run of result.runs) expect(run.guest?.status).toBe("collected");
+    } finally {
+      cloud.faults.set({ notFoundWindowMs: undefined });
+    }
+  }, 120_000);
+
   it("records a refused login as the reason, and the run's numbers stand", async () => {
     cloud.faults.set({ guestLoginRefused: { count: 1 } });
     try {

@@ -258,6 +258,32 @@ describe("launchInstance (mocked EC2)", () => {
     expect(new Set(tokens)).toEqual(new Set(["weekly-2025-01-run0001"]));
   });
 
+  it("asks again for a key pair EC2 does not find yet when the launch names one, and never without", async () => {
+    const withKey = {
+      ...runState(1),
+      guestKey: { keyName: "boot-bench-weekly-2025-01", keyPairId: "key-0123456789abcdef0" },
+    };
+    const launchRetry = { budgetMs: 30_000, random: () => 0.5 };
+    const time = steppedClock(0);
+    const sleep = async (ms: number) => void time.advance(ms);
+    ec2Mock
+      .on(RunInstancesCommand)
+      .rejectsOnce(ec2Error("InvalidKeyPair.NotFound"))
+      .resolves({ Instances: [{ InstanceId: "i-0aaa", PrivateIpAddress: "10.0.2.7" }] });
+    const result = await launchInstance(withKey, deps({ clock: time.clock, sleep, launchRetry }));
+    // The refusal launched nothing: its send is taken back, and the launch is no possible replay.
+    expect(result).toMatchObject({ instanceId: "i-0aaa", earlierLaunchSends: 0 });
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(2);
+
+    // Without a key pair in the launch, the error is no consistency delay: it goes straight back.
+    ec2Mock.reset();
+    ec2Mock.on(RunInstancesCommand).rejects(ec2Error("InvalidKeyPair.NotFound"));
+    await expect(
+      launchInstance(runState(1), deps({ clock: time.clock, sleep, launchRetry })),
+    ).rejects.toMatchObject({ name: "InvalidKeyPair.NotFound" });
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(1);
+  });
+
   it("hands RequestLimitExceeded back to the state machine once the budget is spent", async () => {
     const time = steppedClock(0);
     ec2Mock.on(RunInstancesCommand).rejects(ec2Error("RequestLimitExceeded"));
