@@ -113,6 +113,19 @@ export interface FaultSettings {
     | (Exclude<LaunchSelector, boolean> & { addressVisibleAfterSeconds?: number });
 }
 
+/** The guest-side faults of one instance (local-cloud/ec2/guest-ssh.ts). */
+export interface GuestFaults {
+  /** These commands never answer (a hung `journalctl`, a stuck NFS mount under `ps`). */
+  hangs?: readonly GuestCommandId[];
+  /**
+   * The guest stops answering altogether when asked this command (a kernel panic, a hung guest, its
+   * host gone): from then on nothing is read from its connection or sent on it, and the connection is
+   * neither closed nor reset. `asked`: before the command's channel is answered; `answering`: once its
+   * channel is open.
+   */
+  goesDark?: { command: GuestCommandId; when: "asked" | "answering" };
+}
+
 export type LaunchFault =
   | "insufficientCapacity"
   | "runInstancesInternalError"
@@ -247,19 +260,20 @@ export class Faults {
     return launched ? "launched" : "nothingLaunched";
   }
 
-  /** For a launch `guestCommandsHang` hits: the commands its guest never answers. Undefined: not hit. */
-  hungGuestCommands(launch: LaunchDescription): readonly GuestCommandId[] | undefined {
-    // Read before hits(), which drops the selector once its count is used up.
-    const commands = this.#settings.guestCommandsHang?.commands;
-    return this.hits("guestCommandsHang", launch) ? commands : undefined;
-  }
-
-  /** For a launch `guestGoesDark` hits: the command at which its guest stops answering. Undefined: not hit. */
-  darkGuest(launch: LaunchDescription): { command: GuestCommandId; when: "asked" | "answering" } | undefined {
-    // Read before hits(), which drops the selector once its count is used up.
-    const fault = this.#settings.guestGoesDark;
-    if (fault === undefined || !this.hits("guestGoesDark", launch)) return undefined;
-    return { command: fault.command, when: fault.when ?? "asked" };
+  /**
+   * What `guestCommandsHang` and `guestGoesDark` do to a launch's guest: each fault that hits it, as the
+   * local guest's sshd takes it. Empty when neither hits.
+   */
+  guestFaults(launch: LaunchDescription): GuestFaults {
+    // Read before hits(), which drops a selector once its count is used up.
+    const { guestCommandsHang: hang, guestGoesDark: dark } = this.#settings;
+    return {
+      ...(hang !== undefined && this.hits("guestCommandsHang", launch) && { hangs: hang.commands }),
+      ...(dark !== undefined &&
+        this.hits("guestGoesDark", launch) && {
+          goesDark: { command: dark.command, when: dark.when ?? "asked" },
+        }),
+    };
   }
 
   /** Seconds every boot's running to network is slowed by (platformSlowdownSeconds), 0 when none. */

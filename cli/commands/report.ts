@@ -135,13 +135,10 @@ export async function buildReportModel(
   const comparison = [...chosen].sort(byTotal);
   const marked = comparison.filter((summary) => (summary.integrity?.markedRuns ?? 0) > 0);
   const withGuestTimings = comparison.filter((summary) => summary.comparability?.guestKeyPair === true);
+  const markedShown = marked.slice(0, MAX_MARKED_BENCHMARKS);
+  const guestShown = withGuestTimings.slice(0, MAX_MARKED_BENCHMARKS);
   // Each benchmark's runs are read once, whether it is marked, has guest timings, or both.
-  const read = [
-    ...new Set([
-      ...marked.slice(0, MAX_MARKED_BENCHMARKS),
-      ...withGuestTimings.slice(0, MAX_MARKED_BENCHMARKS),
-    ]),
-  ];
+  const read = [...new Set([...markedShown, ...guestShown])];
   const runsOf = new Map(
     await mapConcurrently(
       read,
@@ -154,9 +151,7 @@ export async function buildReportModel(
     ),
   );
   const withRuns = (summaries: SummaryDigest[]): BenchmarkRuns[] =>
-    summaries
-      .slice(0, MAX_MARKED_BENCHMARKS)
-      .map((summary) => ({ summary, runs: runsOf.get(summary.benchmarkId) ?? [] }));
+    summaries.map((summary) => ({ summary, runs: runsOf.get(summary.benchmarkId) ?? [] }));
   return {
     title: request.title ?? DEFAULT_REPORT_TITLE,
     generatedAt: new Date(now).toISOString(),
@@ -167,9 +162,9 @@ export async function buildReportModel(
     series,
     thresholds,
     failedRuns: failedRuns.filter((run) => matchesImage(run, filter)).sort(newestRunFirst),
-    markedBenchmarks: withRuns(marked),
+    markedBenchmarks: withRuns(markedShown),
     markedBenchmarkCount: marked.length,
-    guestBenchmarks: withRuns(withGuestTimings),
+    guestBenchmarks: withRuns(guestShown),
   };
 }
 

@@ -424,7 +424,7 @@ export interface GuestTimings {
   hostKeySha256?: string;
   milestones: GuestMilestones;
   answers: GuestAnswerSummary[];
-  /** Commands left unasked because the session's budget was spent. */
+  /** Commands left unasked: the session's budget was spent, it failed, or the guest stopped answering. */
   notAsked?: GuestCommandId[];
   /** Where the answers are, in the console bucket (gzip JSON, GuestOutputDocument). */
   output?: { key: string; bytes: number; storedBytes: number };

@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 // ssh2 is CommonJS whose exports Node's ESM loader cannot name: the default import is the module.
 import ssh2, { type Client, type ClientChannel } from "ssh2";
+import { BootBenchError } from "../domain/errors.js";
 import {
   GUEST_COMMAND_TIMEOUT_MS,
   GUEST_OUTPUT_LIMIT_BYTES,
@@ -211,29 +212,21 @@ export async function collectGuestOutput(
         },
       });
     });
-    let silentAt: GuestCommandId | undefined;
     for (const command of commands) {
-      if (silentAt !== undefined || remainingMs() <= 0) {
+      if (remainingMs() <= 0) {
         notAsked.push(command.id);
         continue;
       }
       const answer = await ask(client, command, options.commandTimeoutMs ?? GUEST_COMMAND_TIMEOUT_MS, time);
       outputs.push(answer.output);
-      if (answer.guestSilent) silentAt = command.id;
-    }
-    if (silentAt !== undefined) {
-      return {
-        status: "failed",
-        error: {
-          name: "BootBench.GuestStoppedAnswering",
-          message:
-            `the guest stopped answering at ${silentAt}: it did not open the command's channel, or did ` +
+      // Ends the session like any failure: what was answered before is kept, the rest is not asked.
+      if (answer.guestSilent) {
+        throw new BootBenchError(
+          "BootBench.GuestStoppedAnswering",
+          `the guest stopped answering at ${command.id}: it did not open the command's channel, or did ` +
             `not answer its close within ${CLOSE_GRACE_MS} ms; nothing more was asked`,
-        },
-        ...(hostKeySha256 !== undefined && { hostKeySha256 }),
-        outputs,
-        notAsked,
-      };
+        );
+      }
     }
     return { status: "collected", hostKeySha256: hostKeySha256 ?? "", outputs, notAsked };
   } catch (error) {

@@ -71,6 +71,9 @@ const MAX_REAP_DELAY_MS = 50;
 
 const DEFAULT_RUN_ENDED_CHECK_INTERVAL_MS = 1_000;
 
+/** What the probe itself reads of its event: the guest session's fields are the handler's. */
+export type ProbeTarget = Omit<ProbePortEvent, "guestKey" | "image">;
+
 /**
  * Probes `privateIp:port` the way ec2-boot-bench does: a new non-blocking connect() every
  * `probeIntervalMs`, each abandoned after 1 s, until the first SYN/ACK (status open) or the deadline
@@ -84,9 +87,6 @@ const DEFAULT_RUN_ENDED_CHECK_INTERVAL_MS = 1_000;
  * and terminate ran), the probe rejects with RunEndedError. The question goes out right after an
  * attempt, the furthest point from the next slot, and is never awaited, so it delays no attempt.
  */
-/** What the probe itself reads of its event: the guest session's fields are the handler's. */
-export type ProbeTarget = Omit<ProbePortEvent, "guestKey" | "image">;
-
 export async function probePort(event: ProbeTarget, deps: ProbeDeps): Promise<ProbePortResult> {
   const result = await observePort(event, deps);
   const mark = deps.markProbeEnded;

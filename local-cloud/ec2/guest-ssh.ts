@@ -19,6 +19,7 @@ import {
   type GuestFamily,
 } from "../../functions/domain/guest-timings.js";
 import { generateEd25519KeyPair } from "../../functions/shared/ssh-key.js";
+import type { GuestFaults } from "../faults.js";
 
 /** When the guest's boot reached each step, on the local cloud's clock (epoch ms); absent: not yet. */
 export interface GuestBootTruth {
@@ -28,7 +29,7 @@ export interface GuestBootTruth {
   bootFinishedAt?: number;
 }
 
-export interface GuestIdentity {
+export interface GuestIdentity extends GuestFaults {
   family: GuestFamily;
   /** The image's login user (loginUserOf). */
   user: string;
@@ -38,17 +39,8 @@ export interface GuestIdentity {
   /** Read at each command: the boot goes on while the session is open. */
   truth(): GuestBootTruth;
   now(): number;
-  /** A fault: these commands never answer (a hung `journalctl`, a stuck NFS mount under `ps`). */
-  hangs?: readonly GuestCommandId[];
   /** A fault: the key never reached authorized_keys, so every login is refused. */
   refusesLogins?: true;
-  /**
-   * A fault: the guest stops answering altogether when asked this command (a kernel panic, a hung
-   * guest, its host gone): from then on nothing is read from its connection or sent on it, and the
-   * connection is neither closed nor reset. `asked`: before the command's channel is answered;
-   * `answering`: once its channel is open.
-   */
-  goesDark?: { command: GuestCommandId; when: "asked" | "answering" };
 }
 
 export interface ShellAnswer {

@@ -5,10 +5,10 @@
  * error can be reported against what the benchmark observed.
  */
 import { randomBytes } from "node:crypto";
-import { type GuestCommandId, guestFamilyOf, loginUserOf } from "../../functions/domain/guest-timings.js";
+import { guestFamilyOf, loginUserOf } from "../../functions/domain/guest-timings.js";
 import type { BootProfile, CatalogueImage } from "../catalogue.js";
 import type { ConnectionServer, EmulatedPort } from "../emulated-port.js";
-import type { Faults, LaunchFault } from "../faults.js";
+import type { Faults, GuestFaults, LaunchFault } from "../faults.js";
 import {
   type AddressBlockClaim,
   type AddressBlockClaimer,
@@ -76,10 +76,8 @@ export interface InstanceTruth {
   plan: { pendingToRunningMs: number; runningToNetworkMs: number | null; networkToSshMs: number | null };
   /** Per-launch faults that hit this instance. */
   faults: LaunchFault[];
-  /** With `guestCommandsHang`: the guest-timing commands its sshd never answers. */
-  hungGuestCommands?: readonly GuestCommandId[];
-  /** With `guestGoesDark`: where its guest stops answering. */
-  guestGoesDark?: GuestIdentity["goesDark"];
+  /** With `guestCommandsHang` or `guestGoesDark`: what its guest's sshd does wrong. */
+  guestFaults?: GuestFaults;
   stateReason?: StateReason;
   /** A port phase change that failed (the transition it belonged to is then missing). */
   portError?: string;
@@ -408,8 +406,7 @@ export class Instance {
       user: loginUserOf(this.spec.image),
       authorizedKey: keyPair.publicKey,
       ...(this.truth.faults.includes("guestLoginRefused") && { refusesLogins: true }),
-      ...(this.truth.hungGuestCommands !== undefined && { hangs: this.truth.hungGuestCommands }),
-      ...(this.truth.guestGoesDark !== undefined && { goesDark: this.truth.guestGoesDark }),
+      ...this.truth.guestFaults,
       hostname: `ip-${this.port.host.replaceAll(".", "-")}`,
       truth: () => this.#guestBootTruth(),
       now: () => this.#fleet.now(),
@@ -561,8 +558,7 @@ export class Fleet {
         "guestLoginRefused",
       ] as const
     ).filter((f): boolean => this.#options.faults.hits(f, launch));
-    const hungGuestCommands = this.#options.faults.hungGuestCommands(launch);
-    const guestGoesDark = this.#options.faults.darkGuest(launch);
+    const guestFaults = this.#options.faults.guestFaults(launch);
     const uefi =
       instanceType.supportedBootModes.includes("uefi") &&
       (image.bootMode === "uefi" || image.bootMode === "uefi-preferred");
@@ -571,11 +567,10 @@ export class Fleet {
     const port = await this.#openPort();
     const instance = new Instance(spec, port, this, plan, uefi ? "uefi" : "legacy-bios", [
       ...faults,
-      ...(hungGuestCommands !== undefined ? (["guestCommandsHang"] as const) : []),
-      ...(guestGoesDark !== undefined ? (["guestGoesDark"] as const) : []),
+      ...(guestFaults.hangs !== undefined ? (["guestCommandsHang"] as const) : []),
+      ...(guestFaults.goesDark !== undefined ? (["guestGoesDark"] as const) : []),
     ]);
-    if (hungGuestCommands !== undefined) instance.truth.hungGuestCommands = hungGuestCommands;
-    if (guestGoesDark !== undefined) instance.truth.guestGoesDark = guestGoesDark;
+    if (Object.keys(guestFaults).length > 0) instance.truth.guestFaults = guestFaults;
     this.#instances.set(instance.id, instance);
     return instance;
   }
