@@ -12,6 +12,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { ErrorNames } from "../functions/domain/contract.js";
+import { EC2_TRANSIENT_ERRORS } from "../functions/domain/ec2-errors.js";
 import { buildSuiteFlow } from "./suite-flow.js";
 
 /**
@@ -74,13 +75,17 @@ const LAMBDA_TRANSIENT_ERRORS = [
   "Lambda.SdkClientException",
   "Lambda.TooManyRequestsException",
 ];
-const EC2_THROTTLING_ERRORS = ["RequestLimitExceeded"];
 const DYNAMODB_TRANSIENT_ERRORS = [
   "ProvisionedThroughputExceededException",
   "ThrottlingException",
   "InternalServerError",
 ];
 
+/**
+ * What a step mostly talks to, for the retriers of its service's transient errors. An `ec2` step
+ * retries EC2's throttling and server errors (functions/domain/ec2-errors.ts): its client makes one
+ * attempt, and every EC2 call of the stack is safe to send again.
+ */
 type StepKind = "plain" | "ec2" | "dynamodb";
 
 function addRetries(task: tasks.LambdaInvoke, kind: StepKind, extraErrors: string[] = []): void {
@@ -103,7 +108,7 @@ function addRetries(task: tasks.LambdaInvoke, kind: StepKind, extraErrors: strin
     jitterStrategy: sfn.JitterType.FULL,
   });
   const serviceErrors =
-    kind === "ec2" ? EC2_THROTTLING_ERRORS : kind === "dynamodb" ? DYNAMODB_TRANSIENT_ERRORS : [];
+    kind === "ec2" ? EC2_TRANSIENT_ERRORS : kind === "dynamodb" ? DYNAMODB_TRANSIENT_ERRORS : [];
   const errors = [...serviceErrors, ...extraErrors];
   if (errors.length > 0) {
     task.addRetry({
@@ -130,7 +135,7 @@ function addBestEffortRetries(task: tasks.LambdaInvoke, kind: StepKind, extraErr
     maxAttempts: 2,
     jitterStrategy: sfn.JitterType.FULL,
   });
-  const errors = [...(kind === "ec2" ? EC2_THROTTLING_ERRORS : []), ...extraErrors];
+  const errors = [...(kind === "ec2" ? EC2_TRANSIENT_ERRORS : []), ...extraErrors];
   if (errors.length > 0) {
     task.addRetry({ errors, ...brief, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
   }
@@ -289,8 +294,7 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
   // with the run and never fails it; acquire and launch failures have no instance id to ask about.
   const captureConsole = invoke(scope, "CaptureConsole", fns.captureConsole, "ec2", {
     resultPath: "$.console",
-    // EC2's own 5xx codes too: the SDK client makes one attempt, and a console is worth a second.
-    extraRetryErrors: ["InvalidInstanceID.NotFound", "InternalError", "Unavailable"],
+    extraRetryErrors: ["InvalidInstanceID.NotFound"],
     bestEffort: true,
   });
 
@@ -402,6 +406,9 @@ export function buildBenchmarkFlow(scope: Construct, fns: StepFunctions): sfn.IC
   const prepareGuestKey = invoke(scope, "PrepareGuestKey", fns.prepareGuestKey, "ec2", {
     payload: sfn.TaskInput.fromObject({ benchmark: sfn.JsonPath.objectAt("$.benchmark") }),
     resultPath: "$.guestKey",
+    // A retry whose first import went through finds the name taken, then asks DescribeKeyPairs for the
+    // key pair, which EC2 (eventually consistent) may not show yet for seconds after the import.
+    extraRetryErrors: ["InvalidKeyPair.NotFound"],
   });
   const noGuestKey = new sfn.Pass(scope, "NoGuestKey", {
     result: sfn.Result.fromObject({}),

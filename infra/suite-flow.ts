@@ -15,6 +15,7 @@ import { Duration } from "aws-cdk-lib";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Construct } from "constructs";
 import { ErrorNames } from "../functions/domain/contract.js";
+import { EC2_TRANSIENT_ERRORS } from "../functions/domain/ec2-errors.js";
 import { EXECUTION_ALREADY_EXISTS } from "../functions/domain/suite.js";
 import { invoke, type StepFunctions } from "./state-machine.js";
 
@@ -39,8 +40,9 @@ export function buildSuiteFlow(scope: Construct, fns: StepFunctions, selfArn: st
       executionId: sfn.JsonPath.executionId,
       startTime: sfn.JsonPath.executionStartTime,
     }),
-    // SSM (ThrottlingException, shared with DynamoDB's list) and EC2 throttling.
-    extraRetryErrors: ["RequestLimitExceeded"],
+    // SSM (ThrottlingException, shared with DynamoDB's list), and EC2's throttling and server errors
+    // (DescribeImages: one passing 5xx must not cost a week's suite).
+    extraRetryErrors: [...EC2_TRANSIENT_ERRORS],
   });
 
   const runBenchmark = new sfn.CustomState(scope, "RunBenchmark", {

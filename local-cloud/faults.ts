@@ -29,9 +29,19 @@ export interface FaultSettings {
    */
   throttleBursts?: Readonly<Record<string, number>>;
   /**
+   * EC2's server errors (functions/domain/ec2-errors.ts): the next `count` requests of each named action
+   * (`DescribeImages`, `TerminateInstances`, `ImportKeyPair`, …) answer HTTP 500 `InternalError`, or 503
+   * `Unavailable` with `code`, then service resumes. `carriedOut: true`: the action is carried out
+   * first and only its answer is lost (an instance terminated, a key pair imported), which a 5xx does
+   * not rule out. RunInstances has its own fault, `runInstancesInternalError` (its replays by
+   * ClientToken).
+   */
+  serverErrors?: Readonly<Record<string, ServerErrorBurst>>;
+  /**
    * Eventual consistency: for this long after an instance's launch, DescribeInstances and
    * TerminateInstances naming it answer `InvalidInstanceID.NotFound`, and filters do not see it; for
-   * this long after a key pair's import, RunInstances naming it answers `InvalidKeyPair.NotFound`.
+   * this long after a key pair's import, RunInstances and DescribeKeyPairs naming it answer
+   * `InvalidKeyPair.NotFound`, and DescribeKeyPairs does not list it.
    */
   notFoundWindowMs?: number;
   /** RunInstances fails with `InsufficientInstanceCapacity`. */
@@ -113,6 +123,22 @@ export interface FaultSettings {
     | (Exclude<LaunchSelector, boolean> & { addressVisibleAfterSeconds?: number });
 }
 
+/** One action's run of server errors (`FaultSettings.serverErrors`). */
+export interface ServerErrorBurst {
+  count: number;
+  /** The action is carried out before the error goes back (default: it is not). */
+  carriedOut?: boolean;
+  /** Default `InternalError` (HTTP 500); `Unavailable` is HTTP 503. */
+  code?: "InternalError" | "Unavailable";
+}
+
+/** A server error to answer one request with (Faults.serverError). */
+export interface ServerErrorAnswer {
+  code: "InternalError" | "Unavailable";
+  status: 500 | 503;
+  carriedOut: boolean;
+}
+
 /** The guest-side faults of one instance (local-cloud/ec2/guest-ssh.ts). */
 export interface GuestFaults {
   /** These commands never answer (a hung `journalctl`, a stuck NFS mount under `ps`). */
@@ -182,6 +208,9 @@ export class Faults {
    * `false` is switched off. Setting `throttling` starts from full buckets.
    */
   set(settings: FaultSettings): void {
+    if (settings.serverErrors?.RunInstances !== undefined) {
+      throw new Error("serverErrors: RunInstances has a fault of its own, runInstancesInternalError");
+    }
     for (const [key, value] of Object.entries(settings) as [keyof FaultSettings, unknown][]) {
       if (value === undefined || value === false) delete this.#settings[key];
       else Object.assign(this.#settings, { [key]: structuredClone(value) });
@@ -226,6 +255,16 @@ export class Faults {
       return false;
     }
     return this.#buckets?.get(apiClassOf(action))?.take() ?? true;
+  }
+
+  /** The server error this request of `action` gets, if `serverErrors` has one left for it (used up). */
+  serverError(action: string): ServerErrorAnswer | undefined {
+    const bursts = this.#settings.serverErrors as Record<string, ServerErrorBurst> | undefined;
+    const burst = bursts?.[action];
+    if (burst === undefined || burst.count <= 0) return undefined;
+    burst.count -= 1;
+    const code = burst.code ?? "InternalError";
+    return { code, status: code === "InternalError" ? 500 : 503, carriedOut: burst.carriedOut === true };
   }
 
   /** Whether this request is to be read and never answered; a stall uses up one of the count. */

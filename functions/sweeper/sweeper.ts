@@ -11,6 +11,7 @@ import {
 import { DescribeExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
 import { getItem, marshallItem, retireGuestKey } from "../aws/benchmark-table.js";
 import { type MetricRecord, SWEEP_METRICS } from "../domain/boot-metrics.js";
+import { EC2_TRANSIENT_ERRORS } from "../domain/ec2-errors.js";
 import { GUEST_KEY_SK } from "../domain/guest-timings.js";
 import { TAG_BENCHMARK, TAG_RUN, TAG_STACK } from "../domain/instance-tags.js";
 import { benchmarkPk, type ErrorInfo, errorInfoOf } from "../domain/run-record.js";
@@ -103,7 +104,7 @@ export interface SweepResult {
 
 /** TerminateInstances takes up to 1,000 ids; smaller batches keep one bad id from failing many. */
 const TERMINATE_BATCH = 50;
-const RETRYABLE = new Set(["RequestLimitExceeded", "InternalError", "Unavailable", "ServiceUnavailable"]);
+const RETRYABLE: ReadonlySet<string> = new Set(EC2_TRANSIENT_ERRORS);
 const MAX_ATTEMPTS = 8;
 const BASE_DELAY_MS = 250;
 const MAX_DELAY_MS = 8_000;

@@ -6,6 +6,7 @@
  */
 import type { CatalogueImage } from "../catalogue.js";
 import type { LocalCloud } from "../cloud.js";
+import type { ServerErrorAnswer } from "../faults.js";
 import { bufferedPostAt, type ConsoleSource, consoleOutputAt } from "./console-output.js";
 import { admitScreenshot, screenAt, screenshotJpeg } from "./console-screenshot.js";
 import { INSTANCE_TYPES, type InstanceTypeInfo } from "./instance-types.js";
@@ -124,7 +125,10 @@ export async function handleEc2Request(
     if (q.string("DryRun") === "true") {
       throw new Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412);
     }
+    const serverError = cloud.faults.serverError(actionName);
+    if (serverError !== undefined && !serverError.carriedOut) throw serverErrorOf(serverError);
     const result = await action({ cloud, q, requestId, requestedAt });
+    if (serverError !== undefined) throw serverErrorOf(serverError);
     cloud.record(recordAs);
     return { status: 200, contentType: "text/xml;charset=UTF-8", ...result };
   } catch (error) {
@@ -142,6 +146,12 @@ export async function handleEc2Request(
 }
 
 // ---- shared ------------------------------------------------------------------------------------
+
+/** EC2's wording for its two server errors (the EC2 API Reference's error code list). */
+const serverErrorOf = ({ code, status }: ServerErrorAnswer): Ec2Error =>
+  code === "InternalError"
+    ? new Ec2Error(code, "An internal error has occurred. Retry your request.", status)
+    : new Ec2Error(code, "The server is overloaded and can't handle the request.", status);
 
 const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
 const IMAGE_ID = /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/;
@@ -989,7 +999,12 @@ function describeKeyPairs({ cloud, q, requestId }: ActionContext): ActionResult 
   const filters = parseFilters(q);
   checkFilterNames(filters, KEY_PAIR_FILTERS, true);
   const includePublicKey = q.string("IncludePublicKey") === "true";
-  const found = cloud.keyPairs.lookUp(q.list("KeyName"), q.list("KeyPairId"));
+  const found = cloud.keyPairs.lookUp(
+    q.list("KeyName"),
+    q.list("KeyPairId"),
+    cloud.fleet.now(),
+    cloud.faults.notFoundWindowMs,
+  );
   if (!found.ok) throw new Ec2Error(found.code, found.message);
   const keyPairs = found.keyPairs.filter((k) =>
     matchesFilters(filters, (name) => keyPairFilterValues(k, name)),

@@ -195,10 +195,18 @@ export class KeyPairs {
 
   /**
    * DescribeKeyPairs' `KeyName.N` and `KeyPairId.N`: every key pair when neither is given, else those
-   * named, `InvalidKeyPair.NotFound` for the first one it does not have (names first).
+   * named, `InvalidKeyPair.NotFound` for the first one it does not have (names first). Eventual
+   * consistency (`notFoundWindowMs`): a key pair imported less than that long ago is not shown yet,
+   * as if it did not exist, as EC2 may answer right after ImportKeyPair.
    */
-  lookUp(names: readonly string[], ids: readonly string[]): KeyPairResult<{ keyPairs: LocalKeyPair[] }> {
-    const missingName = names.find((name) => !this.#byName.has(name));
+  lookUp(
+    names: readonly string[],
+    ids: readonly string[],
+    now: number,
+    notFoundWindowMs = 0,
+  ): KeyPairResult<{ keyPairs: LocalKeyPair[] }> {
+    const all = this.all().filter((k) => now - k.importedAt >= notFoundWindowMs);
+    const missingName = names.find((name) => !all.some((k) => k.keyName === name));
     if (missingName !== undefined) {
       return {
         ok: false,
@@ -206,7 +214,6 @@ export class KeyPairs {
         message: `The key pair '${missingName}' does not exist`,
       };
     }
-    const all = this.all();
     const missingId = ids.find((id) => !all.some((k) => k.keyPairId === id));
     if (missingId !== undefined) {
       // EC2's message for an unknown (or malformed) id is not documented; this one names the id.

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { marshallItem, unmarshallItem } from "../../functions/aws/benchmark-table.js";
 import { benchmarkIdFor } from "../../functions/domain/benchmark-identity.js";
 import type { RunState } from "../../functions/domain/contract.js";
+import { guestKeyName } from "../../functions/domain/guest-timings.js";
 import type { BenchmarkInput } from "../../functions/domain/input-schema.js";
 import { TAG_BENCHMARK, TAG_STACK } from "../../functions/domain/instance-tags.js";
 import { buildRunRecord } from "../../functions/domain/run-record.js";
@@ -440,6 +441,70 @@ describe("fault matrix: every run recorded once, no instance left running, an ho
       id: "kernelLog",
       timedOut: true,
     });
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("EC2 server errors (500, 503) on every EC2 action of a guest-timings benchmark, writes carried out: nothing lost", async () => {
+    cloud.resetStats();
+    const serverErrors: FaultSettings["serverErrors"] = {
+      DescribeImages: { count: 1 },
+      DescribeInstanceTypes: { count: 1, code: "Unavailable" },
+      // The key pair is imported, the answer lost: the retry finds the name taken and describes it.
+      ImportKeyPair: { count: 1, carriedOut: true },
+      DescribeKeyPairs: { count: 1, code: "Unavailable" },
+      DescribeInstances: { count: 3 },
+      GetConsoleOutput: { count: 1 },
+      // Terminated, the answer lost: the retry finds it shutting down.
+      TerminateInstances: { count: 1, carriedOut: true, code: "Unavailable" },
+      DeleteKeyPair: { count: 1, carriedOut: true },
+    };
+    const { execution, audit, benchmarkId } = await run(
+      "EC2 server errors on every EC2 action",
+      input({ guestTimings: true }),
+      { faults: { serverErrors } },
+    );
+    const errors = cloud.stats().errors;
+    for (const [action, burst] of Object.entries(serverErrors ?? {})) {
+      const code = burst.code ?? "InternalError";
+      expect(errors[action]?.[code] ?? 0, `${action}: ${JSON.stringify(errors)}`).toBe(burst.count);
+    }
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    for (const runItem of audit.runItems) {
+      expect(runItem.terminationError).toBeUndefined();
+      expect(runItem.console?.status).toBe("stored");
+      expect(runItem.guest?.status).toBe("collected");
+    }
+    expect(cloud.keyPairs.get(guestKeyName(benchmarkId))).toBeUndefined();
+    expectNothingLeakedOrLost(audit);
+  });
+
+  it("a PrepareGuestKey whose answer was lost, while EC2 does not show the key pair yet: retried until it does", async () => {
+    cloud.resetStats();
+    // Longer than the Lambda retrier's first wait (at most 2 s here, real backoff) and the retry's own
+    // time: the retry's DescribeKeyPairs always falls inside it. The window hides each new instance as
+    // long, so the runs get the time to see running after it.
+    const { execution, audit, benchmarkId } = await run(
+      "PrepareGuestKey answer lost, key pair not visible yet",
+      input({ guestTimings: true, runningTimeoutSeconds: 8 }),
+      {
+        faults: { notFoundWindowMs: 3_000 },
+        taskFaults: {
+          PrepareGuestKey: { after: once(fault("Lambda.SdkClientException", "socket hang up")) },
+        },
+      },
+    );
+    expect(cloud.stats().errors.DescribeKeyPairs?.["InvalidKeyPair.NotFound"]).toBeGreaterThan(0);
+    expect([execution.status, execution.error]).toEqual(["SUCCEEDED", undefined]);
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    for (const runItem of audit.runItems) expect(runItem.guest?.status).toBe("collected");
+    expect(cloud.keyPairs.get(guestKeyName(benchmarkId))).toBeUndefined();
     expectNothingLeakedOrLost(audit);
   });
 

@@ -162,6 +162,20 @@ describe("a suite on the local cloud", () => {
     expect(pipeline.localAws?.cloud.instances().length).toBe(launchedBefore);
   });
 
+  it("rides out an EC2 server error in discovery: one passing 5xx does not cost the week's suite", async () => {
+    const cloud = pipeline.localAws?.cloud;
+    cloud?.resetStats();
+    cloud?.faults.set({ serverErrors: { DescribeImages: { count: 1, code: "Unavailable" } } });
+    try {
+      const { execution, summary } = await runSuite(suiteInput());
+      expect(cloud?.stats().errors.DescribeImages?.Unavailable).toBe(1);
+      expect(execution.status).toBe("SUCCEEDED");
+      expect(summary).toMatchObject({ status: "succeeded", skipped: 2, unresolved: 0 });
+    } finally {
+      cloud?.faults.set({ serverErrors: undefined });
+    }
+  });
+
   it("benchmarks a new, slower weekly snapshot only, marks the regression and publishes an alert", async () => {
     pipeline.localAws?.cloud.publishImage(slowerSnapshot());
     const { execution, summary } = await runSuite(suiteInput());

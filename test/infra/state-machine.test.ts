@@ -330,7 +330,13 @@ describe("state machine definition", () => {
         JitterStrategy: "FULL",
       },
       {
-        ErrorEquals: ["RequestLimitExceeded", "InvalidInstanceID.NotFound", "InternalError", "Unavailable"],
+        ErrorEquals: [
+          "RequestLimitExceeded",
+          "InternalError",
+          "Unavailable",
+          "ServiceUnavailable",
+          "InvalidInstanceID.NotFound",
+        ],
         IntervalSeconds: 1,
         MaxAttempts: 3,
         BackoffRate: 2,
@@ -467,7 +473,7 @@ describe("state machine definition", () => {
     }
   });
 
-  it("retries service throttling on the steps that call EC2 and DynamoDB", () => {
+  it("retries service throttling on the steps that call EC2 and DynamoDB, and EC2's server errors", () => {
     for (const name of ["ResolveImage", "LaunchInstance", "PollState", "TerminateInstance"]) {
       expect(retriedErrors(name), name).toContain("RequestLimitExceeded");
     }
@@ -481,6 +487,34 @@ describe("state machine definition", () => {
           "InternalServerError",
         ]),
       );
+    }
+    // An EC2 client makes one attempt: every step that calls EC2 retries its server errors too, or one
+    // passing 5xx fails a week's suite (DescribeImages) or leaves an instance to the sweeper.
+    const ec2Steps = [
+      "DiscoverTargets",
+      "ResolveImage",
+      "PrepareGuestKey",
+      "LaunchInstance",
+      "PollState",
+      "CaptureConsole",
+      "TerminateInstance",
+      "DeleteGuestKey",
+    ];
+    for (const name of ec2Steps) {
+      expect(retriedErrors(name), name).toEqual(
+        expect.arrayContaining([
+          "RequestLimitExceeded",
+          "InternalError",
+          "Unavailable",
+          "ServiceUnavailable",
+        ]),
+      );
+    }
+    // A retried import finds its key pair by DescribeKeyPairs, which may not show it yet.
+    expect(retriedErrors("PrepareGuestKey")).toContain("InvalidKeyPair.NotFound");
+    // Steps that call no EC2 do not retry its errors.
+    for (const name of Object.keys(TASK_STEPS).filter((task) => !ec2Steps.includes(task))) {
+      expect(retriedErrors(name), name).not.toContain("InternalError");
     }
     for (const name of ["ValidateInput", "ProbePort"]) {
       expect(retriedErrors(name), name).toEqual([...LAMBDA_TRANSIENT, "Lambda.ResourceNotReadyException"]);

@@ -1,5 +1,10 @@
 import { connect } from "node:net";
-import { DescribeInstancesCommand, type Instance, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  type Instance,
+  TerminateInstancesCommand,
+} from "@aws-sdk/client-ec2";
 import { afterEach, describe, expect, it } from "vitest";
 import { BUILT_IN_AMI_IDS } from "../../local-cloud/catalogue.js";
 import type { LocalAwsOptions } from "../../local-cloud/local-aws.js";
@@ -128,6 +133,40 @@ describe("local cloud faults", () => {
     await runOne(t.ec2);
     expect(t.aws.cloud.faults.get().throttleBursts).toEqual({ DescribeInstances: 0, RunInstances: 0 });
     expect(t.aws.cloud.stats().errors.DescribeInstances?.RequestLimitExceeded).toBe(2);
+  });
+
+  it("answers the next N requests of a named action with a server error, carried out or not, then serves it", async () => {
+    const t = await cloud({
+      faults: {
+        serverErrors: {
+          DescribeImages: { count: 2 },
+          TerminateInstances: { count: 1, carriedOut: true, code: "Unavailable" },
+        },
+      },
+    });
+    const describeImages = () =>
+      t.ec2.send(new DescribeImagesCommand({ ImageIds: [BUILT_IN_AMI_IDS.freebsdCurrentAmd64] }));
+    for (let i = 0; i < 2; i++) {
+      const error = await rejection(describeImages());
+      expect(error.name).toBe("InternalError");
+      expect(error.$metadata?.httpStatusCode).toBe(500);
+    }
+    expect((await describeImages()).Images).toHaveLength(1);
+
+    const id = (await runOne(t.ec2)).InstanceId as string;
+    const terminate = () => t.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    const lost = await rejection(terminate());
+    expect(lost.name).toBe("Unavailable");
+    expect(lost.$metadata?.httpStatusCode).toBe(503);
+    // Carried out all the same: only the answer was lost, so the retry finds it shutting down.
+    expect(t.aws.cloud.instances()[0]?.state).toBe("shutting-down");
+    const again = await terminate();
+    expect(again.TerminatingInstances?.[0]?.PreviousState?.Name).toBe("shutting-down");
+    expect(t.aws.cloud.stats().errors.DescribeImages?.InternalError).toBe(2);
+    expect(t.aws.cloud.stats().errors.TerminateInstances?.Unavailable).toBe(1);
+    expect(() => t.aws.cloud.faults.set({ serverErrors: { RunInstances: { count: 1 } } })).toThrow(
+      /runInstancesInternalError/,
+    );
   });
 
   it("answers InvalidInstanceID.NotFound for a new instance during the eventual-consistency window", async () => {

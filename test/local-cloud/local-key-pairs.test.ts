@@ -236,6 +236,32 @@ describe("local EC2 key pairs", () => {
     }
   });
 
+  it("does not show a key pair just imported during the eventual-consistency window, to a launch or a describe", async () => {
+    t.aws.cloud.faults.set({ notFoundWindowMs: 400 });
+    try {
+      const imported = await importKey("kp-window", openSshLine(ed25519(), "w").line);
+      const byName = () => t.ec2.send(new DescribeKeyPairsCommand({ KeyNames: ["kp-window"] }));
+      const byId = () =>
+        t.ec2.send(new DescribeKeyPairsCommand({ KeyPairIds: [imported.KeyPairId as string] }));
+      const listed = async () =>
+        ((await t.ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs ?? []).map((k) => k.KeyName);
+      expect((await rejection(byName())).name).toBe("InvalidKeyPair.NotFound");
+      expect((await rejection(byId())).name).toBe("InvalidKeyPair.NotFound");
+      expect((await rejection(runOne(t.ec2, { KeyName: "kp-window" }))).name).toBe("InvalidKeyPair.NotFound");
+      expect(await listed()).not.toContain("kp-window");
+      // The name is taken all the same: a second import is refused.
+      expect((await rejection(importKey("kp-window", openSshLine(ed25519(), "w2").line))).name).toBe(
+        "InvalidKeyPair.Duplicate",
+      );
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      expect((await byName()).KeyPairs?.[0]?.KeyPairId).toBe(imported.KeyPairId);
+      expect((await byId()).KeyPairs?.[0]?.KeyName).toBe("kp-window");
+      expect(await listed()).toContain("kp-window");
+    } finally {
+      t.aws.cloud.faults.set({ notFoundWindowMs: undefined });
+    }
+  });
+
   it("deletes by name or id, and answers true for a key pair that is not there (again)", async () => {
     const byName = await importKey("kp-del-name", openSshLine(ed25519(), "d").line);
     const byId = await importKey("kp-del-id", openSshLine(ed25519(), "e").line);
