@@ -99,16 +99,17 @@ export interface FaultSettings {
    */
   platformSlowdownSeconds?: number;
   /**
-   * A stalled DescribeInstances: the next N DescribeInstances requests are read in full and then never
-   * answered (no status line, not one byte), the connection held open until the client closes it; then
+   * Stalled requests: the next N requests of each named action (`DescribeInstances`,
+   * `TerminateInstances`, `DescribeImages`, …) are read in full and then never answered (no status
+   * line, not one byte) and not carried out, the connection held open until the client closes it; then
    * service resumes. On EC2 a call can hang like this (a response lost on the way, a half-open
    * connection), and the SDK does not give up on its own for a long time: the EC2 client's default
    * socket timeout is 15 minutes of silence, longer than any Lambda step, and its `requestTimeout` only
-   * logs a warning unless `throwOnRequestTimeout` is set. Only a caller's own deadline (an
-   * `abortSignal`, a timeout) ends it. A stalled request takes no throttling token and counts as a call
+   * logs a warning unless `throwOnRequestTimeout` is set. Only a deadline (an `abortSignal`, the
+   * client's request timeout) ends it. A stalled request takes no throttling token and counts as a call
    * in `stats()`, with no error.
    */
-  stalledDescribeInstances?: number;
+  stalledRequests?: Readonly<Record<string, number>>;
   /**
    * The RunInstances response leaves out the instance's private IP (`privateIpAddress`, and
    * `privateDnsName`, which spells it out): `PrivateIpAddress` is optional in EC2's Instance shape, and
@@ -267,12 +268,12 @@ export class Faults {
     return { code, status: code === "InternalError" ? 500 : 503, carriedOut: burst.carriedOut === true };
   }
 
-  /** Whether this request is to be read and never answered; a stall uses up one of the count. */
+  /** Whether this request is to be read and never answered; a stall uses up one of its action's count. */
   stalls(action: string): boolean {
-    const left = this.#settings.stalledDescribeInstances ?? 0;
-    if (action !== "DescribeInstances" || left <= 0) return false;
-    if (left === 1) delete this.#settings.stalledDescribeInstances;
-    else this.#settings.stalledDescribeInstances = left - 1;
+    const stalled = this.#settings.stalledRequests as Record<string, number> | undefined;
+    const left = stalled?.[action] ?? 0;
+    if (stalled === undefined || left <= 0) return false;
+    stalled[action] = left - 1;
     return true;
   }
 

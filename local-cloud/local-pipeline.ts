@@ -79,6 +79,8 @@ export interface LocalPipeline {
   snsEndpoint: string;
   /** Our own local EC2 + SSM endpoint, when we started it (absent when the environment named one). */
   localAws?: Awaited<ReturnType<typeof startLocalAws>>;
+  /** Our own DynamoDB (absent when the environment named one). */
+  localDynamoDb?: LocalDynamoDb;
   /** Our own SNS stub, which keeps what the alerts would have said (absent when the environment named one). */
   localSns?: LocalSns;
   /** Our own S3 (absent when the environment named one). */
@@ -123,12 +125,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       ssm ??= localAws.ssmEndpoint;
     }
     let dynamodb = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
+    let localDynamoDb: LocalDynamoDb | undefined;
     if (dynamodb === undefined) {
-      const localDynamoDb: LocalDynamoDb = await startLocalDynamoDb(
-        options.dataDir ? { dataDir: options.dataDir } : {},
-      );
-      closers.push(() => localDynamoDb.close());
-      dynamodb = localDynamoDb.endpoint;
+      const started = await startLocalDynamoDb(options.dataDir ? { dataDir: options.dataDir } : {});
+      closers.push(() => started.close());
+      dynamodb = started.endpoint;
+      localDynamoDb = started;
     }
     let sns = env.AWS_ENDPOINT_URL_SNS ?? env.AWS_ENDPOINT_URL;
     let localSns: LocalSns | undefined;
@@ -228,6 +230,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       network,
       snsEndpoint: sns,
       ...(localAws && { localAws }),
+      ...(localDynamoDb && { localDynamoDb }),
       ...(localSns && { localSns }),
       ...(localS3 && { localS3 }),
       consoleBucket: consoleBucketOf(local.environment),

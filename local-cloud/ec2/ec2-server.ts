@@ -52,7 +52,7 @@ export interface HttpReply {
   beforeSend?: () => void;
 }
 
-/** The request is to be left unanswered, its connection held open (the `stalledDescribeInstances` fault). */
+/** The request is to be left unanswered, its connection held open (the `stalledRequests` fault). */
 export const NO_ANSWER: unique symbol = Symbol("no answer");
 
 export function ec2ErrorXml(code: string, message: string, requestId: string): string {

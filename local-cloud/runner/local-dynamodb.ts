@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, realpathSync } from "node:fs";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import net, { type AddressInfo } from "node:net";
 import {
   CreateTableCommand,
@@ -21,7 +22,22 @@ export interface LocalDynamoDb {
   endpoint: string;
   /** Set when another process owns the data directory and this one uses its server. */
   sharedFrom?: string;
+  /** Faults of a server this process started (absent on a shared one). */
+  faults?: LocalDynamoDbFaults;
   close(): Promise<void>;
+}
+
+export interface LocalDynamoDbFaults {
+  /**
+   * Stalled requests: the next `count` requests of `operation` (`UpdateItem`, `PutItem`, …) are read
+   * in full and then never answered and not carried out, the connection held open until the client
+   * closes it (or the server closes). On AWS a request can hang like this (a response lost on the way,
+   * a kept-alive connection that died while the Lambda environment was frozen), and the SDK's own
+   * socket timeout for DynamoDB is 5 minutes of silence, past every step's Lambda timeout.
+   */
+  stall(operation: string, count: number): void;
+  /** How many requests of each operation were stalled so far. */
+  stalled(): Readonly<Record<string, number>>;
 }
 
 /**
@@ -110,6 +126,7 @@ async function own(
   for (const socket of waiting.splice(0)) socket.write(`${endpoint}\n`);
   return {
     endpoint,
+    ...(db.faults && { faults: db.faults }),
     close: async () => {
       // No new users; the ones there may still be mid-benchmark, so the database stays up for them.
       await new Promise<void>((resolve) => rendezvous.close(() => resolve()));
@@ -138,9 +155,56 @@ async function startDynalite(options: { dataDir?: string; port?: number }): Prom
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const faults = stallRequests(server);
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    faults,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // A stalled request keeps its connection open; close() would wait for it for ever.
+        faults.release();
+      }),
+  };
+}
+
+/**
+ * Puts the stall fault in front of dynalite's request handler: a stalled request's body is read, and
+ * then nothing is sent, until `release()` (the server closing) destroys its connection.
+ */
+function stallRequests(server: Server): LocalDynamoDbFaults & { release(): void } {
+  const toStall = new Map<string, number>();
+  const stalledSoFar: Record<string, number> = {};
+  const held = new Set<IncomingMessage>();
+  const answer = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners("request");
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    // The operation is the X-Amz-Target header's last part: `DynamoDB_20120810.UpdateItem`.
+    const operation =
+      String(req.headers["x-amz-target"] ?? "")
+        .split(".")
+        .at(-1) ?? "";
+    const left = toStall.get(operation) ?? 0;
+    if (left > 0) {
+      toStall.set(operation, left - 1);
+      stalledSoFar[operation] = (stalledSoFar[operation] ?? 0) + 1;
+      // The socket's close, not the request's: a request whose body was read in full emits `close`.
+      held.add(req);
+      req.socket.once("close", () => held.delete(req));
+      req.resume();
+      return;
+    }
+    for (const listener of answer) listener(req, res);
+  });
+  return {
+    stall(operation, count) {
+      toStall.set(operation, count);
+    },
+    stalled: () => ({ ...stalledSoFar }),
+    release() {
+      for (const req of held) req.socket.destroy();
+      held.clear();
+    },
   };
 }
 

@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import { DescribeKeyPairsCommand, EC2Client, ImportKeyPairCommand } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { marshallItem, unmarshallItem } from "../../functions/aws/benchmark-table.js";
+import { EC2_REQUEST_TIMEOUT_MS } from "../../functions/aws/ec2-client.js";
 import { benchmarkIdFor } from "../../functions/domain/benchmark-identity.js";
 import type { RunState } from "../../functions/domain/contract.js";
 import { guestKeyName } from "../../functions/domain/guest-timings.js";
@@ -974,7 +975,7 @@ describe("the local cloud made as hostile as AWS: a correct number or a marked r
     const { execution, audit } = await run(
       "4 DescribeInstances never answer",
       input({ runningTimeoutSeconds: 5 }),
-      { faults: { stalledDescribeInstances: 4 } },
+      { faults: { stalledRequests: { DescribeInstances: 4 } } },
     );
     expect(execution.status).toBe("SUCCEEDED");
     expect(statuses(audit)).toEqual([
@@ -986,6 +987,59 @@ describe("the local cloud made as hostile as AWS: a correct number or a marked r
     expect(markNames(audit, 0)).toContain("runningBracketWide");
     expectNothingLeakedOrLost(audit);
   });
+
+  it("a DescribeImages and a TerminateInstances that never answer: given up after the client's bound and retried", async () => {
+    cloud.resetStats();
+    const started = performance.now();
+    const { execution, audit } = await run("DescribeImages and TerminateInstances never answer", input(), {
+      faults: { stalledRequests: { DescribeImages: 1, TerminateInstances: 1 } },
+    });
+    const seconds = (performance.now() - started) / 1000;
+    // Each stalled request was read and left without an answer, then sent again.
+    expect(cloud.stats().calls.DescribeImages).toBeGreaterThanOrEqual(2);
+    expect(cloud.stats().calls.TerminateInstances).toBe(3);
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    for (const runItem of audit.runItems) expect(runItem.terminationError).toBeUndefined();
+    // Two waits of the client's 10 s bound, not the steps' Lambda timeouts (30 s and 60 s).
+    expect(seconds).toBeGreaterThan((2 * EC2_REQUEST_TIMEOUT_MS) / 1000);
+    expect(seconds).toBeLessThan((2 * EC2_REQUEST_TIMEOUT_MS) / 1000 + 25);
+    expectNothingLeakedOrLost(audit);
+  }, 120_000);
+
+  it("a launch-ledger close that never answers: the client gives it up and sends it again, and terminate goes on", async () => {
+    const dynamoDb = pipeline.localDynamoDb?.faults;
+    if (dynamoDb === undefined) throw new Error("the pipeline's DynamoDB is not its own");
+    const stalledBefore = dynamoDb.stalled().UpdateItem ?? 0;
+    let terminateInvocations = 0;
+    const { execution, audit } = await run("launch-ledger close never answers", input({ concurrency: 1 }), {
+      taskFaults: {
+        // Terminate's first write is the ledger's close: the next UpdateItem, one run at a time.
+        TerminateInstance: {
+          before: (invocation) => {
+            terminateInvocations = invocation;
+            if (invocation === 1) dynamoDb.stall("UpdateItem", 1);
+            return undefined;
+          },
+        },
+      },
+    });
+    expect((dynamoDb.stalled().UpdateItem ?? 0) - stalledBefore).toBe(1);
+    // One invocation per run: the stalled close was given up after the client's bound and sent again
+    // within it. Without that bound the first invocation waited until its Lambda's time ran out (60 s,
+    // the instance running all along) and was retried as a third.
+    expect(terminateInvocations).toBe(2);
+    expect(execution.status).toBe("SUCCEEDED");
+    expect(statuses(audit)).toEqual([
+      ["succeeded", null],
+      ["succeeded", null],
+    ]);
+    for (const runItem of audit.runItems) expect(runItem.terminationError).toBeUndefined();
+    expectNothingLeakedOrLost(audit);
+  }, 120_000);
 
   it("a launch response without a private IP: the probe starts once DescribeInstances has it", async () => {
     const { execution, audit } = await run(

@@ -335,6 +335,7 @@ describe("state machine definition", () => {
           "InternalError",
           "Unavailable",
           "ServiceUnavailable",
+          "TimeoutError",
           "InvalidInstanceID.NotFound",
         ],
         IntervalSeconds: 1,
@@ -488,8 +489,9 @@ describe("state machine definition", () => {
         ]),
       );
     }
-    // An EC2 client makes one attempt: every step that calls EC2 retries its server errors too, or one
-    // passing 5xx fails a week's suite (DescribeImages) or leaves an instance to the sweeper.
+    // An EC2 client makes one attempt: every step that calls EC2 retries its server errors and requests
+    // it gave up on unanswered too, or one passing 5xx or lost answer fails a week's suite
+    // (DescribeImages) or leaves an instance to the sweeper (TerminateInstances).
     const ec2Steps = [
       "DiscoverTargets",
       "ResolveImage",
@@ -507,6 +509,7 @@ describe("state machine definition", () => {
           "InternalError",
           "Unavailable",
           "ServiceUnavailable",
+          "TimeoutError",
         ]),
       );
     }

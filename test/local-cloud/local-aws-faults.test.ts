@@ -321,14 +321,14 @@ describe("local cloud faults", () => {
     );
   });
   it("leaves the next N DescribeInstances unanswered until the client aborts, then answers again", async () => {
-    const t = await cloud({ faults: { stalledDescribeInstances: 2 } });
+    const t = await cloud({ faults: { stalledRequests: { DescribeInstances: 2 } } });
     const aborts = [new AbortController(), new AbortController()];
     const stalled = aborts.map((c) =>
       track(t.ec2.send(new DescribeInstancesCommand({}), { abortSignal: c.signal })),
     );
     // Both were read (counted), and the fault is used up.
     await until(() => t.aws.cloud.stats().calls.DescribeInstances === 2);
-    expect(t.aws.cloud.faults.get().stalledDescribeInstances).toBeUndefined();
+    expect(t.aws.cloud.faults.get().stalledRequests).toEqual({ DescribeInstances: 0 });
 
     // Request N+1 answers at once, while the stalled ones still wait.
     const third = await t.ec2.send(new DescribeInstancesCommand({}));
@@ -347,8 +347,26 @@ describe("local cloud faults", () => {
     await t.ec2.send(new DescribeInstancesCommand({}));
   });
 
+  it("stalls any named action the same way, without carrying it out: a stalled TerminateInstances terminates nothing", async () => {
+    const t = await cloud({ faults: { stalledRequests: { TerminateInstances: 1 } } });
+    const id = (await runOne(t.ec2)).InstanceId as string;
+    const abort = new AbortController();
+    const stalled = track(
+      t.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }), { abortSignal: abort.signal }),
+    );
+    await until(() => t.aws.cloud.stats().calls.TerminateInstances === 1);
+    await sleep(300);
+    expect(stalled.state.settled).toBe(false);
+    expect(t.aws.cloud.instances()[0]?.state).not.toBe("shutting-down");
+    abort.abort();
+    await stalled.done;
+    expect(stalled.state.error?.name).toBe("AbortError");
+    const answered = await t.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    expect(answered.TerminatingInstances?.[0]?.CurrentState?.Name).toBe("shutting-down");
+  });
+
   it("sends not one byte for a stalled request, and stops promptly with stalled requests outstanding", async () => {
-    const t = await cloud({ faults: { stalledDescribeInstances: 3 } });
+    const t = await cloud({ faults: { stalledRequests: { DescribeInstances: 3 } } });
     const raw = [rawDescribeInstances(t.aws.ec2Endpoint), rawDescribeInstances(t.aws.ec2Endpoint)];
     const viaSdk = track(t.ec2.send(new DescribeInstancesCommand({})));
     await until(() => t.aws.cloud.stats().calls.DescribeInstances === 3);

@@ -62,3 +62,46 @@ describe.runIf(process.platform === "linux")(
     });
   },
 );
+
+describe("the local DynamoDB's stall fault", () => {
+  it("leaves the next N requests of an operation unanswered until the client gives up, then answers again", async () => {
+    const db = await startLocalDynamoDb();
+    try {
+      const faults = db.faults;
+      if (faults === undefined) throw new Error("a server of its own has faults");
+      const dynamoDb = client(db.endpoint);
+      faults.stall("ListTables", 1);
+      const abort = new AbortController();
+      let settled = false;
+      const stalled = dynamoDb
+        .send(new ListTablesCommand({}), { abortSignal: abort.signal })
+        .finally(() => {
+          settled = true;
+        })
+        .catch((error: Error) => error);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(settled).toBe(false);
+      expect(faults.stalled()).toEqual({ ListTables: 1 });
+      // Other operations, and the same one once the count is used up, answer meanwhile.
+      expect((await dynamoDb.send(new ListTablesCommand({}))).TableNames).toEqual([]);
+      abort.abort();
+      expect(((await stalled) as Error).name).toBe("AbortError");
+      dynamoDb.destroy();
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("closes promptly with a stalled request outstanding", async () => {
+    const db = await startLocalDynamoDb();
+    const dynamoDb = client(db.endpoint);
+    db.faults?.stall("ListTables", 1);
+    const stalled = dynamoDb.send(new ListTablesCommand({})).catch((error: Error) => error);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const closing = performance.now();
+    await db.close();
+    expect(performance.now() - closing).toBeLessThan(1_000);
+    dynamoDb.destroy();
+    await stalled;
+  });
+});
