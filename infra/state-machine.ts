@@ -83,8 +83,9 @@ const DYNAMODB_TRANSIENT_ERRORS = [
 
 /**
  * What a step mostly talks to, for the retriers of its service's transient errors. An `ec2` step
- * retries EC2's throttling and server errors (functions/domain/ec2-errors.ts): its client makes one
- * attempt, and every EC2 call of the stack is safe to send again.
+ * retries EC2's throttling, its server errors and requests left unanswered
+ * (functions/domain/ec2-errors.ts): its client makes one attempt, and every EC2 call of the stack is
+ * safe to send again.
  */
 type StepKind = "plain" | "ec2" | "dynamodb";
 

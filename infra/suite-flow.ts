@@ -40,8 +40,8 @@ export function buildSuiteFlow(scope: Construct, fns: StepFunctions, selfArn: st
       executionId: sfn.JsonPath.executionId,
       startTime: sfn.JsonPath.executionStartTime,
     }),
-    // SSM (ThrottlingException, shared with DynamoDB's list), and EC2's throttling and server errors
-    // (DescribeImages: one passing 5xx must not cost a week's suite).
+    // SSM (ThrottlingException, shared with DynamoDB's list), and EC2's throttling, server errors and
+    // unanswered requests (DescribeImages: one passing 5xx must not cost a week's suite).
     extraRetryErrors: [...EC2_TRANSIENT_ERRORS],
   });
 

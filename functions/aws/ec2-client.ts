@@ -6,10 +6,10 @@ import { tracer } from "../shared/observability.js";
  * (functions/domain/ec2-errors.ts), which the steps retry. EC2 answers in well under a second, and
  * RunInstances in a few; but a request whose answer is lost on the way, or sent on a kept-alive
  * connection that died while the Lambda environment was frozen, gets no answer at all, and the SDK's
- * own socket timeout is 15 minutes of silence: a step would hang until its Lambda timed out, which no
- * retrier takes, so a hung DescribeImages failed its benchmark and a hung TerminateInstances left the
- * instance to the sweeper. Steps with tighter bounds of their own (the poll's 2 s, the launch's attempt,
- * a screenshot's 3 s) abort sooner.
+ * own socket timeout is 15 minutes of silence: the step hung until its Lambda's time ran out (30 to
+ * 60 s) and then failed, so a hung DescribeImages failed its benchmark and a hung TerminateInstances
+ * left the instance to the sweeper. Steps with tighter bounds of their own (the poll's 2 s, the
+ * launch's attempt, a screenshot's 3 s) abort sooner.
  */
 export const EC2_REQUEST_TIMEOUT_MS = 10_000;
 
