@@ -4,7 +4,7 @@
  * Metrics, functions/shared/observability.ts); the stack's dashboard and alarms (infra/constructs/
  * observability.ts) read them by these names, so neither spells one out again.
  */
-import type { ResolvedImage } from "./contract.js";
+import { seriesOf } from "./comparability.js";
 import {
   BOUNDARIES,
   type Boundary,
@@ -77,10 +77,6 @@ export const SUITE_METRICS = {
   regressions: "regressions",
 } as const;
 
-/** A series is what a weekly number is compared along: the SSM parameter, or the AMI given directly. */
-export const seriesOf = (image: Pick<ResolvedImage, "sourceParameter" | "amiId">): string =>
-  image.sourceParameter ?? image.amiId;
-
 /**
  * A run's EMF record. Only a counted, succeeded run's intervals are metrics, and of those only the ones
  * integrity judged valid: an untrusted number is counted as such and never graphed as if it were fine,
@@ -140,7 +136,7 @@ export function regressionMetricRecord(
       suite: suite.name,
       suiteRunId: suite.suiteRunId,
       benchmarkId: outcome.benchmarkId,
-      series: outcome.sourceParameter ?? outcome.image,
+      series: seriesOf(outcome),
       amiId: outcome.amiId,
       instanceType: outcome.instanceType,
     },

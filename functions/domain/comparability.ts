@@ -4,7 +4,7 @@
  * Pure; the key is computed when a summary is written and stored with it.
  */
 import { sha256Hex } from "./benchmark-identity.js";
-import type { BenchmarkSettings } from "./contract.js";
+import type { BenchmarkSettings, ResolvedImage } from "./contract.js";
 import {
   DEFAULT_RUNNING_BRACKET_LIMIT_MS,
   defaultPortBracketLimitMs,
@@ -29,6 +29,13 @@ import {
  * discarded (the statistics weigh the runs there are), the run concurrency, and the filmstrip (EC2
  * takes screenshots from outside the guest, without a keystroke: the boot is the same).
  */
+/**
+ * A series is what a weekly number is compared along: the SSM parameter the image was resolved from,
+ * or the AMI when it was given directly. The one definition, for metrics, alerts and their attributes.
+ */
+export const seriesOf = (image: Pick<ResolvedImage, "sourceParameter" | "amiId">): string =>
+  image.sourceParameter ?? image.amiId;
+
 export interface Comparability {
   integrityRulesVersion: number;
   region: string;

@@ -8,7 +8,7 @@
  * machine with a single-benchmark input (so benchmark id = child execution name) → SummariseSuite.
  */
 import { sha256Hex } from "./benchmark-identity.js";
-import { settingsComparability } from "./comparability.js";
+import { seriesOf, settingsComparability } from "./comparability.js";
 import type { BenchmarkSettings, CaughtError, SummariseResult } from "./contract.js";
 import type { BenchmarkInput } from "./input-schema.js";
 import {
@@ -281,7 +281,7 @@ export function regressionAlert(
   outcome: SuiteBenchmarkOutcome,
   comparison: SeriesComparison,
 ): { subject: string; message: string } {
-  const series = outcome.sourceParameter ?? outcome.image;
+  const series = seriesOf(outcome);
   // A regression its control shares is more likely the platform's: the subject says so first.
   const kind =
     regressionFlagOf(comparison.regression, outcome.platform) === "drift" ? "platform drift" : "regression";

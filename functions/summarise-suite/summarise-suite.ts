@@ -11,6 +11,7 @@ import {
   type SummarySearch,
 } from "../aws/suite-table.js";
 import { type MetricRecord, regressionMetricRecord } from "../domain/boot-metrics.js";
+import { seriesOf } from "../domain/comparability.js";
 import { benchmarkEnd } from "../domain/contract.js";
 import { type ImageReference, imageReferenceOf } from "../domain/image-reference.js";
 import {
@@ -125,7 +126,7 @@ export async function summariseSuite(
         // For subscription filter policies: one series, one instance type, one suite.
         MessageAttributes: {
           suite: { DataType: "String", StringValue: suite.name },
-          series: { DataType: "String", StringValue: outcome.sourceParameter ?? outcome.image },
+          series: { DataType: "String", StringValue: seriesOf(outcome) },
           instanceType: { DataType: "String", StringValue: outcome.instanceType },
           amiId: { DataType: "String", StringValue: outcome.amiId },
         },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { INTERVAL_METRICS, runMetricRecord, seriesOf } from "../../functions/domain/boot-metrics.js";
+import { INTERVAL_METRICS, runMetricRecord } from "../../functions/domain/boot-metrics.js";
+import { seriesOf } from "../../functions/domain/comparability.js";
 import { isValidInterval } from "../../functions/domain/integrity.js";
 import { buildRunRecord } from "../../functions/domain/run-record.js";
 import { failedRunState, image, pollResult, succeededRunState } from "./run-state-fixtures.js";
