@@ -635,8 +635,11 @@ function markedRunsSection(
   if (runBars.labels.length > 0) {
     const height = chartHeight(runBars.labels.length);
     sections.push(
-      `<div class="chart" style="height:${height}px"><canvas id="chart-runs" data-chart="runs" role="img" ` +
-        `aria-label="Stacked bars per counted run of the benchmarks with marked runs; invalid intervals grey, as excluded"></canvas></div>`,
+      chartBox(
+        "runs",
+        height,
+        "Stacked bars per counted run of the benchmarks with marked runs; invalid intervals grey, as excluded",
+      ),
     );
   }
   sections.push(
@@ -681,8 +684,11 @@ function guestTimingsSection(model: ReportModel, guestBars: GuestBarData): strin
     return sections;
   }
   sections.push(
-    `<div class="chart" style="height:${chartHeight(guestBars.labels.length)}px"><canvas id="chart-guest" data-chart="guest" role="img" ` +
-      `aria-label="Per run of the benchmarks with guest timings: running to port open as observed, with the guest's kernel and userland inside it"></canvas></div>`,
+    chartBox(
+      "guest",
+      chartHeight(guestBars.labels.length),
+      "Per run of the benchmarks with guest timings: running to port open as observed, with the guest's kernel and userland inside it",
+    ),
   );
   sections.push(
     `<p class="note">${escapeHtml(
@@ -718,8 +724,11 @@ function runBoxesSection(model: ReportModel, rows: number): string[] {
   ).join("");
   return [
     `<p class="chart-controls"><label for="box-interval">Runs of each image: </label><select id="box-interval">${options}</select></p>`,
-    `<div class="chart" style="height:${chartHeight(rows)}px"><canvas id="chart-boxes" data-chart="boxes" role="img" ` +
-      `aria-label="Per image, a box of its counted runs' values with a dot per run; marked runs drawn apart"></canvas></div>`,
+    chartBox(
+      "boxes",
+      chartHeight(rows),
+      "Per image, a box of its counted runs' values with a dot per run; marked runs drawn apart",
+    ),
     `<p class="note">${escapeHtml(
       "A dot per counted run that succeeded, over a box from its first to its third quartile with the " +
         "median, whiskers at the fastest and the slowest run (every edge an observed run). A triangle is a " +
@@ -734,6 +743,19 @@ function runBoxesSection(model: ReportModel, rows: number): string[] {
   ];
 }
 
+/**
+ * A chart's canvas in a box of its height: the page's script draws it by its `data-chart` kind (and,
+ * for a series history's chart, its `data-history` index, which also numbers its id).
+ */
+function chartBox(chart: string, heightPx: number, ariaLabel: string, history?: number): string {
+  const id = history === undefined ? `chart-${chart}` : `chart-${chart}-${history}`;
+  const historyAttribute = history === undefined ? "" : ` data-history="${history}"`;
+  return (
+    `<div class="chart" style="height:${heightPx}px"><canvas id="${id}" data-chart="${chart}"${historyAttribute} ` +
+    `role="img" aria-label="${ariaLabel}"></canvas></div>`
+  );
+}
+
 const LEGEND_ROW_PX = 22;
 
 function seriesSection(model: ReportModel, charts: ReturnType<typeof chartData>): string[] {
@@ -742,10 +764,7 @@ function seriesSection(model: ReportModel, charts: ReturnType<typeof chartData>)
   if (charts.trends.length > 0) {
     // Room for the legend (about two entries a row) above a plot of a constant height.
     const height = 320 + Math.ceil(charts.trends.length / 2) * LEGEND_ROW_PX;
-    sections.push(
-      `<div class="chart" style="height:${height}px"><canvas id="chart-trend" data-chart="trend" role="img" ` +
-        'aria-label="The total of each AMI of each series, on a time axis"></canvas></div>',
-    );
+    sections.push(chartBox("trend", height, "The total of each AMI of each series, on a time axis"));
   }
   sections.push(
     `<p class="note">${escapeHtml(
@@ -762,8 +781,12 @@ function seriesSection(model: ReportModel, charts: ReturnType<typeof chartData>)
       sections.push(`<h3>${escapeHtml(historyHeading(series.sourceParameter, history))}</h3>`);
       if ((charts.shifts[index]?.lines.length ?? 0) > 0) {
         sections.push(
-          `<div class="chart" style="height:280px"><canvas id="chart-shifts-${index}" data-chart="shifts" data-history="${index}" ` +
-            `role="img" aria-label="Each AMI's shift against the previous AMI of the series, with its 95 % confidence interval as whiskers, and the control beside it"></canvas></div>`,
+          chartBox(
+            "shifts",
+            280,
+            "Each AMI's shift against the previous AMI of the series, with its 95 % confidence interval as whiskers, and the control beside it",
+            index,
+          ),
         );
       }
       const columns = insertBefore(

@@ -249,12 +249,7 @@ export class Faults {
 
   /** Takes a token from the action's bucket; false means the call is throttled. */
   admit(action: string): boolean {
-    const bursts = this.#settings.throttleBursts as Record<string, number> | undefined;
-    const left = bursts?.[action] ?? 0;
-    if (bursts && left > 0) {
-      bursts[action] = left - 1;
-      return false;
-    }
+    if (this.#takeOne("throttleBursts", action)) return false;
     return this.#buckets?.get(apiClassOf(action))?.take() ?? true;
   }
 
@@ -270,10 +265,15 @@ export class Faults {
 
   /** Whether this request is to be read and never answered; a stall uses up one of its action's count. */
   stalls(action: string): boolean {
-    const stalled = this.#settings.stalledRequests as Record<string, number> | undefined;
-    const left = stalled?.[action] ?? 0;
-    if (stalled === undefined || left <= 0) return false;
-    stalled[action] = left - 1;
+    return this.#takeOne("stalledRequests", action);
+  }
+
+  /** Uses up one of `action`'s count in a per-action fault; false when it has none left. */
+  #takeOne(fault: "throttleBursts" | "stalledRequests", action: string): boolean {
+    const counts = this.#settings[fault] as Record<string, number> | undefined;
+    const left = counts?.[action] ?? 0;
+    if (counts === undefined || left <= 0) return false;
+    counts[action] = left - 1;
     return true;
   }
 
