@@ -218,9 +218,11 @@ describe("local EC2 endpoint", () => {
     ];
     for (const at of order) expect(typeof at).toBe("number");
     expect([...(order as number[])].sort((a, b) => a - b)).toEqual(order);
-    // The drawn plan was followed (timers fire late, never early; a port change takes a few ms).
+    // The drawn plan was followed (a port change takes a few ms). Node's timers take whole
+    // milliseconds and the launch is stamped just before the timer is armed, so running may come up to
+    // 2 ms before the plan's fractional figure (seen: 1.3 ms in a clean-clone CI run), never more.
     const runningAfter = (truth.runningAt as number) - truth.launchedAt;
-    expect(runningAfter).toBeGreaterThanOrEqual(truth.plan.pendingToRunningMs - 1);
+    expect(runningAfter).toBeGreaterThanOrEqual(truth.plan.pendingToRunningMs - 2);
     expect(runningAfter).toBeLessThan(truth.plan.pendingToRunningMs + 100);
     // About 6.9 s × 0.02 ± jitter.
     expect(truth.plan.pendingToRunningMs).toBeGreaterThan(120);
